@@ -1,0 +1,39 @@
+#pragma once
+
+// Configuration of a segmented log. Every knob has a default that suits a
+// production node; tests shrink segments to exercise rolls.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace storage {
+
+struct Options {
+  // Size of a segment's .log file. A segment is sealed and the next one
+  // started before a record would cross this size. Records larger than a
+  // segment get a segment of their own, sized to fit.
+  uint64_t segment_bytes = 64ull << 20;
+
+  // Most entries one segment holds; bounds its .index file
+  // (64 + 8 * max_segment_entries bytes, sparse).
+  uint64_t max_segment_entries = 1u << 20;
+
+  // Create the next segment ahead of time on a background thread and fill it
+  // with zeros, so that steady-state fdatasync overwrites existing blocks
+  // (about twice the syncs per second on ext4; STORAGE-NOTES §8.1, WAL-4).
+  // Off: segments are created on the write path and grow as written.
+  bool preallocate = true;
+
+  // Bytes of recent entries kept in memory for replication and tailing
+  // readers. Entries not yet written to the file are kept regardless.
+  uint64_t cache_bytes = 64ull << 20;
+
+  // Unsynced appends are written to the file (without fdatasync) once this
+  // many bytes are queued.
+  uint64_t flush_bytes = 1ull << 20;
+
+  // Append blocks while this many bytes wait to be written (back-pressure).
+  uint64_t max_pending_bytes = 256ull << 20;
+};
+
+}  // namespace storage

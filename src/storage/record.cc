@@ -1,0 +1,255 @@
+#include "storage/record.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "common/checksum.h"
+#include "common/coding.h"
+
+namespace storage {
+
+using common::DecodeFixed32;
+using common::DecodeFixed64;
+using common::EncodeFixed32;
+using common::EncodeFixed64;
+namespace f = format;
+
+namespace {
+
+// Writes the header of a record whose body already sits at out[start + 16, ...).
+void FinishRecord(std::string* out, size_t start, RecordType type, size_t body_len) {
+  char* h = out->data() + start;
+  EncodeFixed32(h + f::kRecordLengthOff, static_cast<uint32_t>(body_len));
+  h[f::kRecordTypeOff] = static_cast<char>(type);
+  h[13] = h[14] = h[15] = 0;
+  uint64_t sum = common::Checksum64(h + f::kRecordLengthOff, f::kRecordHeaderSize - f::kRecordLengthOff);
+  if (body_len > 0) {
+    sum = common::Checksum64(h + f::kRecordLengthOff, f::kRecordHeaderSize - f::kRecordLengthOff,
+                             h + f::kRecordHeaderSize, body_len);
+  }
+  EncodeFixed64(h + f::kRecordChecksumOff, sum);
+  out->resize(start + f::RecordSize(body_len), '\0');
+}
+
+Status BodySizeError(const char* what, size_t got, size_t want) {
+  return common::DataLossError(std::string(what) + " record body is " + std::to_string(got) +
+                               " bytes, want " + std::to_string(want));
+}
+
+}  // namespace
+
+void AppendRecord(std::string* out, RecordType type, std::string_view body) {
+  size_t start = out->size();
+  out->resize(start + f::kRecordHeaderSize);
+  out->append(body.data(), body.size());
+  FinishRecord(out, start, type, body.size());
+}
+
+void AppendEntryRecord(std::string* out, const LogEntry& e) {
+  size_t start = out->size();
+  size_t body_len = f::kEntryHeaderSize + e.payload.size();
+  out->resize(start + f::kRecordHeaderSize + f::kEntryHeaderSize);
+  char* b = out->data() + start + f::kRecordHeaderSize;
+  EncodeFixed64(b, e.index);
+  EncodeFixed64(b + 8, e.term);
+  EncodeFixed32(b + 16, static_cast<uint32_t>(e.kind));
+  EncodeFixed32(b + 20, 0);
+  out->append(e.payload);
+  FinishRecord(out, start, RecordType::kEntry, body_len);
+}
+
+std::string EncodeHardState(const HardState& hs) {
+  std::string b(f::kHardStateSize, '\0');
+  EncodeFixed64(b.data(), hs.term);
+  EncodeFixed64(b.data() + 8, hs.vote);
+  EncodeFixed64(b.data() + 16, hs.commit);
+  return b;
+}
+
+std::string EncodeCheckpoint(const Checkpoint& cp) {
+  std::string b(f::kCheckpointSize, '\0');
+  EncodeFixed64(b.data() + f::kCheckpointSeqOff, cp.seq);
+  EncodeFixed64(b.data() + f::kCheckpointFirstIndexOff, cp.first_index);
+  EncodeFixed64(b.data() + f::kCheckpointLastIndexOff, cp.last_index);
+  EncodeFixed64(b.data() + f::kCheckpointPurgeTermOff, cp.purge_term);
+  EncodeFixed64(b.data() + f::kCheckpointTermOff, cp.hard_state.term);
+  EncodeFixed64(b.data() + f::kCheckpointVoteOff, cp.hard_state.vote);
+  EncodeFixed64(b.data() + f::kCheckpointCommitOff, cp.hard_state.commit);
+  return b;
+}
+
+std::string EncodeU64(uint64_t a) {
+  std::string b(8, '\0');
+  EncodeFixed64(b.data(), a);
+  return b;
+}
+
+std::string EncodeU64Pair(uint64_t a, uint64_t b) {
+  std::string s(16, '\0');
+  EncodeFixed64(s.data(), a);
+  EncodeFixed64(s.data() + 8, b);
+  return s;
+}
+
+std::string EncodeBatchEnd(uint64_t batch_start, uint64_t synced, uint32_t count) {
+  std::string b(f::kBatchEndSize, '\0');
+  EncodeFixed64(b.data() + f::kBatchEndBatchStartOff, batch_start);
+  EncodeFixed64(b.data() + f::kBatchEndSyncedOff, synced);
+  EncodeFixed32(b.data() + f::kBatchEndCountOff, count);
+  return b;
+}
+
+DecodeResult DecodeRecord(std::string_view buf, RecordView* rec) {
+  if (buf.size() < f::kRecordHeaderSize) {
+    bool zero = true;
+    for (char c : buf) zero = zero && c == 0;
+    return zero ? DecodeResult::kZero : DecodeResult::kTruncated;
+  }
+  const char* h = buf.data();
+  uint64_t sum = DecodeFixed64(h + f::kRecordChecksumOff);
+  uint32_t len = DecodeFixed32(h + f::kRecordLengthOff);
+  uint8_t type = static_cast<uint8_t>(h[f::kRecordTypeOff]);
+  if (sum == 0 && len == 0 && type == 0 && h[13] == 0 && h[14] == 0 && h[15] == 0) return DecodeResult::kZero;
+  if (len > f::kMaxRecordBody || type == 0 || type > f::kMaxRecordType) return DecodeResult::kBadLength;
+  size_t size = f::RecordSize(len);
+  if (buf.size() < f::kRecordHeaderSize + len) return DecodeResult::kTruncated;
+  uint64_t want = common::Checksum64(h + f::kRecordLengthOff, f::kRecordHeaderSize - f::kRecordLengthOff,
+                                     h + f::kRecordHeaderSize, len);
+  if (want != sum) return DecodeResult::kBadChecksum;
+  rec->type = static_cast<RecordType>(type);
+  rec->body = buf.substr(f::kRecordHeaderSize, len);
+  rec->size = size;
+  return DecodeResult::kOk;
+}
+
+const char* DecodeResultName(DecodeResult r) {
+  switch (r) {
+    case DecodeResult::kOk: return "ok";
+    case DecodeResult::kZero: return "zero";
+    case DecodeResult::kTruncated: return "truncated";
+    case DecodeResult::kBadLength: return "bad length or type";
+    case DecodeResult::kBadChecksum: return "bad checksum";
+  }
+  return "?";
+}
+
+const char* RecordTypeName(RecordType t) {
+  switch (t) {
+    case RecordType::kEntry: return "entry";
+    case RecordType::kHardState: return "hard-state";
+    case RecordType::kTruncateAfter: return "truncate-after";
+    case RecordType::kPurgeUpTo: return "purge-up-to";
+    case RecordType::kCheckpoint: return "checkpoint";
+    case RecordType::kBatchEnd: return "batch-end";
+    case RecordType::kSeal: return "seal";
+  }
+  return "unknown";
+}
+
+Result<LogEntry> DecodeEntry(std::string_view body) {
+  if (body.size() < f::kEntryHeaderSize) {
+    return common::DataLossError("entry record body is " + std::to_string(body.size()) + " bytes, below its header");
+  }
+  LogEntry e;
+  e.index = DecodeFixed64(body.data());
+  e.term = DecodeFixed64(body.data() + 8);
+  e.kind = static_cast<EntryKind>(DecodeFixed32(body.data() + 16));
+  e.payload.assign(body.data() + f::kEntryHeaderSize, body.size() - f::kEntryHeaderSize);
+  return e;
+}
+
+Result<HardState> DecodeHardState(std::string_view body) {
+  if (body.size() != f::kHardStateSize) return BodySizeError("hard-state", body.size(), f::kHardStateSize);
+  return HardState{DecodeFixed64(body.data()), DecodeFixed64(body.data() + 8), DecodeFixed64(body.data() + 16)};
+}
+
+Result<Checkpoint> DecodeCheckpoint(std::string_view body) {
+  if (body.size() != f::kCheckpointSize) return BodySizeError("checkpoint", body.size(), f::kCheckpointSize);
+  const char* b = body.data();
+  Checkpoint cp;
+  cp.seq = DecodeFixed64(b + f::kCheckpointSeqOff);
+  cp.first_index = DecodeFixed64(b + f::kCheckpointFirstIndexOff);
+  cp.last_index = DecodeFixed64(b + f::kCheckpointLastIndexOff);
+  cp.purge_term = DecodeFixed64(b + f::kCheckpointPurgeTermOff);
+  cp.hard_state.term = DecodeFixed64(b + f::kCheckpointTermOff);
+  cp.hard_state.vote = DecodeFixed64(b + f::kCheckpointVoteOff);
+  cp.hard_state.commit = DecodeFixed64(b + f::kCheckpointCommitOff);
+  return cp;
+}
+
+Result<BatchEnd> DecodeBatchEnd(std::string_view body) {
+  if (body.size() != f::kBatchEndSize) return BodySizeError("batch-end", body.size(), f::kBatchEndSize);
+  return BatchEnd{DecodeFixed64(body.data() + f::kBatchEndBatchStartOff),
+                  DecodeFixed64(body.data() + f::kBatchEndSyncedOff),
+                  DecodeFixed32(body.data() + f::kBatchEndCountOff)};
+}
+
+Result<uint64_t> DecodeU64(std::string_view body) {
+  if (body.size() != 8) return BodySizeError("truncate-after", body.size(), 8);
+  return DecodeFixed64(body.data());
+}
+
+Result<std::pair<uint64_t, uint64_t>> DecodeU64Pair(std::string_view body) {
+  if (body.size() != 16) return BodySizeError("purge-up-to or seal", body.size(), 16);
+  return std::make_pair(DecodeFixed64(body.data()), DecodeFixed64(body.data() + 8));
+}
+
+std::string EncodeLogHeader(uint64_t first_index) {
+  std::string h(f::kLogHeaderSize, '\0');
+  EncodeFixed64(h.data() + f::kLogHeaderMagicOff, f::kLogMagic);
+  EncodeFixed32(h.data() + f::kLogHeaderVersionOff, f::kFormatVersion);
+  EncodeFixed64(h.data() + f::kLogHeaderFirstIndexOff, first_index);
+  EncodeFixed64(h.data() + f::kLogHeaderChecksumOff, common::Checksum64(h.data(), f::kLogHeaderChecksumOff));
+  return h;
+}
+
+Result<uint64_t> DecodeLogHeader(std::string_view buf) {
+  if (buf.size() < f::kLogHeaderSize) return common::DataLossError("log header is short");
+  const char* h = buf.data();
+  if (DecodeFixed64(h + f::kLogHeaderMagicOff) != f::kLogMagic) return common::DataLossError("bad log magic");
+  if (DecodeFixed64(h + f::kLogHeaderChecksumOff) != common::Checksum64(h, f::kLogHeaderChecksumOff)) {
+    return common::DataLossError("bad log header checksum");
+  }
+  uint32_t version = DecodeFixed32(h + f::kLogHeaderVersionOff);
+  if (version != f::kFormatVersion) {
+    return common::FailedPreconditionError("unsupported log format version " + std::to_string(version));
+  }
+  return DecodeFixed64(h + f::kLogHeaderFirstIndexOff);
+}
+
+std::string SegmentLogName(uint64_t first_index) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%020" PRIu64 ".log", first_index);
+  return buf;
+}
+
+std::string SegmentIndexName(uint64_t first_index) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%020" PRIu64 ".index", first_index);
+  return buf;
+}
+
+bool ParseSegmentName(std::string_view name, uint64_t* first_index, bool* is_index) {
+  if (name.size() < 21) return false;
+  std::string_view digits = name.substr(0, 20);
+  std::string_view ext = name.substr(20);
+  if (ext == ".log") {
+    *is_index = false;
+  } else if (ext == ".index") {
+    *is_index = true;
+  } else {
+    return false;
+  }
+  uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *first_index = v;
+  return true;
+}
+
+}  // namespace storage

@@ -1,0 +1,73 @@
+#pragma once
+
+// Encoding and decoding of single records (record_format.h), shared by the
+// log writer, the recovery scan and replog-dump.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "storage/record_format.h"
+#include "storage/types.h"
+
+namespace storage {
+
+using format::RecordType;
+
+// Appends one framed record (header, body, zero padding) to `out`.
+void AppendRecord(std::string* out, RecordType type, std::string_view body);
+// Appends an entry record without building the body separately.
+void AppendEntryRecord(std::string* out, const LogEntry& e);
+
+std::string EncodeHardState(const HardState& hs);
+std::string EncodeCheckpoint(const Checkpoint& cp);
+std::string EncodeU64Pair(uint64_t a, uint64_t b);
+std::string EncodeU64(uint64_t a);
+std::string EncodeBatchEnd(uint64_t batch_start, uint64_t synced, uint32_t count);
+
+enum class DecodeResult {
+  kOk,       // a valid record
+  kZero,     // 16 zero bytes: end of written data
+  kTruncated,// the buffer ends inside the record
+  kBadLength,// length above kMaxRecordBody or type out of range
+  kBadChecksum,
+};
+
+struct RecordView {
+  RecordType type;
+  std::string_view body;  // points into the decoded buffer
+  size_t size = 0;        // bytes occupied, header and padding included
+};
+
+// Decodes the record at the start of `buf` (which must be 8-byte aligned in
+// its file). On kOk fills `rec`.
+DecodeResult DecodeRecord(std::string_view buf, RecordView* rec);
+const char* DecodeResultName(DecodeResult r);
+const char* RecordTypeName(RecordType t);
+
+// Body decoders; kDataLoss when the body has the wrong size.
+Result<LogEntry> DecodeEntry(std::string_view body);
+Result<HardState> DecodeHardState(std::string_view body);
+Result<Checkpoint> DecodeCheckpoint(std::string_view body);
+struct BatchEnd {
+  uint64_t batch_start = 0;
+  uint64_t synced = 0;
+  uint32_t count = 0;
+};
+Result<BatchEnd> DecodeBatchEnd(std::string_view body);
+// TruncateAfter (index), PurgeUpTo (index, term), Seal (last index, count).
+Result<uint64_t> DecodeU64(std::string_view body);
+Result<std::pair<uint64_t, uint64_t>> DecodeU64Pair(std::string_view body);
+
+// Log file header.
+std::string EncodeLogHeader(uint64_t first_index);
+// Returns the first index named in a log header; kDataLoss when invalid.
+Result<uint64_t> DecodeLogHeader(std::string_view buf);
+
+// "00000000000000000042.log"; parses back, or nullopt for any other name.
+std::string SegmentLogName(uint64_t first_index);
+std::string SegmentIndexName(uint64_t first_index);
+bool ParseSegmentName(std::string_view name, uint64_t* first_index, bool* is_index);
+
+}  // namespace storage

@@ -1,0 +1,142 @@
+#pragma once
+
+// SegmentedLog: the storage engine of one Raft group (DESIGN §2).
+//
+// A directory holds a LOCK file (flock, held while open) and segments. A
+// segment is a pair of files named by the first Raft index it may hold:
+// "<20 digits>.log" (the source of truth: framed, checksummed records) and
+// "<20 digits>.index" (derived: one 8-byte slot per index with the position
+// and size of its entry record). docs/formats/segmented-log.md has the bytes.
+//
+// Writes: Append, SetHardState, TruncateAfter and PurgeUpTo change the
+// in-memory state at once (reads see them) and queue a record. One writer
+// thread writes queued records in rounds, each ended by a BatchEnd record.
+// Sync() is group commit: it returns once everything queued before the call
+// is durable, sharing one fdatasync with every concurrent caller. Nothing is
+// durable before a Sync() that covers it returns OK.
+//
+// Segments: the writer starts a new segment before a record would cross
+// segment_bytes or max_segment_entries. A new segment begins with a
+// Checkpoint of the whole log state, so old segments can be deleted. The
+// next segment is preallocated (zero-filled) in the background. A truncation
+// that reaches below the last segment's first index starts a new segment
+// named after the truncation point; segments left wholly above it are deleted.
+// A purge deletes segments wholly below the purge point once it is durable.
+//
+// Crashes: Open scans only the last segment (sealed ones are trusted through
+// their synced index header) and keeps whole write rounds. A damaged or
+// incomplete round at the end, written after the last sync, is a torn tail:
+// cut off, zeroed and counted in stats(). Damage followed by data that was
+// durable is corruption: kDataLoss naming the file and position. Reading an
+// entry of a sealed segment verifies its checksum: kDataLoss, never bad bytes.
+//
+// Errors: the first I/O error (EIO, ENOSPC, ...) makes the log read-only:
+// that and every later write or Sync returns the error (naming the operation
+// and file) until the log is reopened. Reads keep working.
+//
+// Threads: every method may be called from any thread.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/fs.h"
+#include "common/status.h"
+#include "storage/options.h"
+#include "storage/types.h"
+
+namespace storage {
+
+struct Stats {
+  uint64_t segments = 0;
+  uint64_t first_index = 0;
+  uint64_t last_index = 0;
+  uint64_t syncs = 0;              // fdatasync calls on .log files
+  uint64_t write_rounds = 0;       // BatchEnd-terminated writes
+  uint64_t bytes_written = 0;
+  uint64_t cache_entries = 0;
+  uint64_t cache_bytes = 0;
+  uint64_t cache_hits = 0;
+  uint64_t cache_misses = 0;
+  uint64_t torn_bytes_dropped = 0;   // at the last Open
+  uint64_t torn_records_dropped = 0; // valid records of an incomplete round, at the last Open
+  uint64_t tail_bytes_scanned = 0;   // at the last Open
+};
+
+class Segment;
+
+class SegmentedLog {
+ public:
+  // Opens (creating if needed) the log in `dir`. `fs` and `clock` must outlive
+  // the log. Errors: kFailedPrecondition "<dir>/LOCK is locked by pid N";
+  // kDataLoss for corruption (file and position named); I/O errors.
+  static Result<std::unique_ptr<SegmentedLog>> Open(common::Fs& fs, const std::string& dir,
+                                                     const Options& options = {});
+
+  // Stops the writer after writing (not syncing) what is queued. Call Sync()
+  // first for durability.
+  ~SegmentedLog();
+
+  SegmentedLog(const SegmentedLog&) = delete;
+  SegmentedLog& operator=(const SegmentedLog&) = delete;
+
+  // Appends entries; the first must have index last_index() + 1 and the rest
+  // follow without gaps. kInvalidArgument otherwise (nothing appended).
+  // Terms are not checked: Raft owns them. Durable after Sync().
+  Status Append(std::span<const LogEntry> entries);
+
+  // Records the hard state. Durable after Sync().
+  Status SetHardState(const HardState& hs);
+
+  // Removes entries above `index` (Raft conflict). `index` must be in
+  // [first_index() - 1, last_index()]; kOutOfRange otherwise. Durable after Sync().
+  Status TruncateAfter(uint64_t index);
+
+  // Removes entries up to and including `index`, whose term is `term`
+  // (retention, snapshot). `index` past last_index() empties the log and the
+  // next append is index + 1 (snapshot install). Below first_index(): no-op.
+  // Durable after Sync(); files are deleted once it is.
+  Status PurgeUpTo(uint64_t index, uint64_t term);
+
+  // Group commit: returns once everything queued before the call is durable.
+  // Returns at once, without a sync, when nothing is queued or unsynced.
+  Status Sync();
+
+  // The entry at `index`. kOutOfRange outside [first_index(), last_index()]
+  // (message names the valid range); kDataLoss if its record is damaged.
+  Result<LogEntry> Entry(uint64_t index) const;
+
+  // Entries [lo, hi), stopping before the total payload would exceed
+  // `max_bytes` (at least one entry is returned). kOutOfRange as Entry().
+  Result<std::vector<LogEntry>> Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const;
+
+  // Term of the entry at `index`; for first_index() - 1 the purge term (0 for
+  // index 0). kOutOfRange outside [first_index() - 1, last_index()].
+  Result<uint64_t> Term(uint64_t index) const;
+
+  uint64_t first_index() const;
+  uint64_t last_index() const;
+  HardState hard_state() const;
+  // Index of the last entry known durable (everything up to it survives a crash).
+  uint64_t durable_index() const;
+  Stats stats() const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Impl;
+  SegmentedLog(common::Fs& fs, std::string dir, Options options);
+
+  common::Fs& fs_;
+  const std::string dir_;
+  const Options options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace storage
