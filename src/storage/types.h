@@ -5,7 +5,13 @@
 #include <cstdint>
 #include <string>
 
+#include "common/status.h"
+
 namespace storage {
+
+using common::Status;
+template <typename T>
+using Result = common::Result<T>;
 
 // What an entry carries. Raft and the services give the kinds meaning; the
 // storage engine stores the number.

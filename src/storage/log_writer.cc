@@ -1,0 +1,287 @@
+// The writer thread of SegmentedLog: write rounds, group commit, segment
+// rolls, deletion of dead segments, and background preallocation.
+
+#include <algorithm>
+
+#include "storage/record.h"
+#include "storage/segmented_log_impl.h"
+
+namespace storage {
+
+namespace f = format;
+using common::Status;
+
+namespace {
+
+// Bytes a segment keeps free after any round so that it can still be sealed:
+// the round's BatchEnd, then a Seal record and its BatchEnd.
+constexpr uint64_t kSealReserve = 2 * f::RecordSize(f::kBatchEndSize) + f::RecordSize(f::kSealSize);
+constexpr size_t kZeroChunk = 1 << 20;
+
+void ApplyOp(const PendingOp& op, LogState* st) {
+  switch (op.type) {
+    case RecordType::kEntry: st->last_index = op.a; break;
+    case RecordType::kHardState: st->hard_state = HardState{op.a, op.b, op.c}; break;
+    case RecordType::kTruncateAfter: st->last_index = op.a; break;
+    case RecordType::kPurgeUpTo:
+      if (op.a >= st->first_index) {
+        st->first_index = op.a + 1;
+        st->purge_term = op.b;
+        st->last_index = std::max(st->last_index, op.a);
+      }
+      break;
+    default: break;
+  }
+}
+
+Status WriteZeros(common::File& file, uint64_t bytes) {
+  std::string zeros(std::min<uint64_t>(bytes, kZeroChunk), '\0');
+  for (uint64_t off = 0; off < bytes; off += zeros.size()) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), bytes - off));
+    RETURN_IF_ERROR(file.WriteAt(off, zeros.data(), n));
+  }
+  return file.Sync();
+}
+
+}  // namespace
+
+void SegmentedLog::Impl::WriterLoop() {
+  std::unique_lock lk(mu);
+  while (true) {
+    writer_cv.wait(lk, [&] {
+      return stopping || (failed.ok() && ((!pending_ops.empty() && (sync_wanted_seq > written_seq ||
+                                                                    pending.size() >= options.flush_bytes)) ||
+                                          sync_wanted_seq > durable_seq));
+    });
+    if (!failed.ok() || (stopping && pending_ops.empty())) break;
+    std::string buf;
+    buf.swap(pending);
+    std::vector<PendingOp> ops;
+    ops.swap(pending_ops);
+    uint64_t take = queued_seq;
+    bool sync = sync_wanted_seq > durable_seq;
+    lk.unlock();
+    done_cv.notify_all();  // appenders held back by max_pending_bytes
+    Status s = WriteRound(buf, ops, sync);
+    lk.lock();
+    if (!s.ok()) {
+      failed = s;
+      pending.clear();
+      pending_ops.clear();
+    } else {
+      written_seq = take;
+      if (sync) {
+        durable_seq = take;
+        durable_index = written.last_index;
+      }
+      EvictLocked();
+    }
+    done_cv.notify_all();
+  }
+}
+
+Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<PendingOp>& ops, bool sync) {
+  size_t off = 0;          // of the next op in buf
+  size_t run_off = 0;      // first op of the run going to the current tail
+  uint32_t run_count = 0;
+  uint64_t pos = tail.write_pos;
+
+  // Writes buf[run_off, off) at the tail's write position, ended by a BatchEnd.
+  auto flush_run = [&]() -> Status {
+    if (run_count == 0) return Status::Ok();
+    std::string end;
+    AppendRecord(&end, RecordType::kBatchEnd, EncodeBatchEnd(tail.write_pos, tail.synced_pos, run_count));
+    std::string_view run(buf.data() + run_off, off - run_off);
+    Status s;
+    if (off == buf.size()) {
+      buf.append(end);
+      s = tail.seg->log().WriteAt(tail.write_pos, buf.data() + run_off, buf.size() - run_off);
+    } else {
+      std::string copy(run);
+      copy.append(end);
+      s = tail.seg->log().WriteAt(tail.write_pos, copy.data(), copy.size());
+    }
+    RETURN_IF_ERROR(s);
+    uint64_t n = run.size() + end.size();
+    tail.write_pos += n;
+    pos = tail.write_pos;
+    run_off = off;
+    run_count = 0;
+    std::lock_guard lk(mu);
+    stats.write_rounds++;
+    stats.bytes_written += n;
+    return Status::Ok();
+  };
+
+  for (const PendingOp& op : ops) {
+    bool has_data = pos > tail.data_start;
+    bool full = has_data && pos + op.size + kSealReserve > options.segment_bytes;
+    bool no_slot = op.type == RecordType::kEntry && !tail.seg->HasSlot(op.a);
+    if (tail.sealed || full || no_slot) {
+      RETURN_IF_ERROR(flush_run());
+      RETURN_IF_ERROR(Roll(written.last_index + 1));
+      pos = tail.write_pos;
+    }
+    if (op.type == RecordType::kEntry) tail.seg->SetSlot(op.a, Slot{static_cast<uint32_t>(pos), op.size});
+    ApplyOp(op, &written);
+    pos += op.size;
+    off += op.size;
+    run_count++;
+  }
+  RETURN_IF_ERROR(flush_run());
+
+  if (sync && tail.write_pos > tail.synced_pos) {
+    RETURN_IF_ERROR(tail.seg->log().Sync());
+    tail.synced_pos = tail.write_pos;
+    std::lock_guard lk(mu);
+    stats.syncs++;
+  }
+  if (sync) return DeletePurged();
+  return Status::Ok();
+}
+
+// Deletes segments wholly below the durable first index.
+Status SegmentedLog::Impl::DeletePurged() {
+  std::vector<std::shared_ptr<Segment>> dead;
+  {
+    std::lock_guard lk(mu);
+    while (segments.size() > 1 && segments[1]->first_index() <= written.first_index) {
+      dead.push_back(segments.front());
+      segments.erase(segments.begin());
+    }
+  }
+  return DeleteSegments(std::move(dead), /*replaced=*/0);
+}
+
+Status SegmentedLog::Impl::DeleteSegments(std::vector<std::shared_ptr<Segment>> dead, uint64_t replaced) {
+  for (const auto& seg : dead) {
+    // A dead segment named like the new tail was replaced by its rename.
+    if (seg->first_index() == replaced) continue;
+    RETURN_IF_ERROR(fs.Remove(seg->log_path()));
+    RETURN_IF_ERROR(fs.Remove(seg->index_path()));
+  }
+  return Status::Ok();
+}
+
+Status SegmentedLog::Impl::Roll(uint64_t first_index) {
+  if (!tail.sealed) {
+    // Seal: a last round holding a Seal record, synced, then the index
+    // header. A later open trusts the index instead of scanning (WAL-6).
+    Segment& seg = *tail.seg;
+    uint64_t last = written.last_index >= seg.first_index() ? written.last_index : seg.first_index() - 1;
+    std::string rec;
+    AppendRecord(&rec, RecordType::kSeal, EncodeU64Pair(last, last + 1 - seg.first_index()));
+    AppendRecord(&rec, RecordType::kBatchEnd, EncodeBatchEnd(tail.write_pos, tail.synced_pos, 1));
+    RETURN_IF_ERROR(seg.log().WriteAt(tail.write_pos, rec.data(), rec.size()));
+    tail.write_pos += rec.size();
+    RETURN_IF_ERROR(seg.log().Sync());
+    tail.synced_pos = tail.write_pos;
+    RETURN_IF_ERROR(seg.Seal(last, tail.write_pos));
+    tail.sealed = true;
+    std::lock_guard lk(mu);
+    stats.syncs++;
+  }
+  return StartSegment(first_index);
+}
+
+Status SegmentedLog::Impl::StartSegment(uint64_t first_index) {
+  std::string final_path = Segment::LogPath(dir, first_index);
+  ASSIGN_OR_RETURN(std::unique_ptr<common::File> file, TakePreallocated(final_path));
+
+  // Header, checkpoint and its BatchEnd, synced before the file gets its name:
+  // a segment on disk under its final name is always self-describing.
+  Checkpoint cp{next_seq, written.first_index, first_index - 1, written.purge_term, written.hard_state};
+  std::string head = EncodeLogHeader(first_index);
+  AppendRecord(&head, RecordType::kCheckpoint, EncodeCheckpoint(cp));
+  AppendRecord(&head, RecordType::kBatchEnd, EncodeBatchEnd(f::kLogHeaderSize, 0, 1));
+  RETURN_IF_ERROR(file->WriteAt(0, head.data(), head.size()));
+  RETURN_IF_ERROR(file->Sync());
+  std::string tmp_path = file->path();
+  file.reset();
+  RETURN_IF_ERROR(fs.Rename(tmp_path, final_path));
+  ASSIGN_OR_RETURN(file, fs.Open(final_path, common::OpenMode::kReadWrite));
+  ASSIGN_OR_RETURN(std::unique_ptr<Segment> created,
+                   Segment::Create(fs, dir, first_index, next_seq, options.max_segment_entries, std::move(file)));
+  RETURN_IF_ERROR(fs.SyncDir(dir));
+  next_seq++;
+
+  std::shared_ptr<Segment> seg(std::move(created));
+  tail = Tail{seg, head.size(), head.size(), false, head.size()};
+  written.last_index = first_index - 1;
+  // Segments that begin at or above the new one hold only truncated entries.
+  std::vector<std::shared_ptr<Segment>> dead;
+  {
+    std::lock_guard lk(mu);
+    while (!segments.empty() && segments.back()->first_index() >= first_index) {
+      dead.push_back(segments.back());
+      segments.pop_back();
+    }
+    segments.push_back(seg);
+  }
+  {
+    std::lock_guard lk(prealloc_mu);
+    prealloc_wanted = true;
+  }
+  prealloc_cv.notify_all();
+  return DeleteSegments(std::move(dead), first_index);
+}
+
+// A zero-filled file from the preallocator if one is ready, else a new empty
+// file (never wait for a zero-fill on the write path).
+Result<std::unique_ptr<common::File>> SegmentedLog::Impl::TakePreallocated(const std::string& final_path) {
+  {
+    std::lock_guard lk(prealloc_mu);
+    if (prealloc_file) return std::move(prealloc_file);
+  }
+  std::string tmp = final_path + ".tmp";
+  ASSIGN_OR_RETURN(auto file, fs.Open(tmp, common::OpenMode::kCreate));
+  RETURN_IF_ERROR(file->Truncate(0));
+  // The first segment of a new log is zero-filled here, so that even a short
+  // log gets fast syncs; later ones come from the preallocator.
+  if (options.preallocate && next_seq == 1) RETURN_IF_ERROR(WriteZeros(*file, options.segment_bytes));
+  return file;
+}
+
+void SegmentedLog::Impl::PreallocLoop() {
+  std::unique_lock lk(prealloc_mu);
+  while (true) {
+    prealloc_cv.wait(lk, [&] { return prealloc_stop || (prealloc_wanted && !prealloc_file); });
+    if (prealloc_stop) break;
+    std::string path = common::JoinPath(dir, "prealloc-" + std::to_string(++prealloc_counter) + ".tmp");
+    lk.unlock();
+    Result<std::unique_ptr<common::File>> file = fs.Open(path, common::OpenMode::kCreate);
+    Status s = file.status();
+    if (s.ok()) s = (*file)->Truncate(0);
+    if (s.ok()) s = WriteZeros(**file, options.segment_bytes);
+    lk.lock();
+    prealloc_wanted = false;
+    if (s.ok()) {
+      prealloc_file = std::move(*file);
+    } else {
+      // Not fatal: the writer creates segments itself. Try again at the next roll.
+      fs.Remove(path).IgnoreError();
+    }
+  }
+}
+
+void SegmentedLog::Impl::Stop() {
+  {
+    std::lock_guard lk(mu);
+    stopping = true;
+  }
+  writer_cv.notify_all();
+  if (writer.joinable()) writer.join();
+  {
+    std::lock_guard lk(prealloc_mu);
+    prealloc_stop = true;
+  }
+  prealloc_cv.notify_all();
+  if (preallocator.joinable()) preallocator.join();
+  if (prealloc_file) {
+    std::string path = prealloc_file->path();
+    prealloc_file.reset();
+    fs.Remove(path).IgnoreError();
+  }
+}
+
+}  // namespace storage

@@ -1,0 +1,249 @@
+#include "storage/recovery.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "common/coding.h"
+#include "storage/record.h"
+#include "storage/record_format.h"
+
+namespace storage {
+
+namespace f = format;
+
+namespace {
+
+constexpr size_t kReadChunk = 1 << 20;
+
+// Sequential reader over a file that keeps [pos, pos + n) in memory.
+class ChunkReader {
+ public:
+  explicit ChunkReader(common::File& file) : file_(file) {}
+
+  // Makes up to `n` bytes at `pos` available; returns the view (shorter at EOF).
+  Result<std::string_view> Get(uint64_t pos, size_t n) {
+    bool inside = pos >= off_ && pos + n <= off_ + buf_.size();
+    bool at_eof = eof_ && pos >= off_ && pos <= off_ + buf_.size();
+    if (!inside && !at_eof) {
+      size_t want = std::max(n, kReadChunk);
+      buf_.resize(want);
+      ASSIGN_OR_RETURN(size_t got, file_.ReadAt(pos, buf_.data(), want));
+      buf_.resize(got);
+      off_ = pos;
+      eof_ = got < want;
+      bytes_read_ += got;
+    }
+    std::string_view v(buf_);
+    v = v.substr(pos - off_);
+    return v.substr(0, std::min(v.size(), n));
+  }
+  uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  common::File& file_;
+  std::string buf_;
+  uint64_t off_ = 0;
+  bool eof_ = false;
+  uint64_t bytes_read_ = 0;
+};
+
+Status Damage(const std::string& path, uint64_t pos, const std::string& why) {
+  return common::DataLossError(path + " at " + std::to_string(pos) + ": " + why);
+}
+
+// A record of the round being read, applied once its BatchEnd is seen.
+struct RoundRecord {
+  RecordType type;
+  uint64_t pos;
+  uint32_t size;
+  uint64_t a = 0, b = 0, c = 0;
+};
+
+class Scanner {
+ public:
+  Scanner(Segment& seg, TailMode mode) : seg_(seg), mode_(mode), reader_(seg.log()) {}
+
+  Result<ScanResult> Run() {
+    ASSIGN_OR_RETURN(out_.checkpoint, ReadCheckpoint(seg_.log(), seg_.first_index()));
+    const Checkpoint& cp = out_.checkpoint;
+    out_.state = LogState{cp.first_index, cp.last_index, cp.purge_term, cp.hard_state};
+    out_.min_last_index = cp.last_index;
+    out_.end = f::kLogHeaderSize;
+    uint64_t pos = f::kLogHeaderSize;
+    LogState round_state = out_.state;
+    while (true) {
+      ASSIGN_OR_RETURN(std::string_view head, reader_.Get(pos, f::kRecordHeaderSize));
+      RecordView rec;
+      DecodeResult r = DecodeRecord(head, &rec);
+      if (r == DecodeResult::kOk || r == DecodeResult::kTruncated) {
+        uint32_t len = common::DecodeFixed32(head.data() + f::kRecordLengthOff);
+        ASSIGN_OR_RETURN(std::string_view whole, reader_.Get(pos, f::RecordSize(len)));
+        r = DecodeRecord(whole, &rec);
+      }
+      if (r == DecodeResult::kZero) break;
+      if (r != DecodeResult::kOk) {
+        RETURN_IF_ERROR(OnDamage(pos, DecodeResultName(r)));
+        break;
+      }
+      Status s = Collect(pos, rec, &round_state);
+      if (!s.ok()) {
+        if (s.code() != common::Code::kAborted) return s;
+        RETURN_IF_ERROR(OnDamage(pos, s.message()));
+        break;
+      }
+      pos += rec.size;
+      if (rec.type == RecordType::kBatchEnd) {
+        ApplyRound();
+        out_.state = round_state;
+        out_.end = pos;
+        if (out_.checkpoint_end == 0) out_.checkpoint_end = pos;
+      }
+    }
+    out_.torn_records = round_.size();
+    if (!round_.empty() && out_.dirty_end < pos) out_.dirty_end = pos;
+    if (out_.dirty_end < out_.end) out_.dirty_end = out_.end;
+    out_.torn_bytes = out_.dirty_end - out_.end;
+    out_.scanned_bytes = reader_.bytes_read();
+    if (out_.end == f::kLogHeaderSize) return Damage(seg_.log_path(), out_.end, "no complete write round after the header");
+    if (mode_ == TailMode::kSealed && (out_.torn_records > 0 || out_.torn_bytes > 0)) {
+      return Damage(seg_.log_path(), out_.end, "incomplete write round in a sealed segment");
+    }
+    return out_;
+  }
+
+ private:
+  // Validates one record and adds it to the current round. kAborted for a
+  // record that cannot follow what came before (a stale leftover).
+  Status Collect(uint64_t pos, const RecordView& rec, LogState* st) {
+    RoundRecord rr{rec.type, pos, static_cast<uint32_t>(rec.size)};
+    auto stale = [&](const std::string& why) { return common::AbortedError(why); };
+    switch (rec.type) {
+      case RecordType::kEntry: {
+        ASSIGN_OR_RETURN(LogEntry e, DecodeEntry(rec.body));
+        if (e.index != st->last_index + 1) {
+          return stale("entry " + std::to_string(e.index) + " where " + std::to_string(st->last_index + 1) +
+                       " was expected");
+        }
+        if (!seg_.HasSlot(e.index)) return stale("entry " + std::to_string(e.index) + " outside the segment's index");
+        st->last_index = e.index;
+        rr.a = e.index;
+        break;
+      }
+      case RecordType::kHardState: {
+        ASSIGN_OR_RETURN(st->hard_state, DecodeHardState(rec.body));
+        break;
+      }
+      case RecordType::kTruncateAfter: {
+        ASSIGN_OR_RETURN(uint64_t i, DecodeU64(rec.body));
+        if (i + 1 < st->first_index || i > st->last_index) return stale("truncate-after " + std::to_string(i) + " out of range");
+        st->last_index = i;
+        rr.a = i;
+        break;
+      }
+      case RecordType::kPurgeUpTo: {
+        ASSIGN_OR_RETURN(auto p, DecodeU64Pair(rec.body));
+        if (p.first >= st->first_index) {
+          st->first_index = p.first + 1;
+          st->purge_term = p.second;
+          st->last_index = std::max(st->last_index, p.first);
+        }
+        break;
+      }
+      case RecordType::kCheckpoint:
+        if (pos != f::kLogHeaderSize) return stale("checkpoint record after the start of the segment");
+        break;
+      case RecordType::kSeal:
+        rr.a = 1;
+        break;
+      case RecordType::kBatchEnd: {
+        ASSIGN_OR_RETURN(BatchEnd be, DecodeBatchEnd(rec.body));
+        out_.synced_hint = std::max(out_.synced_hint, be.synced);
+        if (be.batch_start != out_.end || be.count != round_.size()) return stale("batch-end does not close the round");
+        return Status::Ok();
+      }
+    }
+    round_.push_back(rr);
+    return Status::Ok();
+  }
+
+  void ApplyRound() {
+    for (const RoundRecord& rr : round_) {
+      if (rr.type == RecordType::kEntry) seg_.SetSlot(rr.a, Slot{static_cast<uint32_t>(rr.pos), rr.size});
+      if (rr.type == RecordType::kTruncateAfter) out_.min_last_index = std::min(out_.min_last_index, rr.a);
+      if (rr.type == RecordType::kSeal) out_.sealed = true;
+    }
+    round_.clear();
+  }
+
+  // Damage at `pos`. It is a torn tail only in the last segment and only if
+  // no later round says that bytes at or beyond `pos` had been synced.
+  Status OnDamage(uint64_t pos, const std::string& why) {
+    if (mode_ == TailMode::kSealed) return Damage(seg_.log_path(), pos, why);
+    uint64_t p = pos + 8;
+    out_.dirty_end = pos + 8;
+    while (true) {
+      ASSIGN_OR_RETURN(std::string_view v, reader_.Get(p, kReadChunk));
+      if (v.size() < 8) break;
+      for (size_t i = 0; i + 8 <= v.size(); i += 8) {
+        if (common::DecodeFixed64(v.data() + i) == 0) continue;
+        out_.dirty_end = p + i + 8;
+        if (v.size() - i >= f::kRecordHeaderSize &&
+            static_cast<uint8_t>(v[i + f::kRecordTypeOff]) == static_cast<uint8_t>(RecordType::kBatchEnd) &&
+            common::DecodeFixed32(v.data() + i + f::kRecordLengthOff) == f::kBatchEndSize) {
+          RETURN_IF_ERROR(CheckLaterBatchEnd(p + i, pos, why));
+        }
+      }
+      p += v.size() & ~size_t{7};
+    }
+    return Status::Ok();
+  }
+
+  Status CheckLaterBatchEnd(uint64_t at, uint64_t damage_pos, const std::string& why) {
+    std::string buf(f::RecordSize(f::kBatchEndSize), '\0');
+    ASSIGN_OR_RETURN(size_t n, seg_.log().ReadAt(at, buf.data(), buf.size()));
+    RecordView rec;
+    if (DecodeRecord(std::string_view(buf.data(), n), &rec) != DecodeResult::kOk) return Status::Ok();
+    ASSIGN_OR_RETURN(BatchEnd be, DecodeBatchEnd(rec.body));
+    if (be.synced > damage_pos) {
+      return Damage(seg_.log_path(), damage_pos,
+                    why + ", followed at " + std::to_string(at) + " by a round written after it was synced");
+    }
+    return Status::Ok();
+  }
+
+  Segment& seg_;
+  TailMode mode_;
+  ChunkReader reader_;
+  ScanResult out_;
+  std::vector<RoundRecord> round_;
+};
+
+}  // namespace
+
+Result<Checkpoint> ReadCheckpoint(common::File& log, uint64_t first_index) {
+  constexpr size_t kNeed = f::kLogHeaderSize + f::RecordSize(f::kCheckpointSize);
+  std::string buf(kNeed, '\0');
+  ASSIGN_OR_RETURN(size_t n, log.ReadAt(0, buf.data(), buf.size()));
+  buf.resize(n);
+  Result<uint64_t> named = DecodeLogHeader(buf);
+  if (!named.has_value()) return named.error().WithContext(log.path() + " at 0");
+  if (*named != first_index) {
+    return Damage(log.path(), 0, "header names first index " + std::to_string(*named));
+  }
+  RecordView rec;
+  DecodeResult r = DecodeRecord(std::string_view(buf).substr(std::min(buf.size(), f::kLogHeaderSize)), &rec);
+  if (r != DecodeResult::kOk) return Damage(log.path(), f::kLogHeaderSize, std::string("checkpoint: ") + DecodeResultName(r));
+  if (rec.type != RecordType::kCheckpoint) return Damage(log.path(), f::kLogHeaderSize, "first record is not a checkpoint");
+  Result<Checkpoint> cp = DecodeCheckpoint(rec.body);
+  if (!cp.has_value()) return cp.error().WithContext(log.path() + " at 32");
+  if (cp->last_index + 1 != first_index) {
+    return Damage(log.path(), f::kLogHeaderSize, "checkpoint last index " + std::to_string(cp->last_index) +
+                                                    " does not precede the segment's first index");
+  }
+  return cp;
+}
+
+Result<ScanResult> ScanSegment(Segment& seg, TailMode mode) { return Scanner(seg, mode).Run(); }
+
+}  // namespace storage

@@ -1,0 +1,443 @@
+#include "storage/segmented_log.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include "storage/record.h"
+#include "storage/segmented_log_impl.h"
+
+namespace storage {
+
+namespace f = format;
+using common::Status;
+
+namespace {
+
+Status ValidateOptions(const Options& o) {
+  if (o.segment_bytes < 4096 || o.segment_bytes > (2ull << 30)) {
+    return common::InvalidArgumentError("segment_bytes must be between 4 KiB and 2 GiB, got " +
+                                        std::to_string(o.segment_bytes));
+  }
+  if (o.max_segment_entries < 1 || o.max_segment_entries > (64ull << 20)) {
+    return common::InvalidArgumentError("max_segment_entries must be between 1 and 64Mi, got " +
+                                        std::to_string(o.max_segment_entries));
+  }
+  if (o.flush_bytes == 0 || o.max_pending_bytes < o.flush_bytes) {
+    return common::InvalidArgumentError("flush_bytes must be positive and at most max_pending_bytes");
+  }
+  return Status::Ok();
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+SegmentedLog::SegmentedLog(common::Fs& fs, std::string dir, Options options)
+    : fs_(fs), dir_(std::move(dir)), options_(options), impl_(std::make_unique<Impl>(fs, dir_, options_)) {}
+
+SegmentedLog::~SegmentedLog() { impl_->Stop(); }
+
+Result<std::unique_ptr<SegmentedLog>> SegmentedLog::Open(common::Fs& fs, const std::string& dir,
+                                                         const Options& options) {
+  RETURN_IF_ERROR(ValidateOptions(options));
+  std::unique_ptr<SegmentedLog> log(new SegmentedLog(fs, dir, options));
+  Impl& im = *log->impl_;
+  RETURN_IF_ERROR(fs.CreateDir(dir));
+  ASSIGN_OR_RETURN(im.lock, fs.Lock(common::JoinPath(dir, "LOCK")));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(dir));
+
+  std::vector<Found> found;
+  std::vector<uint64_t> index_files;
+  for (const std::string& name : names) {
+    std::string path = common::JoinPath(dir, name);
+    if (EndsWith(name, ".tmp")) {
+      RETURN_IF_ERROR(fs.Remove(path));  // an unused preallocated segment
+      continue;
+    }
+    uint64_t first = 0;
+    bool is_index = false;
+    if (!ParseSegmentName(name, &first, &is_index)) continue;  // LOCK, or not ours
+    if (is_index) {
+      index_files.push_back(first);
+      continue;
+    }
+    ASSIGN_OR_RETURN(auto file, fs.Open(path, common::OpenMode::kReadWrite));
+    ASSIGN_OR_RETURN(Checkpoint cp, ReadCheckpoint(*file, first));
+    found.push_back(Found{first, std::move(file), cp});
+  }
+
+  if (found.empty()) {
+    for (uint64_t first : index_files) RETURN_IF_ERROR(fs.Remove(Segment::IndexPath(dir, first)));
+    im.written = LogState{};
+    im.next_seq = 1;
+    RETURN_IF_ERROR(im.StartSegment(1));
+  } else {
+    RETURN_IF_ERROR(im.Recover(std::move(found), index_files));
+  }
+  im.state = im.written;
+  im.durable_index = im.written.last_index;
+  im.writer = std::thread([&im] { im.WriterLoop(); });
+  if (options.preallocate) {
+    im.prealloc_wanted = true;
+    im.preallocator = std::thread([&im] { im.PreallocLoop(); });
+  }
+  return log;
+}
+
+// Rebuilds the state from the segments found on disk (DESIGN §2: sealed
+// segments are trusted, only the last one is scanned).
+Status SegmentedLog::Impl::Recover(std::vector<Found>&& found, const std::vector<uint64_t>& index_files) {
+  Impl& im = *this;
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.cp.seq < b.cp.seq; });
+  // A later segment's checkpoint is the log state when it began: earlier
+  // segments hold nothing above its last index (truncations), and an earlier
+  // segment that begins above it is dead.
+  std::vector<Found> live;
+  std::vector<uint64_t> dead;
+  for (Found& f : found) {
+    if (!live.empty() && live.back().cp.seq == f.cp.seq) {
+      return common::DataLossError(f.log->path() + ": segment sequence number " + std::to_string(f.cp.seq) +
+                                   " repeats " + live.back().log->path());
+    }
+    while (!live.empty() && live.back().first_index > f.cp.last_index) {
+      dead.push_back(live.back().first_index);
+      live.pop_back();
+    }
+    live.push_back(std::move(f));
+  }
+
+  std::vector<std::shared_ptr<Segment>> segs;
+  for (size_t i = 0; i < live.size(); i++) {
+    bool is_tail = i + 1 == live.size();
+    ASSIGN_OR_RETURN(auto seg, Segment::Open(fs, dir, live[i].first_index, live[i].cp.seq,
+                                             options.max_segment_entries, is_tail, std::move(live[i].log)));
+    if (!is_tail && !seg->ReadIndexHeader().sealed) {
+      // Lost or unsynced index header: rebuild the slots from the records.
+      ASSIGN_OR_RETURN(ScanResult scan, ScanSegment(*seg, TailMode::kSealed));
+      (void)scan;
+    }
+    segs.push_back(std::move(seg));
+  }
+
+  Segment& last = *segs.back();
+  ASSIGN_OR_RETURN(ScanResult scan, ScanSegment(last, TailMode::kLast));
+  if (scan.dirty_end > scan.end) {
+    // A torn tail: zero it so that no leftover can be read as a record later.
+    std::string zeros(scan.dirty_end - scan.end, '\0');
+    RETURN_IF_ERROR(last.log().WriteAt(scan.end, zeros.data(), zeros.size()));
+  }
+  // What we recovered may sit only in the page cache (after kill -9): make it
+  // durable before anything is built on it.
+  RETURN_IF_ERROR(last.log().Sync());
+
+  im.written = scan.state;
+  im.stats.torn_bytes_dropped = scan.torn_bytes;
+  im.stats.torn_records_dropped = scan.torn_records;
+  im.stats.tail_bytes_scanned = scan.scanned_bytes;
+  im.tail.seg = segs.back();
+  im.tail.write_pos = scan.end;
+  im.tail.synced_pos = scan.end;
+  im.tail.sealed = scan.sealed;
+  im.tail.data_start = scan.checkpoint_end;
+  im.next_seq = last.seq() + 1;
+
+  // Drop segments wholly below the first index (purged, maybe reappeared
+  // after a crash) and check that the rest are in index order.
+  std::vector<std::shared_ptr<Segment>> kept;
+  for (size_t i = 0; i < segs.size(); i++) {
+    bool purged = i + 1 < segs.size() && segs[i + 1]->first_index() <= im.written.first_index;
+    if (purged) {
+      dead.push_back(segs[i]->first_index());
+      continue;
+    }
+    if (!kept.empty() && kept.back()->first_index() >= segs[i]->first_index()) {
+      return common::DataLossError(segs[i]->log_path() + ": segments out of order after " + kept.back()->log_path());
+    }
+    kept.push_back(segs[i]);
+  }
+  im.segments = std::move(kept);
+
+  for (uint64_t first : dead) {
+    RETURN_IF_ERROR(fs.Remove(Segment::LogPath(dir, first)));
+    ASSIGN_OR_RETURN(bool has_index, fs.Exists(Segment::IndexPath(dir, first)));
+    if (has_index) RETURN_IF_ERROR(fs.Remove(Segment::IndexPath(dir, first)));
+  }
+  // Index files whose .log is gone (a crash between the two removals).
+  for (uint64_t first : index_files) {
+    ASSIGN_OR_RETURN(bool has_log, fs.Exists(Segment::LogPath(dir, first)));
+    if (!has_log) RETURN_IF_ERROR(fs.Remove(Segment::IndexPath(dir, first)));
+  }
+  return Status::Ok();
+}
+
+// ---- writes ----
+
+void SegmentedLog::Impl::QueueLocked(RecordType type, std::string_view body, uint64_t a, uint64_t b, uint64_t c) {
+  size_t before = pending.size();
+  AppendRecord(&pending, type, body);
+  pending_ops.push_back(PendingOp{type, static_cast<uint32_t>(pending.size() - before), a, b, c});
+  queued_seq++;
+}
+
+Status SegmentedLog::Append(std::span<const LogEntry> entries) {
+  if (entries.empty()) return Status::Ok();
+  Impl& im = *impl_;
+  std::unique_lock lk(im.mu);
+  RETURN_IF_ERROR(im.failed);
+  for (size_t i = 0; i < entries.size(); i++) {
+    if (entries[i].index != im.state.last_index + 1 + i) {
+      return common::InvalidArgumentError("append of entry " + std::to_string(entries[i].index) + " where " +
+                                          std::to_string(im.state.last_index + 1 + i) + " is next");
+    }
+    if (entries[i].payload.size() > f::kMaxRecordBody - f::kEntryHeaderSize) {
+      return common::InvalidArgumentError("entry " + std::to_string(entries[i].index) + " payload of " +
+                                          std::to_string(entries[i].payload.size()) + " bytes is over the limit");
+    }
+  }
+  im.done_cv.wait(lk, [&] { return im.pending.size() < im.options.max_pending_bytes || !im.failed.ok(); });
+  RETURN_IF_ERROR(im.failed);
+  for (const LogEntry& e : entries) {
+    size_t before = im.pending.size();
+    AppendEntryRecord(&im.pending, e);
+    im.pending_ops.push_back(
+        PendingOp{RecordType::kEntry, static_cast<uint32_t>(im.pending.size() - before), e.index, e.term, 0});
+    im.queued_seq++;
+    im.cache.push_back(CachedEntry{e, im.queued_seq});
+    im.cache_bytes += e.payload.size();
+  }
+  im.state.last_index = entries.back().index;
+  im.EvictLocked();
+  if (im.pending.size() >= im.options.flush_bytes) im.writer_cv.notify_one();
+  return Status::Ok();
+}
+
+Status SegmentedLog::SetHardState(const HardState& hs) {
+  Impl& im = *impl_;
+  std::lock_guard lk(im.mu);
+  RETURN_IF_ERROR(im.failed);
+  im.QueueLocked(RecordType::kHardState, EncodeHardState(hs), hs.term, hs.vote, hs.commit);
+  im.state.hard_state = hs;
+  return Status::Ok();
+}
+
+Status SegmentedLog::TruncateAfter(uint64_t index) {
+  Impl& im = *impl_;
+  std::lock_guard lk(im.mu);
+  RETURN_IF_ERROR(im.failed);
+  if (index + 1 < im.state.first_index || index > im.state.last_index) {
+    return common::OutOfRangeError("truncate after " + std::to_string(index) + " outside [" +
+                                   std::to_string(im.state.first_index - 1) + ", " +
+                                   std::to_string(im.state.last_index) + "]");
+  }
+  if (index == im.state.last_index) return Status::Ok();
+  im.QueueLocked(RecordType::kTruncateAfter, EncodeU64(index), index, 0, 0);
+  im.state.last_index = index;
+  while (!im.cache.empty() && im.cache.back().entry.index > index) {
+    im.cache_bytes -= im.cache.back().entry.payload.size();
+    im.cache.pop_back();
+  }
+  return Status::Ok();
+}
+
+Status SegmentedLog::PurgeUpTo(uint64_t index, uint64_t term) {
+  Impl& im = *impl_;
+  std::lock_guard lk(im.mu);
+  RETURN_IF_ERROR(im.failed);
+  if (index < im.state.first_index) return Status::Ok();
+  im.QueueLocked(RecordType::kPurgeUpTo, EncodeU64Pair(index, term), index, term, 0);
+  im.state.first_index = index + 1;
+  im.state.purge_term = term;
+  im.state.last_index = std::max(im.state.last_index, index);
+  while (!im.cache.empty() && im.cache.front().entry.index <= index) {
+    im.cache_bytes -= im.cache.front().entry.payload.size();
+    im.cache.pop_front();
+  }
+  return Status::Ok();
+}
+
+Status SegmentedLog::Sync() {
+  Impl& im = *impl_;
+  std::unique_lock lk(im.mu);
+  RETURN_IF_ERROR(im.failed);
+  uint64_t target = im.queued_seq;
+  if (im.durable_seq >= target) return Status::Ok();
+  if (im.sync_wanted_seq < target) {
+    im.sync_wanted_seq = target;
+    im.writer_cv.notify_one();
+  }
+  im.done_cv.wait(lk, [&] { return im.durable_seq >= target || !im.failed.ok(); });
+  return im.durable_seq >= target ? Status::Ok() : im.failed;
+}
+
+// ---- reads ----
+
+void SegmentedLog::Impl::EvictLocked() {
+  while (cache_bytes > options.cache_bytes && !cache.empty() && cache.front().seq <= written_seq) {
+    cache_bytes -= cache.front().entry.payload.size();
+    cache.pop_front();
+  }
+}
+
+const CachedEntry* SegmentedLog::Impl::CachedLocked(uint64_t index) const {
+  if (cache.empty() || index < cache.front().entry.index || index > cache.back().entry.index) return nullptr;
+  return &cache[index - cache.front().entry.index];
+}
+
+std::shared_ptr<Segment> SegmentedLog::Impl::FindSegmentLocked(uint64_t index, uint64_t* end) const {
+  auto it = std::upper_bound(segments.begin(), segments.end(), index,
+                             [](uint64_t i, const std::shared_ptr<Segment>& s) { return i < s->first_index(); });
+  if (it == segments.begin()) return nullptr;
+  *end = it == segments.end() ? std::numeric_limits<uint64_t>::max() : (*it)->first_index();
+  return *(it - 1);
+}
+
+Status SegmentedLog::Impl::RangeErrorLocked(uint64_t index) const {
+  return common::OutOfRangeError("index " + std::to_string(index) + " outside the log [" +
+                                 std::to_string(state.first_index) + ", " + std::to_string(state.last_index) + "]");
+}
+
+namespace {
+
+// Reads entries [first, first + slots.size()) of `seg` with one pread when
+// their records lie close together, verifying each record.
+Result<std::vector<LogEntry>> ReadRun(Segment& seg, uint64_t first, const std::vector<Slot>& slots) {
+  std::vector<LogEntry> out;
+  if (slots.size() == 1) {
+    ASSIGN_OR_RETURN(LogEntry e, seg.ReadEntry(first, slots[0]));
+    out.push_back(std::move(e));
+    return out;
+  }
+  uint64_t lo = std::numeric_limits<uint64_t>::max(), hi = 0;
+  for (const Slot& s : slots) {
+    lo = std::min<uint64_t>(lo, s.pos);
+    hi = std::max<uint64_t>(hi, uint64_t{s.pos} + s.size);
+  }
+  std::string buf(hi - lo, '\0');
+  ASSIGN_OR_RETURN(size_t n, seg.log().ReadAt(lo, buf.data(), buf.size()));
+  buf.resize(n);
+  out.reserve(slots.size());
+  for (size_t i = 0; i < slots.size(); i++) {
+    const Slot& s = slots[i];
+    uint64_t index = first + i;
+    RecordView rec;
+    DecodeResult r = s.pos >= lo && s.pos + s.size <= lo + buf.size()
+                         ? DecodeRecord(std::string_view(buf).substr(s.pos - lo, s.size), &rec)
+                         : DecodeResult::kTruncated;
+    if (r != DecodeResult::kOk || rec.type != RecordType::kEntry) {
+      // Let the single-record path produce the precise error.
+      ASSIGN_OR_RETURN(LogEntry e, seg.ReadEntry(index, s));
+      out.push_back(std::move(e));
+      continue;
+    }
+    ASSIGN_OR_RETURN(LogEntry e, DecodeEntry(rec.body));
+    if (e.index != index) {
+      return common::DataLossError(seg.log_path() + " at " + std::to_string(s.pos) + ": index slot for " +
+                                   std::to_string(index) + " points at entry " + std::to_string(e.index));
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<LogEntry> SegmentedLog::Entry(uint64_t index) const {
+  ASSIGN_OR_RETURN(std::vector<LogEntry> v, Entries(index, index + 1, 0));
+  return std::move(v.front());
+}
+
+Result<std::vector<LogEntry>> SegmentedLog::Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const {
+  Impl& im = *impl_;
+  std::vector<LogEntry> out;
+  uint64_t bytes = 0;
+  uint64_t next = lo;
+  while (next < hi) {
+    // Under the lock: take cached entries, or the slots of the next run of
+    // entries in one segment; read that run outside the lock.
+    std::shared_ptr<Segment> seg;
+    std::vector<Slot> slots;
+    {
+      std::lock_guard lk(im.mu);
+      if (next < im.state.first_index || next > im.state.last_index || hi > im.state.last_index + 1) {
+        return im.RangeErrorLocked(next < im.state.first_index || next > im.state.last_index ? next : hi - 1);
+      }
+      while (next < hi) {
+        const CachedEntry* c = im.CachedLocked(next);
+        if (c == nullptr) break;
+        if (!out.empty() && bytes + c->entry.payload.size() > max_bytes) return out;
+        bytes += c->entry.payload.size();
+        out.push_back(c->entry);
+        next++;
+        im.stats.cache_hits++;
+      }
+      if (next == hi) break;
+      uint64_t seg_end = 0;
+      seg = im.FindSegmentLocked(next, &seg_end);
+      if (seg == nullptr) return common::InternalError("no segment holds index " + std::to_string(next));
+      uint64_t run_bytes = 0;
+      for (uint64_t i = next; i < std::min(hi, seg_end) && im.CachedLocked(i) == nullptr; i++) {
+        Slot s = seg->GetSlot(i);
+        if (!slots.empty() && run_bytes + s.size > std::max<uint64_t>(max_bytes, 1) + (1 << 20)) break;
+        run_bytes += s.size;
+        slots.push_back(s);
+      }
+      im.stats.cache_misses += slots.size();
+    }
+    ASSIGN_OR_RETURN(std::vector<LogEntry> run, ReadRun(*seg, next, slots));
+    for (LogEntry& e : run) {
+      if (!out.empty() && bytes + e.payload.size() > max_bytes) return out;
+      bytes += e.payload.size();
+      out.push_back(std::move(e));
+      next++;
+    }
+  }
+  return out;
+}
+
+Result<uint64_t> SegmentedLog::Term(uint64_t index) const {
+  {
+    Impl& im = *impl_;
+    std::lock_guard lk(im.mu);
+    if (index + 1 == im.state.first_index) return im.state.purge_term;
+    if (index < im.state.first_index || index > im.state.last_index) return im.RangeErrorLocked(index);
+    if (const CachedEntry* c = im.CachedLocked(index)) return c->entry.term;
+  }
+  ASSIGN_OR_RETURN(LogEntry e, Entry(index));
+  return e.term;
+}
+
+uint64_t SegmentedLog::first_index() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->state.first_index;
+}
+
+uint64_t SegmentedLog::last_index() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->state.last_index;
+}
+
+HardState SegmentedLog::hard_state() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->state.hard_state;
+}
+
+uint64_t SegmentedLog::durable_index() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->durable_index;
+}
+
+Stats SegmentedLog::stats() const {
+  std::lock_guard lk(impl_->mu);
+  Stats s = impl_->stats;
+  s.segments = impl_->segments.size();
+  s.first_index = impl_->state.first_index;
+  s.last_index = impl_->state.last_index;
+  s.cache_entries = impl_->cache.size();
+  s.cache_bytes = impl_->cache_bytes;
+  return s;
+}
+
+}  // namespace storage

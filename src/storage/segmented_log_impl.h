@@ -1,0 +1,122 @@
+#pragma once
+
+// Internal state of SegmentedLog, shared by segmented_log.cc (open, the API,
+// reads) and log_writer.cc (the writer thread: write rounds, segment rolls,
+// deletions, preallocation). Not part of the public interface.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/fs.h"
+#include "storage/options.h"
+#include "storage/record_format.h"
+#include "storage/recovery.h"
+#include "storage/segment.h"
+#include "storage/segmented_log.h"
+
+namespace storage {
+
+// A queued record: what the writer needs to know without decoding it.
+struct PendingOp {
+  RecordType type;
+  uint32_t size;  // bytes in the pending buffer
+  uint64_t a = 0, b = 0, c = 0;  // entry: index, term; truncate: index; purge: index, term; hard state: term, vote, commit
+};
+
+// A segment found on disk during Open.
+struct Found {
+  uint64_t first_index;
+  std::unique_ptr<common::File> log;
+  Checkpoint cp;
+};
+
+struct CachedEntry {
+  LogEntry entry;
+  uint64_t seq;  // queue sequence number: evictable once written_seq_ >= seq
+};
+
+struct SegmentedLog::Impl {
+  Impl(common::Fs& fs_in, std::string dir_in, const Options& options_in)
+      : fs(fs_in), dir(std::move(dir_in)), options(options_in) {}
+
+  // ---- fixed after Open ----
+  common::Fs& fs;
+  const std::string dir;
+  const Options options;
+  std::unique_ptr<common::FileLock> lock;
+
+  // ---- guarded by mu ----
+  mutable std::mutex mu;
+  std::condition_variable writer_cv;  // the writer waits for work
+  std::condition_variable done_cv;    // Sync() and back-pressured appends wait for the writer
+  // Live segments by first index; readers look entries up here. The writer
+  // adds and removes segments under mu.
+  std::vector<std::shared_ptr<Segment>> segments;
+  LogState state;             // the logical state, including queued changes
+  uint64_t durable_index = 0;
+  std::deque<CachedEntry> cache;  // contiguous indexes, newest at the back
+  uint64_t cache_bytes = 0;
+  std::string pending;             // encoded records waiting for the writer
+  std::vector<PendingOp> pending_ops;
+  uint64_t queued_seq = 0;         // records queued so far
+  uint64_t written_seq = 0;        // records written to files
+  uint64_t durable_seq = 0;        // records made durable
+  uint64_t sync_wanted_seq = 0;    // highest queued_seq a Sync() waits for
+  common::Status failed;           // first I/O error; the log is read-only after it
+  bool stopping = false;
+  mutable Stats stats;
+
+  // ---- owned by the writer thread (set up by Open before it starts) ----
+  struct Tail {
+    std::shared_ptr<Segment> seg;
+    uint64_t write_pos = 0;   // end of the last round
+    uint64_t synced_pos = 0;  // bytes known durable
+    bool sealed = false;
+    uint64_t data_start = 0;  // end of the segment's first round (header and checkpoint)
+  } tail;
+  LogState written;           // the state as written to files
+  uint64_t next_seq = 0;      // sequence number of the next segment
+  std::thread writer;
+
+  // ---- preallocation (guarded by prealloc_mu) ----
+  std::mutex prealloc_mu;
+  std::condition_variable prealloc_cv;
+  std::unique_ptr<common::File> prealloc_file;  // zero-filled, ready
+  bool prealloc_wanted = false;
+  bool prealloc_stop = false;
+  uint64_t prealloc_counter = 0;
+  std::thread preallocator;
+
+  // log_writer.cc
+  void WriterLoop();
+  void PreallocLoop();
+  Status WriteRound(std::string& buf, const std::vector<PendingOp>& ops, bool sync);
+  // Seals the tail and starts a segment named `first_index`.
+  Status Roll(uint64_t first_index);
+  Status StartSegment(uint64_t first_index);
+  Result<std::unique_ptr<common::File>> TakePreallocated(const std::string& final_path);
+  Status DeletePurged();
+  // Removes the files of `dead` segments, except one named `replaced` (its
+  // name now belongs to a new segment).
+  Status DeleteSegments(std::vector<std::shared_ptr<Segment>> dead, uint64_t replaced);
+  void Stop();
+
+  // segmented_log.cc: rebuilds the state from the segments on disk (Open).
+  Status Recover(std::vector<Found>&& found, const std::vector<uint64_t>& index_files);
+
+  // segmented_log.cc, with mu held
+  void EvictLocked();
+  // The segment holding `index`; `*end` is the first index of the next one.
+  std::shared_ptr<Segment> FindSegmentLocked(uint64_t index, uint64_t* end) const;
+  const CachedEntry* CachedLocked(uint64_t index) const;
+  Status RangeErrorLocked(uint64_t index) const;
+  void QueueLocked(RecordType type, std::string_view body, uint64_t a, uint64_t b, uint64_t c);
+};
+
+}  // namespace storage

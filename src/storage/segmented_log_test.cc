@@ -1,0 +1,345 @@
+#include "storage/segmented_log.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "storage/record_format.h"
+
+namespace storage {
+namespace {
+
+using common::Code;
+
+class SegmentedLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "replog-seglog-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    opts_.segment_bytes = 16 << 10;
+    opts_.preallocate = false;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<SegmentedLog> OpenLog() {
+    auto log = SegmentedLog::Open(fs_, dir_, opts_);
+    EXPECT_TRUE(log.has_value()) << log.error().ToString();
+    return log.has_value() ? std::move(*log) : nullptr;
+  }
+
+  static std::vector<LogEntry> Make(uint64_t first, uint64_t n, uint64_t term, size_t size = 100) {
+    std::vector<LogEntry> v;
+    for (uint64_t i = first; i < first + n; i++) {
+      v.push_back(LogEntry{i, term, EntryKind::kNormal, std::string(size, static_cast<char>('a' + i % 26))});
+    }
+    return v;
+  }
+
+  size_t CountFiles(std::string_view ext) {
+    size_t n = 0;
+    for (auto& e : std::filesystem::directory_iterator(dir_)) n += e.path().extension() == ext;
+    return n;
+  }
+
+  void FlipByte(const std::string& name, uint64_t pos) {
+    auto file = fs_.Open(dir_ + "/" + name, common::OpenMode::kReadWrite);
+    ASSERT_TRUE(file.has_value());
+    char c;
+    ASSERT_TRUE((*file)->ReadAt(pos, &c, 1).has_value());
+    c ^= 0x20;
+    ASSERT_TRUE((*file)->WriteAt(pos, &c, 1).ok());
+  }
+
+  common::PosixFs fs_;
+  std::string dir_;
+  Options opts_;
+};
+
+TEST_F(SegmentedLogTest, NewLogIsEmpty) {
+  auto log = OpenLog();
+  EXPECT_EQ(log->first_index(), 1u);
+  EXPECT_EQ(log->last_index(), 0u);
+  EXPECT_EQ(*log->Term(0), 0u);
+  EXPECT_EQ(log->Entry(1).error().code(), Code::kOutOfRange);
+}
+
+TEST_F(SegmentedLogTest, AppendedEntriesReadBackBeforeAndAfterReopen) {
+  auto entries = Make(1, 50, 3);
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(entries).ok());
+    ASSERT_TRUE(log->SetHardState({3, 2, 40}).ok());
+    EXPECT_EQ(*log->Entry(7), entries[6]);
+    ASSERT_TRUE(log->Sync().ok());
+    EXPECT_EQ(log->durable_index(), 50u);
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->last_index(), 50u);
+  EXPECT_EQ(log->hard_state(), (HardState{3, 2, 40}));
+  auto all = log->Entries(1, 51, UINT64_MAX);
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(*all, entries);
+}
+
+TEST_F(SegmentedLogTest, AppendRejectsGapsAndKeepsNothing) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Make(1, 3, 1)).ok());
+  Status s = log->Append(Make(5, 1, 1));
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(log->last_index(), 3u);
+}
+
+TEST_F(SegmentedLogTest, TruncateAfterRemovesSuffixDurably) {
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Make(1, 10, 1)).ok());
+    ASSERT_TRUE(log->TruncateAfter(6).ok());
+    ASSERT_TRUE(log->Append(Make(7, 2, 2)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    EXPECT_EQ(log->TruncateAfter(20).code(), Code::kOutOfRange);
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->last_index(), 8u);
+  EXPECT_EQ(*log->Term(6), 1u);
+  EXPECT_EQ(*log->Term(7), 2u);
+  EXPECT_EQ(*log->Term(8), 2u);
+}
+
+TEST_F(SegmentedLogTest, SegmentsRollBySizeAndReopenScansOnlyTheLast) {
+  {
+    auto log = OpenLog();
+    for (uint64_t i = 1; i <= 1000; i += 10) {
+      ASSERT_TRUE(log->Append(Make(i, 10, 1)).ok());
+      ASSERT_TRUE(log->Sync().ok());
+    }
+  }
+  EXPECT_GT(CountFiles(".log"), 5u);
+  auto log = OpenLog();
+  EXPECT_EQ(log->last_index(), 1000u);
+  EXPECT_LE(log->stats().tail_bytes_scanned, opts_.segment_bytes + (1 << 20));
+  for (uint64_t i = 1; i <= 1000; i += 37) EXPECT_EQ(log->Entry(i)->index, i);
+}
+
+TEST_F(SegmentedLogTest, SegmentsRollByEntryCount) {
+  opts_.max_segment_entries = 16;
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Make(1, 100, 1, 8)).ok());
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_GE(log->stats().segments, 7u);
+}
+
+TEST_F(SegmentedLogTest, TruncateBelowLastSegmentStartsNewSegment) {
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Make(1, 600, 1)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    ASSERT_GT(log->stats().segments, 3u);
+    ASSERT_TRUE(log->TruncateAfter(100).ok());
+    ASSERT_TRUE(log->Append(Make(101, 5, 2)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    EXPECT_EQ(*log->Term(105), 2u);
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->last_index(), 105u);
+  EXPECT_EQ(*log->Term(100), 1u);
+  EXPECT_EQ(*log->Term(101), 2u);
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/00000000000000000101.log"));
+}
+
+TEST_F(SegmentedLogTest, TruncateRecordAloneSurvivesReopen) {
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Make(1, 600, 1)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    ASSERT_TRUE(log->TruncateAfter(50).ok());
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->last_index(), 50u);
+  ASSERT_TRUE(log->Append(Make(51, 3, 4)).ok());
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_EQ(*log->Term(53), 4u);
+}
+
+TEST_F(SegmentedLogTest, PurgeDeletesWholeSegmentsOnceDurable) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Make(1, 600, 1)).ok());
+  ASSERT_TRUE(log->Sync().ok());
+  size_t before = CountFiles(".log");
+  ASSERT_TRUE(log->PurgeUpTo(400, 1).ok());
+  EXPECT_EQ(log->first_index(), 401u);
+  EXPECT_EQ(*log->Term(400), 1u);
+  EXPECT_EQ(log->Entry(400).error().code(), Code::kOutOfRange);
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_LT(CountFiles(".log"), before);
+  log.reset();
+  log = OpenLog();
+  EXPECT_EQ(log->first_index(), 401u);
+  EXPECT_EQ(log->Entry(401)->index, 401u);
+}
+
+TEST_F(SegmentedLogTest, PurgePastTheEndResetsTheLog) {
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Make(1, 10, 1)).ok());
+    ASSERT_TRUE(log->PurgeUpTo(5000, 7).ok());
+    EXPECT_EQ(log->first_index(), 5001u);
+    EXPECT_EQ(log->last_index(), 5000u);
+    ASSERT_TRUE(log->Append(Make(5001, 2, 7)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->first_index(), 5001u);
+  EXPECT_EQ(log->last_index(), 5002u);
+  EXPECT_EQ(*log->Term(5000), 7u);
+}
+
+TEST_F(SegmentedLogTest, SecondOpenIsRefusedWithThePid) {
+  auto log = OpenLog();
+  auto again = SegmentedLog::Open(fs_, dir_, opts_);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), Code::kFailedPrecondition);
+  EXPECT_NE(again.error().message().find("locked by pid " + std::to_string(getpid())), std::string::npos)
+      << again.error().message();
+}
+
+TEST_F(SegmentedLogTest, SyncWithNothingQueuedDoesNotSync) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Make(1, 1, 1)).ok());
+  ASSERT_TRUE(log->Sync().ok());
+  uint64_t syncs = log->stats().syncs;
+  ASSERT_TRUE(log->Sync().ok());
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_EQ(log->stats().syncs, syncs);
+}
+
+TEST_F(SegmentedLogTest, ConcurrentSyncsShareFdatasyncs) {
+  opts_.segment_bytes = 4 << 20;
+  auto log = OpenLog();
+  std::mutex mu;
+  uint64_t next = 1;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 50; k++) {
+        {
+          std::lock_guard lk(mu);
+          ASSERT_TRUE(log->Append(Make(next++, 1, 1)).ok());
+        }
+        ASSERT_TRUE(log->Sync().ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(log->last_index(), 400u);
+  EXPECT_LT(log->stats().syncs, 400u);
+}
+
+TEST_F(SegmentedLogTest, EvictedEntriesAreReadFromDisk) {
+  opts_.cache_bytes = 1000;
+  auto log = OpenLog();
+  auto entries = Make(1, 300, 2);
+  ASSERT_TRUE(log->Append(entries).ok());
+  ASSERT_TRUE(log->Sync().ok());
+  EXPECT_LE(log->stats().cache_bytes, 1000u);
+  auto all = log->Entries(1, 301, UINT64_MAX);
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  EXPECT_EQ(*all, entries);
+  EXPECT_GT(log->stats().cache_misses, 0u);
+}
+
+TEST_F(SegmentedLogTest, RangeReadsStopAtTheByteBudget) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Make(1, 20, 1, 100)).ok());
+  auto some = log->Entries(1, 21, 350);
+  ASSERT_TRUE(some.has_value());
+  EXPECT_EQ(some->size(), 3u);
+  auto one = log->Entries(1, 21, 10);
+  EXPECT_EQ(one->size(), 1u);
+}
+
+TEST_F(SegmentedLogTest, FlippedByteInSealedSegmentFailsTheRead) {
+  opts_.cache_bytes = 0;
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Make(1, 600, 1)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  // Entry 2's payload in the first (sealed) segment.
+  uint64_t pos = format::kLogHeaderSize + format::RecordSize(format::kCheckpointSize) +
+                 format::RecordSize(format::kBatchEndSize) + format::RecordSize(format::kEntryHeaderSize + 100) +
+                 format::kRecordHeaderSize + format::kEntryHeaderSize + 5;
+  FlipByte("00000000000000000001.log", pos);
+  auto log = OpenLog();
+  auto e = log->Entry(2);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().code(), Code::kDataLoss);
+  EXPECT_NE(e.error().message().find("00000000000000000001.log at "), std::string::npos) << e.error().message();
+  EXPECT_EQ(log->Entries(1, 10, UINT64_MAX).error().code(), Code::kDataLoss);
+  EXPECT_TRUE(log->Entry(3).has_value());
+}
+
+TEST_F(SegmentedLogTest, FlippedByteFollowedBySyncedDataFailsOpen) {
+  {
+    auto log = OpenLog();
+    for (uint64_t i = 1; i <= 5; i++) {
+      ASSERT_TRUE(log->Append(Make(i, 1, 1)).ok());
+      ASSERT_TRUE(log->Sync().ok());
+    }
+  }
+  uint64_t first_entry = format::kLogHeaderSize + format::RecordSize(format::kCheckpointSize) +
+                         format::RecordSize(format::kBatchEndSize);
+  FlipByte("00000000000000000001.log", first_entry + 40);
+  auto log = SegmentedLog::Open(fs_, dir_, opts_);
+  ASSERT_FALSE(log.has_value());
+  EXPECT_EQ(log.error().code(), Code::kDataLoss);
+  EXPECT_NE(log.error().message().find("00000000000000000001.log at " + std::to_string(first_entry)),
+            std::string::npos)
+      << log.error().message();
+}
+
+TEST_F(SegmentedLogTest, DamagedLastRoundIsATornTail) {
+  uint64_t round_start = 0;
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Make(1, 3, 1)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    round_start = log->stats().bytes_written + format::kLogHeaderSize + format::RecordSize(format::kCheckpointSize) +
+                  format::RecordSize(format::kBatchEndSize);
+    ASSERT_TRUE(log->Append(Make(4, 3, 1)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  FlipByte("00000000000000000001.log", round_start + 30);
+  auto log = OpenLog();
+  EXPECT_EQ(log->last_index(), 3u);
+  EXPECT_GT(log->stats().torn_bytes_dropped, 0u);
+  ASSERT_TRUE(log->Append(Make(4, 1, 2)).ok());
+  ASSERT_TRUE(log->Sync().ok());
+  log.reset();
+  log = OpenLog();
+  EXPECT_EQ(log->last_index(), 4u);
+  EXPECT_EQ(*log->Term(4), 2u);
+  EXPECT_EQ(log->stats().torn_bytes_dropped, 0u);
+}
+
+TEST_F(SegmentedLogTest, PreallocatedSegmentsAreUsed) {
+  opts_.preallocate = true;
+  {
+    auto log = OpenLog();
+    for (uint64_t i = 1; i <= 1000; i += 10) {
+      ASSERT_TRUE(log->Append(Make(i, 10, 1)).ok());
+      ASSERT_TRUE(log->Sync().ok());
+    }
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->last_index(), 1000u);
+  auto all = log->Entries(1, 1001, UINT64_MAX);
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  EXPECT_EQ(all->size(), 1000u);
+}
+
+}  // namespace
+}  // namespace storage
