@@ -90,7 +90,8 @@ Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<Pendin
   auto flush_run = [&]() -> Status {
     if (run_count == 0) return Status::Ok();
     std::string end;
-    AppendRecord(&end, RecordType::kBatchEnd, EncodeBatchEnd(tail.write_pos, tail.synced_pos, run_count));
+    AppendRecord(&end, RecordType::kBatchEnd,
+                 EncodeBatchEnd(tail.write_pos, tail.synced_pos, run_count, generation));
     std::string_view run(buf.data() + run_off, off - run_off);
     Status s;
     if (off == buf.size()) {
@@ -171,7 +172,7 @@ Status SegmentedLog::Impl::Roll(uint64_t first_index) {
     uint64_t last = written.last_index >= seg.first_index() ? written.last_index : seg.first_index() - 1;
     std::string rec;
     AppendRecord(&rec, RecordType::kSeal, EncodeU64Pair(last, last + 1 - seg.first_index()));
-    AppendRecord(&rec, RecordType::kBatchEnd, EncodeBatchEnd(tail.write_pos, tail.synced_pos, 1));
+    AppendRecord(&rec, RecordType::kBatchEnd, EncodeBatchEnd(tail.write_pos, tail.synced_pos, 1, generation));
     RETURN_IF_ERROR(seg.log().WriteAt(tail.write_pos, rec.data(), rec.size()));
     tail.write_pos += rec.size();
     RETURN_IF_ERROR(seg.log().Sync());
@@ -193,7 +194,7 @@ Status SegmentedLog::Impl::StartSegment(uint64_t first_index) {
   Checkpoint cp{next_seq, written.first_index, first_index - 1, written.purge_term, written.hard_state};
   std::string head = EncodeLogHeader(first_index);
   AppendRecord(&head, RecordType::kCheckpoint, EncodeCheckpoint(cp));
-  AppendRecord(&head, RecordType::kBatchEnd, EncodeBatchEnd(f::kLogHeaderSize, 0, 1));
+  AppendRecord(&head, RecordType::kBatchEnd, EncodeBatchEnd(f::kLogHeaderSize, 0, 1, generation));
   RETURN_IF_ERROR(file->WriteAt(0, head.data(), head.size()));
   RETURN_IF_ERROR(file->Sync());
   std::string tmp_path = file->path();

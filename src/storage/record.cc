@@ -92,11 +92,12 @@ std::string EncodeU64Pair(uint64_t a, uint64_t b) {
   return s;
 }
 
-std::string EncodeBatchEnd(uint64_t batch_start, uint64_t synced, uint32_t count) {
+std::string EncodeBatchEnd(uint64_t batch_start, uint64_t synced, uint32_t count, uint32_t generation) {
   std::string b(f::kBatchEndSize, '\0');
   EncodeFixed64(b.data() + f::kBatchEndBatchStartOff, batch_start);
   EncodeFixed64(b.data() + f::kBatchEndSyncedOff, synced);
   EncodeFixed32(b.data() + f::kBatchEndCountOff, count);
+  EncodeFixed32(b.data() + f::kBatchEndGenerationOff, generation);
   return b;
 }
 
@@ -182,7 +183,8 @@ Result<BatchEnd> DecodeBatchEnd(std::string_view body) {
   if (body.size() != f::kBatchEndSize) return BodySizeError("batch-end", body.size(), f::kBatchEndSize);
   return BatchEnd{DecodeFixed64(body.data() + f::kBatchEndBatchStartOff),
                   DecodeFixed64(body.data() + f::kBatchEndSyncedOff),
-                  DecodeFixed32(body.data() + f::kBatchEndCountOff)};
+                  DecodeFixed32(body.data() + f::kBatchEndCountOff),
+                  DecodeFixed32(body.data() + f::kBatchEndGenerationOff)};
 }
 
 Result<uint64_t> DecodeU64(std::string_view body) {

@@ -24,7 +24,7 @@ std::string EncodeHardState(const HardState& hs);
 std::string EncodeCheckpoint(const Checkpoint& cp);
 std::string EncodeU64Pair(uint64_t a, uint64_t b);
 std::string EncodeU64(uint64_t a);
-std::string EncodeBatchEnd(uint64_t batch_start, uint64_t synced, uint32_t count);
+std::string EncodeBatchEnd(uint64_t batch_start, uint64_t synced, uint32_t count, uint32_t generation = 0);
 
 enum class DecodeResult {
   kOk,       // a valid record
@@ -54,6 +54,7 @@ struct BatchEnd {
   uint64_t batch_start = 0;
   uint64_t synced = 0;
   uint32_t count = 0;
+  uint32_t generation = 0;
 };
 Result<BatchEnd> DecodeBatchEnd(std::string_view body);
 // TruncateAfter (index), PurgeUpTo (index, term), Seal (last index, count).

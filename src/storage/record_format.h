@@ -68,6 +68,8 @@ inline constexpr size_t kCheckpointSize = 56;
 inline constexpr size_t kBatchEndBatchStartOff = 0;    // u64 position of the round's first record
 inline constexpr size_t kBatchEndSyncedOff = 8;        // u64 bytes of this file known durable before the round
 inline constexpr size_t kBatchEndCountOff = 16;        // u32 records in the round (BatchEnd excluded)
+inline constexpr size_t kBatchEndGenerationOff = 20;   // u32 generation: grows at every open of the log; never
+                                                       // smaller than the previous round's in a segment
 inline constexpr size_t kBatchEndSize = 24;
 
 // ---- Segment index file: "<20-digit first index>.index" ----

@@ -158,8 +158,11 @@ class Scanner {
         break;
       case RecordType::kBatchEnd: {
         ASSIGN_OR_RETURN(BatchEnd be, DecodeBatchEnd(rec.body));
-        out_.synced_hint = std::max(out_.synced_hint, be.synced);
         if (be.batch_start != out_.end || be.count != round_.size()) return stale("batch-end does not close the round");
+        // A round of an earlier open after one of a later open is a leftover
+        // of a torn write that a recovery did not see (it lay past zeros).
+        if (be.generation < out_.generation) return stale("batch-end of an older generation");
+        out_.generation = be.generation;
         return Status::Ok();
       }
     }

@@ -27,7 +27,7 @@ struct ScanResult {
   uint64_t min_last_index = 0;// lowest last index seen: earlier segments hold nothing above it
   uint64_t end = 0;           // end of the last whole round: where writing resumes
   uint64_t checkpoint_end = 0;// end of the first round (header, checkpoint, BatchEnd)
-  uint64_t synced_hint = 0;   // largest BatchEnd "synced" field seen
+  uint32_t generation = 0;    // of the last whole round
   uint64_t dirty_end = 0;     // end of non-zero bytes past `end` (to be zeroed), or `end`
   bool sealed = false;        // the segment ends with a Seal record
   uint64_t torn_bytes = 0;    // bytes past `end` that held data

@@ -132,6 +132,16 @@ Status SegmentedLog::Impl::Recover(std::vector<Found>&& found, const std::vector
   // What we recovered may sit only in the page cache (after kill -9): make it
   // durable before anything is built on it.
   RETURN_IF_ERROR(last.log().Sync());
+  im.generation = scan.generation + 1;
+  if (!scan.sealed) {
+    // An empty round of the new generation, durable before any other write:
+    // leftovers of older rounds lying past it can never chain onto new ones.
+    std::string marker;
+    AppendRecord(&marker, RecordType::kBatchEnd, EncodeBatchEnd(scan.end, scan.end, 0, im.generation));
+    RETURN_IF_ERROR(last.log().WriteAt(scan.end, marker.data(), marker.size()));
+    RETURN_IF_ERROR(last.log().Sync());
+    scan.end += marker.size();
+  }
 
   im.written = scan.state;
   im.stats.torn_bytes_dropped = scan.torn_bytes;

@@ -82,6 +82,7 @@ struct SegmentedLog::Impl {
   } tail;
   LogState written;           // the state as written to files
   uint64_t next_seq = 0;      // sequence number of the next segment
+  uint32_t generation = 1;    // written in every BatchEnd; one more than any on disk at Open
   std::thread writer;
 
   // ---- preallocation (guarded by prealloc_mu) ----

@@ -325,6 +325,44 @@ TEST_F(SegmentedLogTest, DamagedLastRoundIsATornTail) {
   EXPECT_EQ(log->stats().torn_bytes_dropped, 0u);
 }
 
+// A crash can persist a later unsynced round (C) but not an earlier one (B).
+// Recovery stops at B's zeros; new rounds then fill the hole. Even when they
+// end exactly where C begins, C (an older generation) must not be read back.
+TEST_F(SegmentedLogTest, StaleRoundPastAHoleNeverChainsOntoNewRounds) {
+  uint64_t b_start = 0, c_start = 0;
+  const uint64_t head = format::kLogHeaderSize + format::RecordSize(format::kCheckpointSize) +
+                        format::RecordSize(format::kBatchEndSize);
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Make(1, 3, 1)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    b_start = head + log->stats().bytes_written;
+    ASSERT_TRUE(log->Append(Make(4, 1, 1, 400)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+    c_start = head + log->stats().bytes_written;
+    ASSERT_TRUE(log->Append(Make(5, 2, 1)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  {
+    auto file = fs_.Open(dir_ + "/00000000000000000001.log", common::OpenMode::kReadWrite);
+    std::string zeros(c_start - b_start, '\0');
+    ASSERT_TRUE((*file)->WriteAt(b_start, zeros.data(), zeros.size()).ok());
+  }
+  {
+    auto log = OpenLog();
+    ASSERT_EQ(log->last_index(), 3u);
+    // Open wrote a 40-byte marker round; this round (one 400-byte entry
+    // record and its BatchEnd) then ends exactly at c_start.
+    const uint64_t payload = (c_start - b_start) - 2 * format::RecordSize(format::kBatchEndSize) -
+                             format::kRecordHeaderSize - format::kEntryHeaderSize;
+    ASSERT_TRUE(log->Append(Make(4, 1, 2, payload)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->last_index(), 4u);
+  EXPECT_EQ(*log->Term(4), 2u);
+}
+
 TEST_F(SegmentedLogTest, PreallocatedSegmentsAreUsed) {
   opts_.preallocate = true;
   {
