@@ -36,17 +36,12 @@
 //
 // Threads: every method may be called from any thread.
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "common/clock.h"
 #include "common/fs.h"
 #include "common/status.h"
 #include "storage/options.h"
@@ -70,11 +65,9 @@ struct Stats {
   uint64_t tail_bytes_scanned = 0;   // at the last Open
 };
 
-class Segment;
-
 class SegmentedLog {
  public:
-  // Opens (creating if needed) the log in `dir`. `fs` and `clock` must outlive
+  // Opens (creating if needed) the log in `dir`. `fs` must outlive
   // the log. Errors: kFailedPrecondition "<dir>/LOCK is locked by pid N";
   // kDataLoss for corruption (file and position named); I/O errors.
   static Result<std::unique_ptr<SegmentedLog>> Open(common::Fs& fs, const std::string& dir,
