@@ -15,6 +15,12 @@ namespace f = format;
 namespace {
 
 constexpr size_t kReadChunk = 1 << 20;
+// How far past the first zeroed record header the last segment is searched
+// for data. Zeros followed by data inside synced bytes are damage, not the
+// end of the log (STORAGE-NOTES WAL-14); reading the whole preallocated rest
+// of a segment at every open would cost more than the open itself, so zeroed
+// runs longer than this inside synced data go unnoticed (docs/storage.md).
+constexpr size_t kZeroLookahead = 4 << 20;
 
 // Sequential reader over a file that keeps [pos, pos + n) in memory.
 class ChunkReader {
@@ -81,7 +87,10 @@ class Scanner {
         ASSIGN_OR_RETURN(std::string_view whole, reader_.Get(pos, f::RecordSize(len)));
         r = DecodeRecord(whole, &rec);
       }
-      if (r == DecodeResult::kZero) break;
+      if (r == DecodeResult::kZero) {
+        if (mode_ == TailMode::kLast) RETURN_IF_ERROR(CheckPastZeros(pos));
+        break;
+      }
       if (r != DecodeResult::kOk) {
         RETURN_IF_ERROR(OnDamage(pos, DecodeResultName(r)));
         break;
@@ -153,9 +162,11 @@ class Scanner {
       case RecordType::kCheckpoint:
         if (pos != f::kLogHeaderSize) return stale("checkpoint record after the start of the segment");
         break;
-      case RecordType::kSeal:
-        rr.a = 1;
+      case RecordType::kSeal: {
+        ASSIGN_OR_RETURN(auto seal, DecodeU64Pair(rec.body));
+        rr.a = seal.first;
         break;
+      }
       case RecordType::kBatchEnd: {
         ASSIGN_OR_RETURN(BatchEnd be, DecodeBatchEnd(rec.body));
         if (be.batch_start != out_.end || be.count != round_.size()) return stale("batch-end does not close the round");
@@ -174,30 +185,45 @@ class Scanner {
     for (const RoundRecord& rr : round_) {
       if (rr.type == RecordType::kEntry) seg_.SetSlot(rr.a, Slot{static_cast<uint32_t>(rr.pos), rr.size});
       if (rr.type == RecordType::kTruncateAfter) out_.min_last_index = std::min(out_.min_last_index, rr.a);
-      if (rr.type == RecordType::kSeal) out_.sealed = true;
+      if (rr.type == RecordType::kSeal) {
+        out_.sealed = true;
+        out_.sealed_last = rr.a;
+      }
     }
     round_.clear();
   }
 
+  // A zeroed record header at `pos` in the last segment: the end of the log,
+  // unless data follows within kZeroLookahead; then it is damage at `pos`.
+  Status CheckPastZeros(uint64_t pos) {
+    for (uint64_t p = pos; p < pos + kZeroLookahead; p += kReadChunk) {
+      ASSIGN_OR_RETURN(std::string_view v, reader_.Get(p, kReadChunk));
+      if (v.find_first_not_of('\0') != std::string_view::npos) return OnDamage(pos, "zeroed record header followed by data");
+      if (v.size() < kReadChunk) break;
+    }
+    return Status::Ok();
+  }
+
   // Damage at `pos`. It is a torn tail only in the last segment and only if
-  // no later round says that bytes at or beyond `pos` had been synced.
+  // no later round says that bytes at or beyond `pos` had been synced. Marks
+  // every non-zero byte up to the end of the file as dirty.
   Status OnDamage(uint64_t pos, const std::string& why) {
     if (mode_ == TailMode::kSealed) return Damage(seg_.log_path(), pos, why);
-    uint64_t p = pos + 8;
-    out_.dirty_end = pos + 8;
-    while (true) {
+    out_.dirty_end = std::max(out_.dirty_end, pos + 8);
+    for (uint64_t p = pos + 8;; ) {
       ASSIGN_OR_RETURN(std::string_view v, reader_.Get(p, kReadChunk));
-      if (v.size() < 8) break;
-      for (size_t i = 0; i + 8 <= v.size(); i += 8) {
-        if (common::DecodeFixed64(v.data() + i) == 0) continue;
-        out_.dirty_end = p + i + 8;
+      for (size_t i = 0; i < v.size(); i += 8) {
+        std::string_view word = v.substr(i, 8);  // shorter at the end of the file
+        if (word.find_first_not_of('\0') == std::string_view::npos) continue;
+        out_.dirty_end = p + i + word.size();
         if (v.size() - i >= f::kRecordHeaderSize &&
             static_cast<uint8_t>(v[i + f::kRecordTypeOff]) == static_cast<uint8_t>(RecordType::kBatchEnd) &&
             common::DecodeFixed32(v.data() + i + f::kRecordLengthOff) == f::kBatchEndSize) {
           RETURN_IF_ERROR(CheckLaterBatchEnd(p + i, pos, why));
         }
       }
-      p += v.size() & ~size_t{7};
+      if (v.size() < kReadChunk) break;
+      p += v.size() - f::kRecordHeaderSize;  // overlap: a header may straddle the chunks
     }
     return Status::Ok();
   }

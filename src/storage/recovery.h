@@ -30,6 +30,7 @@ struct ScanResult {
   uint32_t generation = 0;    // of the last whole round
   uint64_t dirty_end = 0;     // end of non-zero bytes past `end` (to be zeroed), or `end`
   bool sealed = false;        // the segment ends with a Seal record
+  uint64_t sealed_last = 0;   // the last index its Seal record names
   uint64_t torn_bytes = 0;    // bytes past `end` that held data
   uint64_t torn_records = 0;  // valid records of an incomplete round
   uint64_t scanned_bytes = 0;

@@ -67,8 +67,12 @@ Result<std::unique_ptr<Segment>> Segment::Open(common::Fs& fs, const std::string
   uint64_t slots = (size - f::kIndexHeaderSize) / f::kIndexSlotSize;
   auto mode = writable ? common::MapMode::kReadWrite : common::MapMode::kReadOnly;
   ASSIGN_OR_RETURN(auto map, index->Map(f::kIndexHeaderSize + slots * f::kIndexSlotSize, mode));
-  return std::unique_ptr<Segment>(
-      new Segment(first_index, seq, slots, path, std::move(log), std::move(index), std::move(map)));
+  std::unique_ptr<Segment> seg(new Segment(first_index, seq, slots, path, std::move(log), std::move(index), std::move(map)));
+  if (!writable && !seg->ReadIndexHeader().sealed) {
+    // Not sealed: the caller rebuilds its slots, so it must be writable.
+    return Open(fs, dir, first_index, seq, max_slots, /*writable=*/true, std::move(seg->log_));
+  }
+  return seg;
 }
 
 Slot Segment::GetSlot(uint64_t index) const {

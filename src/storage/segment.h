@@ -41,7 +41,8 @@ class Segment {
                                                  uint64_t seq, uint64_t max_slots,
                                                  std::unique_ptr<common::File> log);
   // Opens an existing segment. A missing or short .index file is recreated
-  // empty (the caller rebuilds it by scanning). `writable`: the last segment.
+  // empty (the caller rebuilds it by scanning). `writable`: the last segment;
+  // an index that is not sealed is always opened writable (to be rebuilt).
   static Result<std::unique_ptr<Segment>> Open(common::Fs& fs, const std::string& dir, uint64_t first_index,
                                                uint64_t seq, uint64_t max_slots, bool writable,
                                                std::unique_ptr<common::File> log);

@@ -77,6 +77,9 @@ Result<std::unique_ptr<SegmentedLog>> SegmentedLog::Open(common::Fs& fs, const s
   } else {
     RETURN_IF_ERROR(im.Recover(std::move(found), index_files));
   }
+  // The names we found (a tail renamed just before a crash) and the removals
+  // of recovery become durable before anything is built on them.
+  RETURN_IF_ERROR(fs.SyncDir(dir));
   im.state = im.written;
   im.durable_index = im.written.last_index;
   im.writer = std::thread([&im] { im.WriterLoop(); });
@@ -115,9 +118,10 @@ Status SegmentedLog::Impl::Recover(std::vector<Found>&& found, const std::vector
     ASSIGN_OR_RETURN(auto seg, Segment::Open(fs, dir, live[i].first_index, live[i].cp.seq,
                                              options.max_segment_entries, is_tail, std::move(live[i].log)));
     if (!is_tail && !seg->ReadIndexHeader().sealed) {
-      // Lost or unsynced index header: rebuild the slots from the records.
+      // Lost or unsynced index header: rebuild the slots from the records,
+      // then seal the index so that the next open trusts it again.
       ASSIGN_OR_RETURN(ScanResult scan, ScanSegment(*seg, TailMode::kSealed));
-      (void)scan;
+      if (scan.sealed) RETURN_IF_ERROR(seg->Seal(scan.sealed_last, scan.end));
     }
     segs.push_back(std::move(seg));
   }
@@ -178,7 +182,9 @@ Status SegmentedLog::Impl::Recover(std::vector<Found>&& found, const std::vector
   // Index files whose .log is gone (a crash between the two removals).
   for (uint64_t first : index_files) {
     ASSIGN_OR_RETURN(bool has_log, fs.Exists(Segment::LogPath(dir, first)));
-    if (!has_log) RETURN_IF_ERROR(fs.Remove(Segment::IndexPath(dir, first)));
+    if (has_log) continue;
+    ASSIGN_OR_RETURN(bool has_index, fs.Exists(Segment::IndexPath(dir, first)));  // not removed above
+    if (has_index) RETURN_IF_ERROR(fs.Remove(Segment::IndexPath(dir, first)));
   }
   return Status::Ok();
 }

@@ -1,5 +1,6 @@
 #include "storage/segmented_log.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -36,6 +37,29 @@ class SegmentedLogTest : public ::testing::Test {
       v.push_back(LogEntry{i, term, EntryKind::kNormal, std::string(size, static_cast<char>('a' + i % 26))});
     }
     return v;
+  }
+
+  // Writes rounds A (entries 1-3), B (entry 4 of `b_payload` bytes) and C
+  // (entry 5), each synced, into one segment, then zeroes round B on disk.
+  void WriteRoundsAndZeroTheMiddle(size_t b_payload, uint64_t* b_start, uint64_t* c_start) {
+    opts_.segment_bytes = 16 << 20;
+    const uint64_t head = format::kLogHeaderSize + format::RecordSize(format::kCheckpointSize) +
+                          format::RecordSize(format::kBatchEndSize);
+    {
+      auto log = OpenLog();
+      ASSERT_TRUE(log->Append(Make(1, 3, 1)).ok());
+      ASSERT_TRUE(log->Sync().ok());
+      *b_start = head + log->stats().bytes_written;
+      ASSERT_TRUE(log->Append(Make(4, 1, 1, b_payload)).ok());
+      ASSERT_TRUE(log->Sync().ok());
+      *c_start = head + log->stats().bytes_written;
+      ASSERT_TRUE(log->Append(Make(5, 2, 1)).ok());
+      ASSERT_TRUE(log->Sync().ok());
+    }
+    auto file = fs_.Open(dir_ + "/00000000000000000001.log", common::OpenMode::kReadWrite);
+    ASSERT_TRUE(file.has_value());
+    std::string zeros(*c_start - *b_start, '\0');
+    ASSERT_TRUE((*file)->WriteAt(*b_start, zeros.data(), zeros.size()).ok());
   }
 
   size_t CountFiles(std::string_view ext) {
@@ -325,40 +349,36 @@ TEST_F(SegmentedLogTest, DamagedLastRoundIsATornTail) {
   EXPECT_EQ(log->stats().torn_bytes_dropped, 0u);
 }
 
-// A crash can persist a later unsynced round (C) but not an earlier one (B).
-// Recovery stops at B's zeros; new rounds then fill the hole. Even when they
-// end exactly where C begins, C (an older generation) must not be read back.
+// Recovery stops at zeros only when nothing follows them: data after a
+// zeroed round that was synced is damage, reported with file and position.
+TEST_F(SegmentedLogTest, ZeroedRoundInsideSyncedDataIsDataLoss) {
+  uint64_t b_start = 0, c_start = 0;
+  WriteRoundsAndZeroTheMiddle(400, &b_start, &c_start);
+  auto log = SegmentedLog::Open(fs_, dir_, opts_);
+  ASSERT_FALSE(log.has_value());
+  EXPECT_EQ(log.error().code(), common::Code::kDataLoss);
+  EXPECT_THAT(log.error().message(), ::testing::HasSubstr("00000000000000000001.log at " + std::to_string(b_start)));
+}
+
+// A zeroed run longer than recovery looks past (4 MiB) hides what follows
+// it; that leftover round must still never chain onto rounds written after
+// the reopen, even when a new round ends exactly where it begins.
 TEST_F(SegmentedLogTest, StaleRoundPastAHoleNeverChainsOntoNewRounds) {
   uint64_t b_start = 0, c_start = 0;
-  const uint64_t head = format::kLogHeaderSize + format::RecordSize(format::kCheckpointSize) +
-                        format::RecordSize(format::kBatchEndSize);
+  WriteRoundsAndZeroTheMiddle(5 << 20, &b_start, &c_start);
   {
     auto log = OpenLog();
-    ASSERT_TRUE(log->Append(Make(1, 3, 1)).ok());
-    ASSERT_TRUE(log->Sync().ok());
-    b_start = head + log->stats().bytes_written;
-    ASSERT_TRUE(log->Append(Make(4, 1, 1, 400)).ok());
-    ASSERT_TRUE(log->Sync().ok());
-    c_start = head + log->stats().bytes_written;
-    ASSERT_TRUE(log->Append(Make(5, 2, 1)).ok());
-    ASSERT_TRUE(log->Sync().ok());
-  }
-  {
-    auto file = fs_.Open(dir_ + "/00000000000000000001.log", common::OpenMode::kReadWrite);
-    std::string zeros(c_start - b_start, '\0');
-    ASSERT_TRUE((*file)->WriteAt(b_start, zeros.data(), zeros.size()).ok());
-  }
-  {
-    auto log = OpenLog();
+    ASSERT_NE(log, nullptr);
     ASSERT_EQ(log->last_index(), 3u);
-    // Open wrote a 40-byte marker round; this round (one 400-byte entry
-    // record and its BatchEnd) then ends exactly at c_start.
+    // Open wrote a 40-byte marker round; this round (one entry record and
+    // its BatchEnd) then ends exactly at c_start.
     const uint64_t payload = (c_start - b_start) - 2 * format::RecordSize(format::kBatchEndSize) -
                              format::kRecordHeaderSize - format::kEntryHeaderSize;
     ASSERT_TRUE(log->Append(Make(4, 1, 2, payload)).ok());
     ASSERT_TRUE(log->Sync().ok());
   }
   auto log = OpenLog();
+  ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->last_index(), 4u);
   EXPECT_EQ(*log->Term(4), 2u);
 }
