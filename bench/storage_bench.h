@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "storage/options.h"
 
 namespace bench {
 
@@ -27,6 +28,7 @@ struct BenchConfig {
   uint64_t segment_bytes = 64ull << 20;
   uint64_t cache_bytes = 64ull << 20;
   bool preallocate = true;
+  uint32_t sync_threads = storage::Options{}.sync_threads;
   bool keep = false;             // keep the logs and files of write workloads
   uint64_t seed = 1;
   uint64_t opens = 7;            // open: Opens timed per temperature

@@ -13,7 +13,8 @@ namespace common {
 uint64_t Checksum64(const void* data, size_t n);
 inline uint64_t Checksum64(std::string_view s) { return Checksum64(s.data(), s.size()); }
 
-// Checksum of two consecutive pieces, as if they were one buffer.
-uint64_t Checksum64(const void* a, size_t na, const void* b, size_t nb);
+// XXH3-64 of `n` bytes at `data` with `seed` (one pass: a few words that
+// must be covered too go in as the seed).
+uint64_t Checksum64Seeded(const void* data, size_t n, uint64_t seed);
 
 }  // namespace common

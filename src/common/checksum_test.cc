@@ -13,12 +13,17 @@ TEST(ChecksumTest, MatchesXxh3GoldenValues) {
   EXPECT_EQ(Checksum64("hello"), 0x9555E8555C62DCFDu);
 }
 
-TEST(ChecksumTest, TwoPiecesEqualOneBuffer) {
-  std::string data(1000, '\0');
-  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31);
-  for (size_t split : {size_t{0}, size_t{1}, size_t{17}, size_t{500}, data.size()}) {
-    EXPECT_EQ(Checksum64(data.data(), split, data.data() + split, data.size() - split), Checksum64(data))
-        << "split " << split;
+TEST(ChecksumTest, SeededMatchesXxh3GoldenValues) {
+  EXPECT_EQ(Checksum64Seeded("", 0, 0), Checksum64(""));
+  EXPECT_EQ(Checksum64Seeded("hello", 5, 0), Checksum64("hello"));
+  EXPECT_EQ(Checksum64Seeded("hello", 5, 0x0102030405060708u), 0x245447E174C58AD9u);
+}
+
+TEST(ChecksumTest, EverySeedBitMatters) {
+  const std::string data(300, 'x');
+  const uint64_t base = Checksum64Seeded(data.data(), data.size(), 0x1234);
+  for (int bit = 0; bit < 64; bit++) {
+    EXPECT_NE(Checksum64Seeded(data.data(), data.size(), 0x1234 ^ (uint64_t{1} << bit)), base) << "bit " << bit;
   }
 }
 

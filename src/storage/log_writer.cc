@@ -45,42 +45,106 @@ Status WriteZeros(common::File& file, uint64_t bytes) {
 
 }  // namespace
 
+// Takes queued records, writes them as one round and hands the round to the
+// sync threads when a Sync() waits for it; never waits for a sync itself.
 void SegmentedLog::Impl::WriterLoop() {
+  std::string buf;  // reused: its pages stay touched (first touch is slow)
+  std::vector<PendingOp> ops;
   std::unique_lock lk(mu);
   while (true) {
     writer_cv.wait(lk, [&] {
-      return stopping || (failed.ok() && ((!pending_ops.empty() && (sync_wanted_seq > written_seq ||
-                                                                    pending.size() >= options.flush_bytes)) ||
-                                          sync_wanted_seq > durable_seq));
+      if (stopping || !failed.ok() || delete_wanted) return true;
+      if (!pending_ops.empty() && (sync_wanted_seq > written_seq || pending.size() >= options.flush_bytes)) return true;
+      return sync_wanted_seq > sync_posted_seq && written_seq > sync_posted_seq;
     });
     if (!failed.ok() || (stopping && pending_ops.empty())) break;
-    std::string buf;
-    buf.swap(pending);
-    std::vector<PendingOp> ops;
-    ops.swap(pending_ops);
-    uint64_t take = queued_seq;
-    bool sync = sync_wanted_seq > durable_seq;
-    lk.unlock();
-    done_cv.notify_all();  // appenders held back by max_pending_bytes
-    Status s = WriteRound(buf, ops, sync);
-    lk.lock();
-    if (!s.ok()) {
-      failed = s;
-      pending.clear();
-      pending_ops.clear();
-    } else {
-      written_seq = take;
-      if (sync) {
-        durable_seq = take;
-        durable_index = written.last_index;
+    if (delete_wanted) {
+      delete_wanted = false;
+      lk.unlock();
+      Status s = DeletePurged();
+      lk.lock();
+      if (!s.ok()) {
+        if (failed.ok()) failed = s;
+        break;
       }
-      EvictLocked();
     }
-    done_cv.notify_all();
+    if (synced_seg_seq == tail.seg->seq()) tail.synced_pos = std::max(tail.synced_pos, synced_pos);
+    if (!pending_ops.empty() && (stopping || sync_wanted_seq > written_seq || pending.size() >= options.flush_bytes)) {
+      buf.clear();
+      ops.clear();
+      buf.swap(pending);
+      ops.swap(pending_ops);
+      uint64_t take = queued_seq;
+      if (space_waiters > 0) space_cv.notify_all();
+      lk.unlock();
+      Status s = WriteRound(buf, ops);
+      lk.lock();
+      if (!s.ok()) {
+        if (failed.ok()) failed = s;
+        break;
+      }
+      written_seq = take;
+      EvictLocked();
+      // A roll may have put a durably purged segment below the second one.
+      if (segments.size() > 1 && segments[1]->first_index() <= durable_first_index) delete_wanted = true;
+    }
+    if (sync_wanted_seq > sync_posted_seq && written_seq > sync_posted_seq) {
+      sync_job = SyncJob{tail.seg, written_seq, tail.write_pos, written.last_index, written.first_index};
+      sync_posted_seq = written_seq;
+      sync_cv.notify_one();
+    }
   }
+  // Failed or stopped: wake everyone who waits on the writer.
+  pending.clear();
+  pending_ops.clear();
+  space_cv.notify_all();
+  done_cv.notify_all();
 }
 
-Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<PendingOp>& ops, bool sync) {
+// Runs fdatasync for the newest posted round. A sync started after a round
+// was written makes it and every earlier round of the file durable, so
+// several may run at once and complete in any order.
+void SegmentedLog::Impl::SyncLoop() {
+  std::unique_lock lk(mu);
+  while (true) {
+    sync_cv.wait(lk, [&] { return sync_job.has_value() || syncers_stop || !failed.ok(); });
+    if (!failed.ok() || !sync_job) break;
+    SyncJob job = std::move(*sync_job);
+    sync_job.reset();
+    lk.unlock();
+    Status s = job.seg->log().Sync();
+    lk.lock();
+    if (!s.ok()) {
+      if (failed.ok()) failed = s;
+      break;
+    }
+    stats.syncs++;
+    if (job.first_index > durable_first_index) {
+      // Purged segments go before the Sync() that made the purge durable returns.
+      durable_first_index = job.first_index;
+      lk.unlock();
+      s = DeletePurged();
+      lk.lock();
+      if (!s.ok()) {
+        if (failed.ok()) failed = s;
+        break;
+      }
+    }
+    if (job.seq <= durable_seq) continue;
+    durable_seq = job.seq;
+    durable_index = job.last_index;
+    synced_seg_seq = job.seg->seq();
+    synced_pos = job.pos;
+    if (sync_waiters > 0) done_cv.notify_all();
+  }
+  // A failure: wake every thread that waits on a sync or on the writer.
+  sync_cv.notify_all();
+  writer_cv.notify_one();
+  space_cv.notify_all();
+  done_cv.notify_all();
+}
+
+Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<PendingOp>& ops) {
   size_t off = 0;          // of the next op in buf
   size_t run_off = 0;      // first op of the run going to the current tail
   uint32_t run_count = 0;
@@ -129,16 +193,7 @@ Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<Pendin
     off += op.size;
     run_count++;
   }
-  RETURN_IF_ERROR(flush_run());
-
-  if (sync && tail.write_pos > tail.synced_pos) {
-    RETURN_IF_ERROR(tail.seg->log().Sync());
-    tail.synced_pos = tail.write_pos;
-    std::lock_guard lk(mu);
-    stats.syncs++;
-  }
-  if (sync) return DeletePurged();
-  return Status::Ok();
+  return flush_run();
 }
 
 // Deletes segments wholly below the durable first index.
@@ -146,7 +201,7 @@ Status SegmentedLog::Impl::DeletePurged() {
   std::vector<std::shared_ptr<Segment>> dead;
   {
     std::lock_guard lk(mu);
-    while (segments.size() > 1 && segments[1]->first_index() <= written.first_index) {
+    while (segments.size() > 1 && segments[1]->first_index() <= durable_first_index) {
       dead.push_back(segments.front());
       segments.erase(segments.begin());
     }
@@ -272,6 +327,13 @@ void SegmentedLog::Impl::Stop() {
   }
   writer_cv.notify_all();
   if (writer.joinable()) writer.join();
+  {
+    std::lock_guard lk(mu);
+    syncers_stop = true;
+  }
+  sync_cv.notify_all();
+  for (std::thread& t : syncers) t.join();
+  syncers.clear();
   {
     std::lock_guard lk(prealloc_mu);
     prealloc_stop = true;

@@ -34,6 +34,13 @@ struct Options {
 
   // Append blocks while this many bytes wait to be written (back-pressure).
   uint64_t max_pending_bytes = 256ull << 20;
+
+  // fdatasync calls that may be in flight at once. The writer thread keeps
+  // writing rounds while earlier ones sync; a sync that starts after a round
+  // was written makes it durable. More than one lets concurrent Sync()
+  // callers share shorter rounds on devices that serve flushes in parallel
+  // (this machine: 4 in flight give ~10x the syncs/s of 1; BENCHMARKS.md).
+  uint32_t sync_threads = 4;
 };
 
 }  // namespace storage

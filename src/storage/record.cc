@@ -17,18 +17,19 @@ namespace f = format;
 
 namespace {
 
+// The checksum of a record: XXH3-64 of the body, seeded with header bytes
+// [8, 16) (length, type, reserved), so that one pass covers both.
+uint64_t RecordChecksum(const char* header, const char* body, size_t body_len) {
+  return common::Checksum64Seeded(body, body_len, DecodeFixed64(header + f::kRecordLengthOff));
+}
+
 // Writes the header of a record whose body already sits at out[start + 16, ...).
 void FinishRecord(std::string* out, size_t start, RecordType type, size_t body_len) {
   char* h = out->data() + start;
   EncodeFixed32(h + f::kRecordLengthOff, static_cast<uint32_t>(body_len));
   h[f::kRecordTypeOff] = static_cast<char>(type);
   h[13] = h[14] = h[15] = 0;
-  uint64_t sum = common::Checksum64(h + f::kRecordLengthOff, f::kRecordHeaderSize - f::kRecordLengthOff);
-  if (body_len > 0) {
-    sum = common::Checksum64(h + f::kRecordLengthOff, f::kRecordHeaderSize - f::kRecordLengthOff,
-                             h + f::kRecordHeaderSize, body_len);
-  }
-  EncodeFixed64(h + f::kRecordChecksumOff, sum);
+  EncodeFixed64(h + f::kRecordChecksumOff, RecordChecksum(h, h + f::kRecordHeaderSize, body_len));
   out->resize(start + f::RecordSize(body_len), '\0');
 }
 
@@ -115,8 +116,7 @@ DecodeResult DecodeRecord(std::string_view buf, RecordView* rec) {
   if (len > f::kMaxRecordBody || type == 0 || type > f::kMaxRecordType) return DecodeResult::kBadLength;
   size_t size = f::RecordSize(len);
   if (buf.size() < f::kRecordHeaderSize + len) return DecodeResult::kTruncated;
-  uint64_t want = common::Checksum64(h + f::kRecordLengthOff, f::kRecordHeaderSize - f::kRecordLengthOff,
-                                     h + f::kRecordHeaderSize, len);
+  uint64_t want = RecordChecksum(h, h + f::kRecordHeaderSize, len);
   if (want != sum) return DecodeResult::kBadChecksum;
   rec->type = static_cast<RecordType>(type);
   rec->body = buf.substr(f::kRecordHeaderSize, len);

@@ -25,7 +25,7 @@ inline constexpr size_t kLogHeaderFirstIndexOff = 16; // u64 first index (matche
 inline constexpr size_t kLogHeaderChecksumOff = 24;   // u64 XXH3-64 of bytes [0, 24)
 
 // ---- Record header (16 bytes) ----
-// [0, 8)   u64 checksum: XXH3-64 of header bytes [8, 16) followed by the body
+// [0, 8)   u64 checksum: XXH3-64 of the body seeded with header bytes [8, 16) as a u64
 // [8, 12)  u32 body length (unpadded), at most kMaxRecordBody
 // [12]     u8  type (RecordType, never 0)
 // [13, 16) zero

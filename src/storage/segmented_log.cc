@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <memory>
 
 #include "storage/record.h"
 #include "storage/segmented_log_impl.h"
@@ -14,6 +15,9 @@ using common::Status;
 
 namespace {
 
+// Bytes of an entry record that are not payload, less its padding.
+constexpr uint64_t kRecordOverhead = f::kRecordHeaderSize + f::kEntryHeaderSize + 7;
+
 Status ValidateOptions(const Options& o) {
   if (o.segment_bytes < 4096 || o.segment_bytes > (2ull << 30)) {
     return common::InvalidArgumentError("segment_bytes must be between 4 KiB and 2 GiB, got " +
@@ -22,6 +26,9 @@ Status ValidateOptions(const Options& o) {
   if (o.max_segment_entries < 1 || o.max_segment_entries > (64ull << 20)) {
     return common::InvalidArgumentError("max_segment_entries must be between 1 and 64Mi, got " +
                                         std::to_string(o.max_segment_entries));
+  }
+  if (o.sync_threads < 1 || o.sync_threads > 64) {
+    return common::InvalidArgumentError("sync_threads must be between 1 and 64, got " + std::to_string(o.sync_threads));
   }
   if (o.flush_bytes == 0 || o.max_pending_bytes < o.flush_bytes) {
     return common::InvalidArgumentError("flush_bytes must be positive and at most max_pending_bytes");
@@ -82,7 +89,9 @@ Result<std::unique_ptr<SegmentedLog>> SegmentedLog::Open(common::Fs& fs, const s
   RETURN_IF_ERROR(fs.SyncDir(dir));
   im.state = im.written;
   im.durable_index = im.written.last_index;
+  im.durable_first_index = im.written.first_index;
   im.writer = std::thread([&im] { im.WriterLoop(); });
+  for (uint32_t i = 0; i < options.sync_threads; i++) im.syncers.emplace_back([&im] { im.SyncLoop(); });
   if (options.preallocate) {
     im.prealloc_wanted = true;
     im.preallocator = std::thread([&im] { im.PreallocLoop(); });
@@ -213,7 +222,11 @@ Status SegmentedLog::Append(std::span<const LogEntry> entries) {
                                           std::to_string(entries[i].payload.size()) + " bytes is over the limit");
     }
   }
-  im.done_cv.wait(lk, [&] { return im.pending.size() < im.options.max_pending_bytes || !im.failed.ok(); });
+  if (im.pending.size() >= im.options.max_pending_bytes) {
+    im.space_waiters++;
+    im.space_cv.wait(lk, [&] { return im.pending.size() < im.options.max_pending_bytes || !im.failed.ok(); });
+    im.space_waiters--;
+  }
   RETURN_IF_ERROR(im.failed);
   for (const LogEntry& e : entries) {
     size_t before = im.pending.size();
@@ -284,7 +297,9 @@ Status SegmentedLog::Sync() {
     im.sync_wanted_seq = target;
     im.writer_cv.notify_one();
   }
+  im.sync_waiters++;
   im.done_cv.wait(lk, [&] { return im.durable_seq >= target || !im.failed.ok(); });
+  im.sync_waiters--;
   return im.durable_seq >= target ? Status::Ok() : im.failed;
 }
 
@@ -331,16 +346,17 @@ Result<std::vector<LogEntry>> ReadRun(Segment& seg, uint64_t first, const std::v
     lo = std::min<uint64_t>(lo, s.pos);
     hi = std::max<uint64_t>(hi, uint64_t{s.pos} + s.size);
   }
-  std::string buf(hi - lo, '\0');
-  ASSIGN_OR_RETURN(size_t n, seg.log().ReadAt(lo, buf.data(), buf.size()));
-  buf.resize(n);
+  // Not zero-filled: the read overwrites it, and only the n bytes read are used.
+  auto storage = std::make_unique_for_overwrite<char[]>(hi - lo);
+  ASSIGN_OR_RETURN(size_t n, seg.log().ReadAt(lo, storage.get(), hi - lo));
+  std::string_view buf(storage.get(), n);
   out.reserve(slots.size());
   for (size_t i = 0; i < slots.size(); i++) {
     const Slot& s = slots[i];
     uint64_t index = first + i;
     RecordView rec;
     DecodeResult r = s.pos >= lo && s.pos + s.size <= lo + buf.size()
-                         ? DecodeRecord(std::string_view(buf).substr(s.pos - lo, s.size), &rec)
+                         ? DecodeRecord(buf.substr(s.pos - lo, s.size), &rec)
                          : DecodeResult::kTruncated;
     if (r != DecodeResult::kOk || rec.type != RecordType::kEntry) {
       // Let the single-record path produce the precise error.
@@ -393,11 +409,14 @@ Result<std::vector<LogEntry>> SegmentedLog::Entries(uint64_t lo, uint64_t hi, ui
       uint64_t seg_end = 0;
       seg = im.FindSegmentLocked(next, &seg_end);
       if (seg == nullptr) return common::InternalError("no segment holds index " + std::to_string(next));
-      uint64_t run_bytes = 0;
+      // The run stops where the payloads (a record less its headers and at
+      // most 7 bytes of padding) pass what max_bytes leaves: at most one
+      // entry is read and not returned.
+      uint64_t run_payload = bytes;
       for (uint64_t i = next; i < std::min(hi, seg_end) && im.CachedLocked(i) == nullptr; i++) {
         Slot s = seg->GetSlot(i);
-        if (!slots.empty() && run_bytes + s.size > std::max<uint64_t>(max_bytes, 1) + (1 << 20)) break;
-        run_bytes += s.size;
+        run_payload += std::max<uint64_t>(s.size, kRecordOverhead) - kRecordOverhead;
+        if ((!out.empty() || !slots.empty()) && run_payload > max_bytes) break;
         slots.push_back(s);
       }
       im.stats.cache_misses += slots.size();

@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,12 +55,17 @@ struct SegmentedLog::Impl {
   // ---- guarded by mu ----
   mutable std::mutex mu;
   std::condition_variable writer_cv;  // the writer waits for work
-  std::condition_variable done_cv;    // Sync() and back-pressured appends wait for the writer
+  std::condition_variable done_cv;    // Sync() waits for durable_seq
+  std::condition_variable space_cv;   // back-pressured appends wait for the writer to take `pending`
+  std::condition_variable sync_cv;    // sync threads wait for a job
+  uint32_t sync_waiters = 0;          // threads in Sync()
+  uint32_t space_waiters = 0;         // threads held back by max_pending_bytes
   // Live segments by first index; readers look entries up here. The writer
   // adds and removes segments under mu.
   std::vector<std::shared_ptr<Segment>> segments;
   LogState state;             // the logical state, including queued changes
   uint64_t durable_index = 0;
+  uint64_t durable_first_index = 1;  // purges are durable up to here: segments below may go
   std::deque<CachedEntry> cache;  // contiguous indexes, newest at the back
   uint64_t cache_bytes = 0;
   std::string pending;             // encoded records waiting for the writer
@@ -68,6 +74,21 @@ struct SegmentedLog::Impl {
   uint64_t written_seq = 0;        // records written to files
   uint64_t durable_seq = 0;        // records made durable
   uint64_t sync_wanted_seq = 0;    // highest queued_seq a Sync() waits for
+  uint64_t sync_posted_seq = 0;    // highest seq handed to the sync threads
+  // The newest written round waiting for a sync thread (taken by the first
+  // one free; a newer round replaces it, its sync covers both).
+  struct SyncJob {
+    std::shared_ptr<Segment> seg;  // the tail when the round was written; earlier segments were synced at their roll
+    uint64_t seq = 0;              // written_seq after the round
+    uint64_t pos = 0;              // the tail's write position after it
+    uint64_t last_index = 0;       // written.last_index after it
+    uint64_t first_index = 0;      // written.first_index after it
+  };
+  std::optional<SyncJob> sync_job;
+  uint64_t synced_seg_seq = 0;  // newest completed sync: of the segment with this seq,
+  uint64_t synced_pos = 0;      // up to here (the writer copies it into tail.synced_pos)
+  bool delete_wanted = false;           // durable_first_index passed a segment
+  bool syncers_stop = false;
   common::Status failed;           // first I/O error; the log is read-only after it
   bool stopping = false;
   mutable Stats stats;
@@ -84,6 +105,7 @@ struct SegmentedLog::Impl {
   uint64_t next_seq = 0;      // sequence number of the next segment
   uint32_t generation = 1;    // written in every BatchEnd; one more than any on disk at Open
   std::thread writer;
+  std::vector<std::thread> syncers;
 
   // ---- preallocation (guarded by prealloc_mu) ----
   std::mutex prealloc_mu;
@@ -96,8 +118,9 @@ struct SegmentedLog::Impl {
 
   // log_writer.cc
   void WriterLoop();
+  void SyncLoop();
   void PreallocLoop();
-  Status WriteRound(std::string& buf, const std::vector<PendingOp>& ops, bool sync);
+  Status WriteRound(std::string& buf, const std::vector<PendingOp>& ops);
   // Seals the tail and starts a segment named `first_index`.
   Status Roll(uint64_t first_index);
   Status StartSegment(uint64_t first_index);
