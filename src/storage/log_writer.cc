@@ -34,9 +34,12 @@ void ApplyOp(const PendingOp& op, LogState* st) {
   }
 }
 
-Status WriteZeros(common::File& file, uint64_t bytes) {
+// Fills `file` with `bytes` zeros and syncs it; gives up (kAborted) as
+// soon as `*stop` is set.
+Status WriteZeros(common::File& file, uint64_t bytes, const std::atomic<bool>* stop = nullptr) {
   std::string zeros(std::min<uint64_t>(bytes, kZeroChunk), '\0');
   for (uint64_t off = 0; off < bytes; off += zeros.size()) {
+    if (stop != nullptr && stop->load()) return common::AbortedError("preallocation stopped");
     size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), bytes - off));
     RETURN_IF_ERROR(file.WriteAt(off, zeros.data(), n));
   }
@@ -193,7 +196,17 @@ Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<Pendin
     off += op.size;
     run_count++;
   }
-  return flush_run();
+  RETURN_IF_ERROR(flush_run());
+  if (options.preallocate && !tail.prealloc_requested && tail.write_pos >= options.segment_bytes / 2) {
+    // Half full: have the next segment ready (zero-filled) by the roll.
+    tail.prealloc_requested = true;
+    {
+      std::lock_guard lk(prealloc_mu);
+      prealloc_wanted = true;
+    }
+    prealloc_cv.notify_all();
+  }
+  return Status::Ok();
 }
 
 // Deletes segments wholly below the durable first index.
@@ -274,11 +287,6 @@ Status SegmentedLog::Impl::StartSegment(uint64_t first_index) {
     }
     segments.push_back(seg);
   }
-  {
-    std::lock_guard lk(prealloc_mu);
-    prealloc_wanted = true;
-  }
-  prealloc_cv.notify_all();
   return DeleteSegments(std::move(dead), first_index);
 }
 
@@ -308,7 +316,7 @@ void SegmentedLog::Impl::PreallocLoop() {
     Result<std::unique_ptr<common::File>> file = fs.Open(path, common::OpenMode::kCreate);
     Status s = file.status();
     if (s.ok()) s = (*file)->Truncate(0);
-    if (s.ok()) s = WriteZeros(**file, options.segment_bytes);
+    if (s.ok()) s = WriteZeros(**file, options.segment_bytes, &prealloc_stop);
     lk.lock();
     prealloc_wanted = false;
     if (s.ok()) {

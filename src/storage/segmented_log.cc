@@ -93,7 +93,7 @@ Result<std::unique_ptr<SegmentedLog>> SegmentedLog::Open(common::Fs& fs, const s
   im.writer = std::thread([&im] { im.WriterLoop(); });
   for (uint32_t i = 0; i < options.sync_threads; i++) im.syncers.emplace_back([&im] { im.SyncLoop(); });
   if (options.preallocate) {
-    im.prealloc_wanted = true;
+    // The next segment is zero-filled once the tail is half full (WriteRound).
     im.preallocator = std::thread([&im] { im.PreallocLoop(); });
   }
   return log;

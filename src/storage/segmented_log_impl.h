@@ -4,6 +4,7 @@
 // reads) and log_writer.cc (the writer thread: write rounds, segment rolls,
 // deletions, preallocation). Not part of the public interface.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -100,6 +101,7 @@ struct SegmentedLog::Impl {
     uint64_t synced_pos = 0;  // bytes known durable
     bool sealed = false;
     uint64_t data_start = 0;  // end of the segment's first round (header and checkpoint)
+    bool prealloc_requested = false;  // the next segment was asked of the preallocator
   } tail;
   LogState written;           // the state as written to files
   uint64_t next_seq = 0;      // sequence number of the next segment
@@ -112,7 +114,7 @@ struct SegmentedLog::Impl {
   std::condition_variable prealloc_cv;
   std::unique_ptr<common::File> prealloc_file;  // zero-filled, ready
   bool prealloc_wanted = false;
-  bool prealloc_stop = false;
+  std::atomic<bool> prealloc_stop = false;  // also read, without the mutex, by a running zero-fill
   uint64_t prealloc_counter = 0;
   std::thread preallocator;
 
