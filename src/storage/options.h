@@ -24,8 +24,9 @@ struct Options {
   // Off: segments are created on the write path and grow as written.
   bool preallocate = true;
 
-  // Bytes of recent entries kept in memory for replication and tailing
-  // readers. Entries not yet written to the file are kept regardless.
+  // Memory for recent entries kept for replication and tailing readers:
+  // payloads plus about 64 bytes per entry of bookkeeping. Entries not yet
+  // written to the file are kept regardless.
   uint64_t cache_bytes = 64ull << 20;
 
   // Unsynced appends are written to the file (without fdatasync) once this

@@ -18,6 +18,13 @@ namespace {
 // Bytes of an entry record that are not payload, less its padding.
 constexpr uint64_t kRecordOverhead = f::kRecordHeaderSize + f::kEntryHeaderSize + 7;
 
+// Memory a cached entry takes: its slot in the deque and, past the string's
+// inline capacity, the payload's heap block with the allocator's overhead.
+uint64_t CacheCost(const LogEntry& e) {
+  constexpr size_t kInline = 15;
+  return sizeof(CachedEntry) + (e.payload.size() > kInline ? e.payload.size() + 24 : 0);
+}
+
 Status ValidateOptions(const Options& o) {
   if (o.segment_bytes < 4096 || o.segment_bytes > (2ull << 30)) {
     return common::InvalidArgumentError("segment_bytes must be between 4 KiB and 2 GiB, got " +
@@ -235,7 +242,7 @@ Status SegmentedLog::Append(std::span<const LogEntry> entries) {
         PendingOp{RecordType::kEntry, static_cast<uint32_t>(im.pending.size() - before), e.index, e.term, 0});
     im.queued_seq++;
     im.cache.push_back(CachedEntry{e, im.queued_seq});
-    im.cache_bytes += e.payload.size();
+    im.cache_bytes += CacheCost(e);
   }
   im.state.last_index = entries.back().index;
   im.EvictLocked();
@@ -265,7 +272,7 @@ Status SegmentedLog::TruncateAfter(uint64_t index) {
   im.QueueLocked(RecordType::kTruncateAfter, EncodeU64(index), index, 0, 0);
   im.state.last_index = index;
   while (!im.cache.empty() && im.cache.back().entry.index > index) {
-    im.cache_bytes -= im.cache.back().entry.payload.size();
+    im.cache_bytes -= CacheCost(im.cache.back().entry);
     im.cache.pop_back();
   }
   return Status::Ok();
@@ -281,7 +288,7 @@ Status SegmentedLog::PurgeUpTo(uint64_t index, uint64_t term) {
   im.state.purge_term = term;
   im.state.last_index = std::max(im.state.last_index, index);
   while (!im.cache.empty() && im.cache.front().entry.index <= index) {
-    im.cache_bytes -= im.cache.front().entry.payload.size();
+    im.cache_bytes -= CacheCost(im.cache.front().entry);
     im.cache.pop_front();
   }
   return Status::Ok();
@@ -307,7 +314,7 @@ Status SegmentedLog::Sync() {
 
 void SegmentedLog::Impl::EvictLocked() {
   while (cache_bytes > options.cache_bytes && !cache.empty() && cache.front().seq <= written_seq) {
-    cache_bytes -= cache.front().entry.payload.size();
+    cache_bytes -= CacheCost(cache.front().entry);
     cache.pop_front();
   }
 }
