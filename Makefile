@@ -5,7 +5,13 @@ JOBS ?= $(shell nproc)
 # Warnings are errors in CI (CI=true) and whenever WERROR=ON is given.
 WERROR ?= $(if $(CI),ON,OFF)
 
-.PHONY: all setup configure build test run bench clean
+# ccache hits across clones (CI builds a fresh clone every time): ccache
+# rewrites paths under the clone to relative ones, and the debug info names
+# the clone as `.`, so two clones compile to the same objects.
+export CCACHE_BASEDIR := $(CURDIR)
+DEBUG_PREFIX_MAP := -fdebug-prefix-map=$(CURDIR)=.
+
+.PHONY: all setup configure build test run bench bench-storage clean
 
 all: build
 
@@ -13,7 +19,8 @@ setup:
 	@bash scripts/setup.sh
 
 $(BUILD_DIR)/build.ninja:
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DREPLOG_WERROR=$(WERROR)
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DREPLOG_WERROR=$(WERROR) \
+	  -DCMAKE_CXX_FLAGS="$(CXXFLAGS) $(DEBUG_PREFIX_MAP)"
 
 configure: setup $(BUILD_DIR)/build.ninja
 
@@ -28,6 +35,11 @@ run: build
 
 bench: build
 	$(BUILD_DIR)/bench/replog-bench storage --workload sync --dir ./data/bench --seconds 5
+
+# Every storage workload, RUNS=3 times each, then a table of medians. Long, and
+# leaves logs of a few GiB under ./data/bench for reuse; knobs in the script.
+bench-storage: build
+	BUILD=$(BUILD_DIR) bash scripts/bench-storage.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

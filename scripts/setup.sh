@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages that building and testing replog needs.
+# Installs the Debian 12 packages that building, testing and benchmarking
+# replog need (python3: the median table of scripts/bench-storage.sh).
 # Idempotent: installs only what is missing. Uses apt-get as root, sudo otherwise.
 set -euo pipefail
 
@@ -7,6 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libxxhash-dev libcli11-dev libspdlog-dev libfmt-dev
+  python3
 )
 
 missing=()
@@ -21,7 +23,6 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-echo "setup: installing ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then
   run=()
 elif command -v sudo >/dev/null 2>&1; then
@@ -30,6 +31,9 @@ else
   echo "setup: need root or sudo to install: ${missing[*]}" >&2
   exit 1
 fi
-export DEBIAN_FRONTEND=noninteractive
+echo "setup: installing ${missing[*]}"
+# sudo drops the caller's environment, so the variable goes through env.
+run+=(env DEBIAN_FRONTEND=noninteractive)
 "${run[@]}" apt-get update -qq
 "${run[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
