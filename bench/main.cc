@@ -71,7 +71,7 @@ void AddStorageFlags(CLI::App* storage, bench::BenchConfig* c, bool* no_prealloc
                       "Options::cache_bytes (read-random, read-seq: 1MiB; others: 64MiB)")
       ->transform(CLI::AsSizeValue(false));
   storage->add_flag("--no-preallocate", *no_preallocate, "Options::preallocate = false");
-  storage->add_option("--sync-threads", c->sync_threads, "Options::sync_threads (fdatasyncs in flight)")
+  storage->add_option("--max-concurrent-syncs", c->max_concurrent_syncs, "Options::max_concurrent_syncs (fdatasyncs in flight)")
       ->check(CLI::Range(1, 64));
   storage->add_flag("--keep", c->keep, "keep the logs and baseline files of write workloads");
   storage->add_option("--seed", c->seed, "seed of payloads and random reads")->capture_default_str();

@@ -20,7 +20,7 @@ storage::Options MakeOptions(const BenchConfig& config) {
   o.segment_bytes = config.segment_bytes;
   o.cache_bytes = config.cache_bytes;
   o.preallocate = config.preallocate;
-  o.sync_threads = config.sync_threads;
+  o.max_concurrent_syncs = config.max_concurrent_syncs;
   return o;
 }
 
@@ -94,7 +94,7 @@ Status RunStorageBench(const BenchConfig& config) {
   report.AddInt("segment_bytes", static_cast<int64_t>(config.segment_bytes));
   report.AddInt("cache_bytes", static_cast<int64_t>(config.cache_bytes));
   report.AddBool("preallocate", config.preallocate);
-  report.AddInt("sync_threads", config.sync_threads);
+  report.AddInt("max_concurrent_syncs", config.max_concurrent_syncs);
   report.AddStr("dir", config.dir);
   std::printf("%s\n%s\n", FormatSummary(report).c_str(), FormatJson(report).c_str());
   std::fflush(stdout);

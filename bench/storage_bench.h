@@ -28,7 +28,7 @@ struct BenchConfig {
   uint64_t segment_bytes = 64ull << 20;
   uint64_t cache_bytes = 64ull << 20;
   bool preallocate = true;
-  uint32_t sync_threads = storage::Options{}.sync_threads;
+  uint32_t max_concurrent_syncs = storage::Options{}.max_concurrent_syncs;
   bool keep = false;             // keep the logs and files of write workloads
   uint64_t seed = 1;
   uint64_t opens = 7;            // open: Opens timed per temperature

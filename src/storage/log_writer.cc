@@ -1,5 +1,6 @@
-// The writer thread of SegmentedLog: write rounds, group commit, segment
-// rolls, deletion of dead segments, and background preallocation.
+// The write path of SegmentedLog: write rounds and group commit (run by
+// Sync() callers and the background writer thread), segment rolls, deletion
+// of dead segments, and background preallocation.
 
 #include <algorithm>
 
@@ -48,103 +49,134 @@ Status WriteZeros(common::File& file, uint64_t bytes, const std::atomic<bool>* s
 
 }  // namespace
 
-// Takes queued records, writes them as one round and hands the round to the
-// sync threads when a Sync() waits for it; never waits for a sync itself.
+void SegmentedLog::Impl::FailLocked(const Status& s) {
+  if (failed.ok()) failed = s;
+  pending.clear();
+  pending_ops.clear();
+  writer_cv.notify_all();
+  token_cv.notify_all();
+  space_cv.notify_all();
+  for (Waiter* w : waiters) {
+    w->woken = true;
+    w->cv.notify_one();
+  }
+}
+
+void SegmentedLog::Impl::KickLocked() {
+  bool writer_woken = false, syncer_woken = false;
+  for (const Waiter* w : waiters) {
+    if (!w->woken || w->target <= durable_seq) continue;
+    if (w->target > written_seq) writer_woken = true;
+    if (w->target <= written_seq && w->target > sync_started_seq) syncer_woken = true;
+  }
+  const bool slot_free = syncs_in_flight < options.max_concurrent_syncs;
+  for (Waiter* w : waiters) {
+    if (w->woken) continue;
+    bool wake = w->target <= durable_seq;
+    if (!wake && !writing && !writer_woken && w->target > written_seq) wake = writer_woken = true;
+    if (!wake && slot_free && !syncer_woken && w->target <= written_seq && w->target > sync_started_seq) {
+      wake = syncer_woken = true;
+    }
+    if (wake) {
+      w->woken = true;
+      w->cv.notify_one();
+    }
+  }
+}
+
+bool SegmentedLog::Impl::WriteQueuedLocked(std::unique_lock<std::mutex>& lk) {
+  writing = true;
+  if (synced_seg_seq == tail.seg->seq()) tail.synced_pos = std::max(tail.synced_pos, synced_pos);
+  write_buf.clear();
+  write_ops.clear();
+  write_buf.swap(pending);  // the buffers trade places: their pages stay touched
+  write_ops.swap(pending_ops);
+  const uint64_t take = queued_seq;
+  if (space_waiters > 0) space_cv.notify_all();
+  lk.unlock();
+  Status s = WriteRound(write_buf, write_ops);
+  lk.lock();
+  writing = false;
+  token_cv.notify_all();
+  if (!s.ok()) {
+    FailLocked(s);
+    return false;
+  }
+  written_seq = take;
+  last_round = Round{tail.seg, tail.write_pos, written.last_index, written.first_index};
+  EvictLocked();
+  // A roll may have put a durably purged segment below the second one.
+  if (segments.size() > 1 && segments[1]->first_index() <= durable_first_index) delete_wanted = true;
+  if (delete_wanted || pending.size() >= options.flush_bytes) writer_cv.notify_one();
+  return true;
+}
+
+bool SegmentedLog::Impl::SyncWrittenLocked(std::unique_lock<std::mutex>& lk) {
+  const Round round = last_round;
+  const uint64_t seq = written_seq;
+  sync_started_seq = seq;
+  syncs_in_flight++;
+  KickLocked();  // the token is free: the next round can be written meanwhile
+  lk.unlock();
+  Status s = round.seg->log().Sync();
+  lk.lock();
+  syncs_in_flight--;
+  stats.syncs++;
+  if (!s.ok()) {
+    FailLocked(s);
+    return false;
+  }
+  if (round.first_index > durable_first_index) {
+    // Purged segments go before the Sync() that made the purge durable returns.
+    durable_first_index = round.first_index;
+    lk.unlock();
+    s = DeletePurged();
+    lk.lock();
+    if (!s.ok()) {
+      FailLocked(s);
+      return false;
+    }
+  }
+  if (seq > durable_seq) {
+    durable_seq = seq;
+    durable_index = round.last_index;
+    synced_seg_seq = round.seg->seq();
+    synced_pos = round.pos;
+  }
+  KickLocked();
+  return true;
+}
+
+// Background work: writes unsynced appends once flush_bytes are queued,
+// deletes segments a purge freed after a roll, and writes what is queued at
+// Stop. Synced writes are done by the Sync() callers themselves.
 void SegmentedLog::Impl::WriterLoop() {
-  std::string buf;  // reused: its pages stay touched (first touch is slow)
-  std::vector<PendingOp> ops;
   std::unique_lock lk(mu);
   while (true) {
     writer_cv.wait(lk, [&] {
-      if (stopping || !failed.ok() || delete_wanted) return true;
-      if (!pending_ops.empty() && (sync_wanted_seq > written_seq || pending.size() >= options.flush_bytes)) return true;
-      return sync_wanted_seq > sync_posted_seq && written_seq > sync_posted_seq;
+      return stopping || !failed.ok() || delete_wanted ||
+             (!writing && !pending_ops.empty() && pending.size() >= options.flush_bytes);
     });
-    if (!failed.ok() || (stopping && pending_ops.empty())) break;
+    if (!failed.ok()) break;
     if (delete_wanted) {
       delete_wanted = false;
       lk.unlock();
       Status s = DeletePurged();
       lk.lock();
       if (!s.ok()) {
-        if (failed.ok()) failed = s;
+        FailLocked(s);
         break;
       }
     }
-    if (synced_seg_seq == tail.seg->seq()) tail.synced_pos = std::max(tail.synced_pos, synced_pos);
-    if (!pending_ops.empty() && (stopping || sync_wanted_seq > written_seq || pending.size() >= options.flush_bytes)) {
-      buf.clear();
-      ops.clear();
-      buf.swap(pending);
-      ops.swap(pending_ops);
-      uint64_t take = queued_seq;
-      if (space_waiters > 0) space_cv.notify_all();
-      lk.unlock();
-      Status s = WriteRound(buf, ops);
-      lk.lock();
-      if (!s.ok()) {
-        if (failed.ok()) failed = s;
-        break;
-      }
-      written_seq = take;
-      EvictLocked();
-      // A roll may have put a durably purged segment below the second one.
-      if (segments.size() > 1 && segments[1]->first_index() <= durable_first_index) delete_wanted = true;
-    }
-    if (sync_wanted_seq > sync_posted_seq && written_seq > sync_posted_seq) {
-      sync_job = SyncJob{tail.seg, written_seq, tail.write_pos, written.last_index, written.first_index};
-      sync_posted_seq = written_seq;
-      sync_cv.notify_one();
-    }
-  }
-  // Failed or stopped: wake everyone who waits on the writer.
-  pending.clear();
-  pending_ops.clear();
-  space_cv.notify_all();
-  done_cv.notify_all();
-}
-
-// Runs fdatasync for the newest posted round. A sync started after a round
-// was written makes it and every earlier round of the file durable, so
-// several may run at once and complete in any order.
-void SegmentedLog::Impl::SyncLoop() {
-  std::unique_lock lk(mu);
-  while (true) {
-    sync_cv.wait(lk, [&] { return sync_job.has_value() || syncers_stop || !failed.ok(); });
-    if (!failed.ok() || !sync_job) break;
-    SyncJob job = std::move(*sync_job);
-    sync_job.reset();
-    lk.unlock();
-    Status s = job.seg->log().Sync();
-    lk.lock();
-    if (!s.ok()) {
-      if (failed.ok()) failed = s;
+    if (stopping) {
+      token_cv.wait(lk, [&] { return !writing; });
+      if (failed.ok() && !pending_ops.empty()) WriteQueuedLocked(lk);
       break;
     }
-    stats.syncs++;
-    if (job.first_index > durable_first_index) {
-      // Purged segments go before the Sync() that made the purge durable returns.
-      durable_first_index = job.first_index;
-      lk.unlock();
-      s = DeletePurged();
-      lk.lock();
-      if (!s.ok()) {
-        if (failed.ok()) failed = s;
-        break;
-      }
+    if (!writing && !pending_ops.empty() && pending.size() >= options.flush_bytes && WriteQueuedLocked(lk)) {
+      KickLocked();  // a Sync() may wait for a sync of what this round holds
     }
-    if (job.seq <= durable_seq) continue;
-    durable_seq = job.seq;
-    durable_index = job.last_index;
-    synced_seg_seq = job.seg->seq();
-    synced_pos = job.pos;
-    if (sync_waiters > 0) done_cv.notify_all();
   }
-  // A failure: wake every thread that waits on a sync or on the writer.
-  sync_cv.notify_all();
-  writer_cv.notify_one();
-  space_cv.notify_all();
-  done_cv.notify_all();
 }
 
 Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<PendingOp>& ops) {
@@ -335,13 +367,6 @@ void SegmentedLog::Impl::Stop() {
   }
   writer_cv.notify_all();
   if (writer.joinable()) writer.join();
-  {
-    std::lock_guard lk(mu);
-    syncers_stop = true;
-  }
-  sync_cv.notify_all();
-  for (std::thread& t : syncers) t.join();
-  syncers.clear();
   {
     std::lock_guard lk(prealloc_mu);
     prealloc_stop = true;

@@ -36,12 +36,14 @@ struct Options {
   // Append blocks while this many bytes wait to be written (back-pressure).
   uint64_t max_pending_bytes = 256ull << 20;
 
-  // fdatasync calls that may be in flight at once. The writer thread keeps
-  // writing rounds while earlier ones sync; a sync that starts after a round
-  // was written makes it durable. More than one lets concurrent Sync()
-  // callers share shorter rounds on devices that serve flushes in parallel
-  // (this machine: 4 in flight give ~10x the syncs/s of 1; BENCHMARKS.md).
-  uint32_t sync_threads = 4;
+  // fdatasync calls that may be in flight at once. Sync() callers write and
+  // sync rounds themselves (no thread hand-off); while one caller's sync
+  // runs, the next caller writes the next round and starts its own sync. A
+  // sync started after a round was written makes it durable, so more than
+  // one lets concurrent callers share shorter rounds on devices that serve
+  // flushes in parallel (this machine: see docs/storage.md). 1: one sync at
+  // a time, classic group commit.
+  uint32_t max_concurrent_syncs = 4;
 };
 
 }  // namespace storage

@@ -34,8 +34,9 @@ Status ValidateOptions(const Options& o) {
     return common::InvalidArgumentError("max_segment_entries must be between 1 and 64Mi, got " +
                                         std::to_string(o.max_segment_entries));
   }
-  if (o.sync_threads < 1 || o.sync_threads > 64) {
-    return common::InvalidArgumentError("sync_threads must be between 1 and 64, got " + std::to_string(o.sync_threads));
+  if (o.max_concurrent_syncs < 1 || o.max_concurrent_syncs > 64) {
+    return common::InvalidArgumentError("max_concurrent_syncs must be between 1 and 64, got " +
+                                        std::to_string(o.max_concurrent_syncs));
   }
   if (o.flush_bytes == 0 || o.max_pending_bytes < o.flush_bytes) {
     return common::InvalidArgumentError("flush_bytes must be positive and at most max_pending_bytes");
@@ -97,8 +98,8 @@ Result<std::unique_ptr<SegmentedLog>> SegmentedLog::Open(common::Fs& fs, const s
   im.state = im.written;
   im.durable_index = im.written.last_index;
   im.durable_first_index = im.written.first_index;
+  im.last_round = Impl::Round{im.tail.seg, im.tail.write_pos, im.written.last_index, im.written.first_index};
   im.writer = std::thread([&im] { im.WriterLoop(); });
-  for (uint32_t i = 0; i < options.sync_threads; i++) im.syncers.emplace_back([&im] { im.SyncLoop(); });
   if (options.preallocate) {
     // The next segment is zero-filled once the tail is half full (WriteRound).
     im.preallocator = std::thread([&im] { im.PreallocLoop(); });
@@ -294,20 +295,32 @@ Status SegmentedLog::PurgeUpTo(uint64_t index, uint64_t term) {
   return Status::Ok();
 }
 
+// Group commit without a hand-off: the caller writes what is queued (its
+// own records and everyone else's) if no round is being written, then syncs
+// it; callers whose records a running sync covers wait for it.
 Status SegmentedLog::Sync() {
   Impl& im = *impl_;
   std::unique_lock lk(im.mu);
-  RETURN_IF_ERROR(im.failed);
-  uint64_t target = im.queued_seq;
-  if (im.durable_seq >= target) return Status::Ok();
-  if (im.sync_wanted_seq < target) {
-    im.sync_wanted_seq = target;
-    im.writer_cv.notify_one();
+  const uint64_t target = im.queued_seq;
+  while (true) {
+    RETURN_IF_ERROR(im.failed);
+    if (im.durable_seq >= target) return Status::Ok();
+    if (im.written_seq < target && !im.writing) {
+      im.WriteQueuedLocked(lk);
+      continue;
+    }
+    if (im.written_seq >= target && im.sync_started_seq < target &&
+        im.syncs_in_flight < im.options.max_concurrent_syncs) {
+      im.SyncWrittenLocked(lk);
+      continue;
+    }
+    Impl::Waiter me;
+    me.target = target;
+    im.waiters.push_back(&me);
+    im.KickLocked();
+    me.cv.wait(lk, [&] { return me.woken; });
+    im.waiters.erase(std::find(im.waiters.begin(), im.waiters.end(), &me));
   }
-  im.sync_waiters++;
-  im.done_cv.wait(lk, [&] { return im.durable_seq >= target || !im.failed.ok(); });
-  im.sync_waiters--;
-  return im.durable_seq >= target ? Status::Ok() : im.failed;
 }
 
 // ---- reads ----

@@ -55,11 +55,19 @@ struct SegmentedLog::Impl {
 
   // ---- guarded by mu ----
   mutable std::mutex mu;
-  std::condition_variable writer_cv;  // the writer waits for work
-  std::condition_variable done_cv;    // Sync() waits for durable_seq
+  std::condition_variable writer_cv;  // the background writer waits for work
+  std::condition_variable token_cv;   // the background writer waits for `writing` to clear at Stop
   std::condition_variable space_cv;   // back-pressured appends wait for the writer to take `pending`
-  std::condition_variable sync_cv;    // sync threads wait for a job
-  uint32_t sync_waiters = 0;          // threads in Sync()
+  // A Sync() caller waiting: for its records to become durable, for the
+  // write token, or for a free sync slot. KickLocked wakes only the waiters
+  // that can now return or act (with 64 callers, waking all of them at every
+  // round costs more CPU than the writes).
+  struct Waiter {
+    uint64_t target = 0;  // queued_seq when Sync() was called
+    std::condition_variable cv;
+    bool woken = false;
+  };
+  std::vector<Waiter*> waiters;
   uint32_t space_waiters = 0;         // threads held back by max_pending_bytes
   // Live segments by first index; readers look entries up here. The writer
   // adds and removes segments under mu.
@@ -74,27 +82,32 @@ struct SegmentedLog::Impl {
   uint64_t queued_seq = 0;         // records queued so far
   uint64_t written_seq = 0;        // records written to files
   uint64_t durable_seq = 0;        // records made durable
-  uint64_t sync_wanted_seq = 0;    // highest queued_seq a Sync() waits for
-  uint64_t sync_posted_seq = 0;    // highest seq handed to the sync threads
-  // The newest written round waiting for a sync thread (taken by the first
-  // one free; a newer round replaces it, its sync covers both).
-  struct SyncJob {
-    std::shared_ptr<Segment> seg;  // the tail when the round was written; earlier segments were synced at their roll
-    uint64_t seq = 0;              // written_seq after the round
-    uint64_t pos = 0;              // the tail's write position after it
-    uint64_t last_index = 0;       // written.last_index after it
-    uint64_t first_index = 0;      // written.first_index after it
-  };
-  std::optional<SyncJob> sync_job;
+  // The write token: one thread at a time (a Sync() caller or the
+  // background writer) writes a round; it owns `tail`, `written` and the
+  // write buffers while `writing` is set.
+  bool writing = false;
+  std::string write_buf;
+  std::vector<PendingOp> write_ops;
+  // The end of the last round written, for the syncs that cover it. A sync
+  // started after a round was written makes it and every earlier round of
+  // the file durable (the kernel waits for pages already under writeback),
+  // so syncs may overlap and complete in any order.
+  struct Round {
+    std::shared_ptr<Segment> seg;  // the tail then; earlier segments were synced at their roll
+    uint64_t pos = 0;              // its write position after the round
+    uint64_t last_index = 0;       // written.last_index after the round
+    uint64_t first_index = 1;      // written.first_index after the round
+  } last_round;
+  uint64_t sync_started_seq = 0;  // the highest written_seq a started sync covers
+  uint32_t syncs_in_flight = 0;
   uint64_t synced_seg_seq = 0;  // newest completed sync: of the segment with this seq,
   uint64_t synced_pos = 0;      // up to here (the writer copies it into tail.synced_pos)
-  bool delete_wanted = false;           // durable_first_index passed a segment
-  bool syncers_stop = false;
+  bool delete_wanted = false;   // durable_first_index passed a segment (after a roll)
   common::Status failed;           // first I/O error; the log is read-only after it
   bool stopping = false;
   mutable Stats stats;
 
-  // ---- owned by the writer thread (set up by Open before it starts) ----
+  // ---- owned by the holder of the write token (set up by Open) ----
   struct Tail {
     std::shared_ptr<Segment> seg;
     uint64_t write_pos = 0;   // end of the last round
@@ -107,7 +120,6 @@ struct SegmentedLog::Impl {
   uint64_t next_seq = 0;      // sequence number of the next segment
   uint32_t generation = 1;    // written in every BatchEnd; one more than any on disk at Open
   std::thread writer;
-  std::vector<std::thread> syncers;
 
   // ---- preallocation (guarded by prealloc_mu) ----
   std::mutex prealloc_mu;
@@ -120,8 +132,20 @@ struct SegmentedLog::Impl {
 
   // log_writer.cc
   void WriterLoop();
-  void SyncLoop();
   void PreallocLoop();
+  // With mu held (`lk`) and the token free: takes the token and writes
+  // everything queued as one round. False if that failed (then `failed`).
+  bool WriteQueuedLocked(std::unique_lock<std::mutex>& lk);
+  // With mu held: fdatasyncs the file of the last round written and
+  // advances the durable watermark. False if that failed.
+  bool SyncWrittenLocked(std::unique_lock<std::mutex>& lk);
+  // With mu held: wakes the waiters whose records are durable, one to write
+  // the next round if the token is free, and one to sync the written rounds
+  // if no sync covers them and a slot is free.
+  void KickLocked();
+  // With mu held: records the first I/O error (the log is read-only after
+  // it) and wakes every waiter.
+  void FailLocked(const Status& s);
   Status WriteRound(std::string& buf, const std::vector<PendingOp>& ops);
   // Seals the tail and starts a segment named `first_index`.
   Status Roll(uint64_t first_index);

@@ -1,5 +1,5 @@
 // Group commit under a power loss: many threads Append and Sync() at once
-// while several fdatasyncs are in flight (Options::sync_threads); the
+// while several fdatasyncs are in flight (Options::max_concurrent_syncs); the
 // machine loses power at a random sync. Every entry whose Sync() returned OK
 // before the crash must be in the reopened log, intact (DESIGN §2: an entry
 // is acknowledged only once durable).
@@ -32,7 +32,7 @@ constexpr int kAppendsPerWriter = 60;
 std::string PayloadOf(uint64_t index) { return "entry-" + std::to_string(index) + std::string(index % 97, 'p'); }
 
 struct Params {
-  uint32_t sync_threads;
+  uint32_t max_syncs;
   CrashMode mode;
 };
 
@@ -44,7 +44,7 @@ TEST_P(ConcurrentSyncCrashTest, EveryAcknowledgedEntrySurvivesAPowerLoss) {
     Options opts;
     opts.segment_bytes = 16 << 10;  // rolls while syncs are in flight
     opts.preallocate = false;
-    opts.sync_threads = GetParam().sync_threads;
+    opts.max_concurrent_syncs = GetParam().max_syncs;
     std::mt19937_64 rng(seed);
     const uint64_t crash_at_sync = 5 + rng() % 120;
 
@@ -94,11 +94,11 @@ TEST_P(ConcurrentSyncCrashTest, EveryAcknowledgedEntrySurvivesAPowerLoss) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(SyncThreads, ConcurrentSyncCrashTest,
+INSTANTIATE_TEST_SUITE_P(MaxConcurrentSyncs, ConcurrentSyncCrashTest,
                          ::testing::Values(Params{1, CrashMode::kDropUnsynced}, Params{4, CrashMode::kDropUnsynced},
                                            Params{4, CrashMode::kTearLastWrite}),
                          [](const ::testing::TestParamInfo<Params>& p) {
-                           return "threads" + std::to_string(p.param.sync_threads) +
+                           return "syncs" + std::to_string(p.param.max_syncs) +
                                   (p.param.mode == CrashMode::kDropUnsynced ? "_DropUnsynced" : "_TearLastWrite");
                          });
 
