@@ -7,6 +7,7 @@
 #include "common/coding.h"
 #include "storage/record.h"
 #include "storage/record_format.h"
+#include "storage/record_reader.h"
 
 namespace storage {
 
@@ -14,45 +15,13 @@ namespace f = format;
 
 namespace {
 
-constexpr size_t kReadChunk = 1 << 20;
+constexpr size_t kReadChunk = RecordReader::kChunkBytes;
 // How far past the first zeroed record header the last segment is searched
 // for data. Zeros followed by data inside synced bytes are damage, not the
 // end of the log (STORAGE-NOTES WAL-14); reading the whole preallocated rest
 // of a segment at every open would cost more than the open itself, so zeroed
 // runs longer than this inside synced data go unnoticed (docs/storage.md).
 constexpr size_t kZeroLookahead = 4 << 20;
-
-// Sequential reader over a file that keeps [pos, pos + n) in memory.
-class ChunkReader {
- public:
-  explicit ChunkReader(common::File& file) : file_(file) {}
-
-  // Makes up to `n` bytes at `pos` available; returns the view (shorter at EOF).
-  Result<std::string_view> Get(uint64_t pos, size_t n) {
-    bool inside = pos >= off_ && pos + n <= off_ + buf_.size();
-    bool at_eof = eof_ && pos >= off_ && pos <= off_ + buf_.size();
-    if (!inside && !at_eof) {
-      size_t want = std::max(n, kReadChunk);
-      buf_.resize(want);
-      ASSIGN_OR_RETURN(size_t got, file_.ReadAt(pos, buf_.data(), want));
-      buf_.resize(got);
-      off_ = pos;
-      eof_ = got < want;
-      bytes_read_ += got;
-    }
-    std::string_view v(buf_);
-    v = v.substr(pos - off_);
-    return v.substr(0, std::min(v.size(), n));
-  }
-  uint64_t bytes_read() const { return bytes_read_; }
-
- private:
-  common::File& file_;
-  std::string buf_;
-  uint64_t off_ = 0;
-  bool eof_ = false;
-  uint64_t bytes_read_ = 0;
-};
 
 Status Damage(const std::string& path, uint64_t pos, const std::string& why) {
   return common::DataLossError(path + " at " + std::to_string(pos) + ": " + why);
@@ -79,14 +48,8 @@ class Scanner {
     uint64_t pos = f::kLogHeaderSize;
     LogState round_state = out_.state;
     while (true) {
-      ASSIGN_OR_RETURN(std::string_view head, reader_.Get(pos, f::kRecordHeaderSize));
       RecordView rec;
-      DecodeResult r = DecodeRecord(head, &rec);
-      if (r == DecodeResult::kOk || r == DecodeResult::kTruncated) {
-        uint32_t len = common::DecodeFixed32(head.data() + f::kRecordLengthOff);
-        ASSIGN_OR_RETURN(std::string_view whole, reader_.Get(pos, f::RecordSize(len)));
-        r = DecodeRecord(whole, &rec);
-      }
+      ASSIGN_OR_RETURN(DecodeResult r, reader_.Decode(pos, &rec));
       if (r == DecodeResult::kZero) {
         if (mode_ == TailMode::kLast) RETURN_IF_ERROR(CheckPastZeros(pos));
         break;
@@ -243,7 +206,7 @@ class Scanner {
 
   Segment& seg_;
   TailMode mode_;
-  ChunkReader reader_;
+  RecordReader reader_;
   ScanResult out_;
   std::vector<RoundRecord> round_;
 };
