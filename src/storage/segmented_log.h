@@ -9,10 +9,13 @@
 // and size of its entry record). docs/formats/segmented-log.md has the bytes.
 //
 // Writes: Append, SetHardState, TruncateAfter and PurgeUpTo change the
-// in-memory state at once (reads see them) and queue a record. One writer
-// thread writes queued records in rounds, each ended by a BatchEnd record.
-// Sync() is group commit: it returns once everything queued before the call
-// is durable, sharing one fdatasync with every concurrent caller. Nothing is
+// in-memory state at once (reads see them) and queue a record. Queued
+// records are written in rounds, each ended by a BatchEnd record, by one
+// thread at a time: a Sync() caller, or a background writer once
+// Options::flush_bytes are queued. Sync() is group commit: it returns once
+// everything queued before the call is durable; the caller writes and syncs
+// what is queued itself (no thread hand-off) unless a running round or sync
+// already covers it, so concurrent callers share fdatasyncs. Nothing is
 // durable before a Sync() that covers it returns OK.
 //
 // Segments: the writer starts a new segment before a record would cross
@@ -73,8 +76,8 @@ class SegmentedLog {
   static Result<std::unique_ptr<SegmentedLog>> Open(common::Fs& fs, const std::string& dir,
                                                      const Options& options = {});
 
-  // Stops the writer after writing (not syncing) what is queued. Call Sync()
-  // first for durability.
+  // Writes (does not sync) what is queued and stops the background threads.
+  // Call Sync() first for durability. No other call may be running.
   ~SegmentedLog();
 
   SegmentedLog(const SegmentedLog&) = delete;
