@@ -121,11 +121,11 @@ bool SegmentedLog::Impl::SyncWrittenLocked(std::unique_lock<std::mutex>& lk) {
   Status s = round.seg->log().Sync();
   lk.lock();
   syncs_in_flight--;
-  stats.syncs++;
   if (!s.ok()) {
     FailLocked(s);
     return false;
   }
+  stats.syncs++;
   if (round.first_index > durable_first_index) {
     // Purged segments go before the Sync() that made the purge durable returns.
     durable_first_index = round.first_index;

@@ -15,7 +15,8 @@ namespace storage::format {
 // ---- Segment log file: "<20-digit first index>.log" ----
 // [0, 32): file header. Then records, then zeros up to the preallocated size.
 inline constexpr uint64_t kLogMagic = 0x31474f4c474c5052ULL;  // "RPLGLOG1"
-inline constexpr uint32_t kFormatVersion = 1;
+// 2: record checksums are one seeded XXH3 pass (1: two-piece streaming XXH3).
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr size_t kLogHeaderSize = 32;
 // Log header layout.
 inline constexpr size_t kLogHeaderMagicOff = 0;       // u64 kLogMagic

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "common/checksum.h"
+#include "common/coding.h"
+#include "storage/record_format.h"
+
 namespace storage {
 namespace {
 
@@ -94,6 +98,18 @@ TEST(RecordTest, LogHeaderRoundTripAndDamage) {
   EXPECT_EQ(*DecodeLogHeader(h), 123u);
   h[17] ^= 1;
   EXPECT_EQ(DecodeLogHeader(h).error().code(), common::Code::kDataLoss);
+}
+
+// A file of another format version (version 1 checksummed records
+// differently) is refused as unsupported, never read as damage.
+TEST(RecordTest, LogHeaderOfAnotherVersionIsUnsupported) {
+  std::string h = EncodeLogHeader(1);
+  common::EncodeFixed32(h.data() + f::kLogHeaderVersionOff, 1);
+  common::EncodeFixed64(h.data() + f::kLogHeaderChecksumOff, common::Checksum64(h.data(), f::kLogHeaderChecksumOff));
+  auto r = DecodeLogHeader(h);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), common::Code::kFailedPrecondition);
+  EXPECT_NE(r.error().message().find("unsupported log format version 1"), std::string::npos) << r.error().ToString();
 }
 
 TEST(RecordTest, SegmentNamesSortAndParse) {

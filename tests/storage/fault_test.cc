@@ -252,7 +252,7 @@ Snapshot MessyLog() {
   const std::string first_log = std::string(kDir) + "/00000000000000000001.log";
   snap[first_log] = before_purge.at(first_log);
   // The .index files of purged segments may have reappeared too: that case
-  // has its own test (DesignRulesTest.PurgedSegmentThatReappearsIsIgnored);
+  // has its own test (RecoveryRulesTest.PurgedSegmentThatReappearsIsIgnored);
   // here only .log files reappear.
   std::vector<uint64_t> firsts;
   for (const auto& [path, bytes] : snap) {
