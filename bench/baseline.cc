@@ -8,25 +8,12 @@
 #include <memory>
 #include <random>
 
+#include "bench/posix_io.h"
 #include "bench/report.h"
 
 namespace bench {
 
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Bytes that are neither zero nor trivially compressible.
 std::string PatternBytes(uint64_t n, uint64_t seed) {

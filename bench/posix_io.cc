@@ -18,21 +18,6 @@ namespace bench {
 
 namespace {
 
-// Closes a file descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Pages of the open file `fd` (of `size` bytes) that are in the page cache.
 Result<uint64_t> ResidentPages(int fd, uint64_t size, const std::string& path) {
   if (size == 0) return uint64_t{0};

@@ -5,6 +5,8 @@
 // system calls directly, not common::Fs, so that baselines share no code with
 // the engine they are compared to.
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,6 +18,21 @@ namespace bench {
 using common::Status;
 template <typename T>
 using Result = common::Result<T>;
+
+// Closes a file descriptor when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
 
 // The outcome of DropPageCache, printed with every cold-cache measurement.
 struct CacheDrop {
