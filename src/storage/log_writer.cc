@@ -105,9 +105,17 @@ bool SegmentedLog::Impl::WriteQueuedLocked(std::unique_lock<std::mutex>& lk) {
   written_seq = take;
   last_round = Round{tail.seg, tail.write_pos, written.last_index, written.first_index};
   EvictLocked();
-  // A roll may have put a durably purged segment below the second one.
-  if (segments.size() > 1 && segments[1]->first_index() <= durable_first_index) delete_wanted = true;
-  if (delete_wanted || pending.size() >= options.flush_bytes) writer_cv.notify_one();
+  if (segments.size() > 1 && segments[1]->first_index() <= durable_first_index) {
+    // A roll put a durably purged segment below the second one.
+    lk.unlock();
+    s = DeletePurged();
+    lk.lock();
+    if (!s.ok()) {
+      FailLocked(s);
+      return false;
+    }
+  }
+  if (pending.size() >= options.flush_bytes) writer_cv.notify_one();
   return true;
 }
 
@@ -126,6 +134,7 @@ bool SegmentedLog::Impl::SyncWrittenLocked(std::unique_lock<std::mutex>& lk) {
     return false;
   }
   stats.syncs++;
+  syncs_total++;
   if (round.first_index > durable_first_index) {
     // Purged segments go before the Sync() that made the purge durable returns.
     durable_first_index = round.first_index;
@@ -147,27 +156,15 @@ bool SegmentedLog::Impl::SyncWrittenLocked(std::unique_lock<std::mutex>& lk) {
   return true;
 }
 
-// Background work: writes unsynced appends once flush_bytes are queued,
-// deletes segments a purge freed after a roll, and writes what is queued at
-// Stop. Synced writes are done by the Sync() callers themselves.
+// Background work: writes unsynced appends once flush_bytes are queued, and
+// what is queued at Stop. Synced writes are done by the Sync() callers.
 void SegmentedLog::Impl::WriterLoop() {
   std::unique_lock lk(mu);
   while (true) {
     writer_cv.wait(lk, [&] {
-      return stopping || !failed.ok() || delete_wanted ||
-             (!writing && !pending_ops.empty() && pending.size() >= options.flush_bytes);
+      return stopping || !failed.ok() || (!writing && !pending_ops.empty() && pending.size() >= options.flush_bytes);
     });
     if (!failed.ok()) break;
-    if (delete_wanted) {
-      delete_wanted = false;
-      lk.unlock();
-      Status s = DeletePurged();
-      lk.lock();
-      if (!s.ok()) {
-        FailLocked(s);
-        break;
-      }
-    }
     if (stopping) {
       token_cv.wait(lk, [&] { return !writing; });
       if (failed.ok() && !pending_ops.empty()) WriteQueuedLocked(lk);
@@ -229,8 +226,11 @@ Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<Pendin
     run_count++;
   }
   RETURN_IF_ERROR(flush_run());
-  if (options.preallocate && !tail.prealloc_requested && tail.write_pos >= options.segment_bytes / 2) {
-    // Half full: have the next segment ready (zero-filled) by the roll.
+  if (options.preallocate && !tail.prealloc_requested && tail.write_pos >= options.segment_bytes / 2 &&
+      syncs_total.load() > tail.syncs_at_start) {
+    // Half full: have the next segment ready (zero-filled) by the roll. Only
+    // if this segment saw a Sync(): zero-filling makes syncs cheaper, and
+    // unsynced appends would only pay for writing every byte twice.
     tail.prealloc_requested = true;
     {
       std::lock_guard lk(prealloc_mu);
@@ -307,7 +307,7 @@ Status SegmentedLog::Impl::StartSegment(uint64_t first_index) {
   next_seq++;
 
   std::shared_ptr<Segment> seg(std::move(created));
-  tail = Tail{seg, head.size(), head.size(), false, head.size()};
+  tail = Tail{seg, head.size(), head.size(), false, head.size(), false, syncs_total.load()};
   written.last_index = first_index - 1;
   // Segments that begin at or above the new one hold only truncated entries.
   std::vector<std::shared_ptr<Segment>> dead;

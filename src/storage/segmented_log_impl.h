@@ -101,7 +101,7 @@ struct SegmentedLog::Impl {
   uint32_t syncs_in_flight = 0;
   uint64_t synced_seg_seq = 0;  // newest completed sync: of the segment with this seq,
   uint64_t synced_pos = 0;      // up to here (the writer copies it into tail.synced_pos)
-  bool delete_wanted = false;   // durable_first_index passed a segment (after a roll)
+  std::atomic<uint64_t> syncs_total = 0;  // successful Sync() fdatasyncs; read by the writer without mu
   common::Status failed;           // first I/O error; the log is read-only after it
   bool stopping = false;
   mutable Stats stats;
@@ -114,6 +114,7 @@ struct SegmentedLog::Impl {
     bool sealed = false;
     uint64_t data_start = 0;  // end of the segment's first round (header and checkpoint)
     bool prealloc_requested = false;  // the next segment was asked of the preallocator
+    uint64_t syncs_at_start = 0;      // syncs_total when the segment became the tail
   } tail;
   LogState written;           // the state as written to files
   uint64_t next_seq = 0;      // sequence number of the next segment
