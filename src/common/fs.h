@@ -108,4 +108,7 @@ Status ErrnoStatus(const char* op, const std::string& path, int err);
 std::string JoinPath(const std::string& dir, const std::string& name);
 std::string DirName(const std::string& path);
 
+// Removes `path` if it is there (Exists, then Remove); Ok if it is not.
+Status RemoveIfExists(Fs& fs, const std::string& path);
+
 }  // namespace common

@@ -31,6 +31,11 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
   return dir + "/" + name;
 }
 
+Status RemoveIfExists(Fs& fs, const std::string& path) {
+  ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
+  return exists ? fs.Remove(path) : Status::Ok();
+}
+
 std::string DirName(const std::string& path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";

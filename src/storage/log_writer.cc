@@ -105,16 +105,8 @@ bool SegmentedLog::Impl::WriteQueuedLocked(std::unique_lock<std::mutex>& lk) {
   written_seq = take;
   last_round = Round{tail.seg, tail.write_pos, written.last_index, written.first_index};
   EvictLocked();
-  if (segments.size() > 1 && segments[1]->first_index() <= durable_first_index) {
-    // A roll put a durably purged segment below the second one.
-    lk.unlock();
-    s = DeletePurged();
-    lk.lock();
-    if (!s.ok()) {
-      FailLocked(s);
-      return false;
-    }
-  }
+  // A roll may have put a durably purged segment below the second one.
+  if (!DeletePurgedLocked(lk)) return false;
   if (pending.size() >= options.flush_bytes) writer_cv.notify_one();
   return true;
 }
@@ -138,13 +130,7 @@ bool SegmentedLog::Impl::SyncWrittenLocked(std::unique_lock<std::mutex>& lk) {
   if (round.first_index > durable_first_index) {
     // Purged segments go before the Sync() that made the purge durable returns.
     durable_first_index = round.first_index;
-    lk.unlock();
-    s = DeletePurged();
-    lk.lock();
-    if (!s.ok()) {
-      FailLocked(s);
-      return false;
-    }
+    if (!DeletePurgedLocked(lk)) return false;
   }
   if (seq > durable_seq) {
     durable_seq = seq;
@@ -241,17 +227,18 @@ Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<Pendin
   return Status::Ok();
 }
 
-// Deletes segments wholly below the durable first index.
-Status SegmentedLog::Impl::DeletePurged() {
+bool SegmentedLog::Impl::DeletePurgedLocked(std::unique_lock<std::mutex>& lk) {
   std::vector<std::shared_ptr<Segment>> dead;
-  {
-    std::lock_guard lk(mu);
-    while (segments.size() > 1 && segments[1]->first_index() <= durable_first_index) {
-      dead.push_back(segments.front());
-      segments.erase(segments.begin());
-    }
+  while (segments.size() > 1 && segments[1]->first_index() <= durable_first_index) {
+    dead.push_back(segments.front());
+    segments.erase(segments.begin());
   }
-  return DeleteSegments(std::move(dead), /*replaced=*/0);
+  if (dead.empty()) return true;
+  lk.unlock();
+  Status s = DeleteSegments(std::move(dead), /*replaced=*/0);
+  lk.lock();
+  if (!s.ok()) FailLocked(s);
+  return s.ok();
 }
 
 Status SegmentedLog::Impl::DeleteSegments(std::vector<std::shared_ptr<Segment>> dead, uint64_t replaced) {

@@ -39,8 +39,7 @@ Result<std::unique_ptr<Segment>> Segment::Create(common::Fs& fs, const std::stri
   std::string path = IndexPath(dir, first_index);
   // A stale file of the same name (a dead segment's) is unlinked, not
   // truncated: its old mapping may still be alive and must stay valid.
-  ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
-  if (exists) RETURN_IF_ERROR(fs.Remove(path));
+  RETURN_IF_ERROR(common::RemoveIfExists(fs, path));
   ASSIGN_OR_RETURN(auto index, fs.Open(path, common::OpenMode::kCreateNew));
   uint64_t bytes = f::kIndexHeaderSize + max_slots * f::kIndexSlotSize;
   RETURN_IF_ERROR(index->Truncate(bytes));

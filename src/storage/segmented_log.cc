@@ -193,15 +193,12 @@ Status SegmentedLog::Impl::Recover(std::vector<Found>&& found, const std::vector
 
   for (uint64_t first : dead) {
     RETURN_IF_ERROR(fs.Remove(Segment::LogPath(dir, first)));
-    ASSIGN_OR_RETURN(bool has_index, fs.Exists(Segment::IndexPath(dir, first)));
-    if (has_index) RETURN_IF_ERROR(fs.Remove(Segment::IndexPath(dir, first)));
+    RETURN_IF_ERROR(common::RemoveIfExists(fs, Segment::IndexPath(dir, first)));
   }
   // Index files whose .log is gone (a crash between the two removals).
   for (uint64_t first : index_files) {
     ASSIGN_OR_RETURN(bool has_log, fs.Exists(Segment::LogPath(dir, first)));
-    if (has_log) continue;
-    ASSIGN_OR_RETURN(bool has_index, fs.Exists(Segment::IndexPath(dir, first)));  // not removed above
-    if (has_index) RETURN_IF_ERROR(fs.Remove(Segment::IndexPath(dir, first)));
+    if (!has_log) RETURN_IF_ERROR(common::RemoveIfExists(fs, Segment::IndexPath(dir, first)));  // maybe removed above
   }
   return Status::Ok();
 }

@@ -151,7 +151,9 @@ struct SegmentedLog::Impl {
   Status Roll(uint64_t first_index);
   Status StartSegment(uint64_t first_index);
   Result<std::unique_ptr<common::File>> TakePreallocated(const std::string& final_path);
-  Status DeletePurged();
+  // With mu held: drops the segments wholly below durable_first_index and
+  // deletes their files (mu released meanwhile). False if that failed.
+  bool DeletePurgedLocked(std::unique_lock<std::mutex>& lk);
   // Removes the files of `dead` segments, except one named `replaced` (its
   // name now belongs to a new segment).
   Status DeleteSegments(std::vector<std::shared_ptr<Segment>> dead, uint64_t replaced);
