@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <random>
 #include <string>
@@ -23,6 +24,7 @@ using replog_testing::CrashMode;
 using replog_testing::MemFs;
 using storage::LogEntry;
 using storage::Options;
+using common::Status;
 using storage::SegmentedLog;
 
 constexpr char kDir[] = "/data/log";
@@ -91,6 +93,52 @@ TEST_P(ConcurrentSyncCrashTest, EveryAcknowledgedEntrySurvivesAPowerLoss) {
     auto entries = (*log)->Entries(1, max_acked.load() + 1, UINT64_MAX);
     ASSERT_TRUE(entries.has_value()) << "seed " << seed << ": " << entries.error().ToString();
     for (const LogEntry& e : *entries) ASSERT_EQ(e.payload, PayloadOf(e.index)) << "seed " << seed;
+  }
+}
+
+// A failed fdatasync while many callers wait: every Sync() returns (none
+// hangs), those it did not cover get the error, and the log stays read-only.
+TEST(ConcurrentSyncFaultTest, FailedSyncWakesEveryWaiterWithTheError) {
+  for (uint32_t max_syncs : {1u, 4u}) {
+    MemFs mem;
+    replog_testing::FaultyFs fs(mem);
+    Options opts;
+    opts.preallocate = false;
+    opts.max_concurrent_syncs = max_syncs;
+    auto log = SegmentedLog::Open(fs, kDir, opts);
+    ASSERT_TRUE(log.has_value()) << log.error().ToString();
+    // Slow syncs, so that callers are waiting when one fails.
+    mem.SetSyncHook([](const std::string&) { std::this_thread::sleep_for(std::chrono::milliseconds(2)); });
+    fs.FailMatching([n = 0](std::string_view op, const std::string&) mutable { return op == "fdatasync" && ++n == 20; },
+                    EIO, 1);
+    std::mutex append_mu;
+    uint64_t next = 1;  // guarded by append_mu
+    std::atomic<int> errors{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < kWriters; w++) {
+      writers.emplace_back([&] {
+        for (int k = 0; k < kAppendsPerWriter; k++) {
+          {
+            std::lock_guard lk(append_mu);
+            LogEntry e{next, 1, storage::EntryKind::kNormal, PayloadOf(next)};
+            if (!(*log)->Append({&e, 1}).ok()) {
+              errors++;
+              return;
+            }
+            next++;
+          }
+          if (Status s = (*log)->Sync(); !s.ok()) {
+            EXPECT_NE(s.message().find("fdatasync"), std::string::npos) << s.ToString();
+            errors++;
+            return;
+          }
+        }
+      });
+    }
+    for (std::thread& t : writers) t.join();
+    EXPECT_EQ(errors.load(), kWriters) << "max_concurrent_syncs " << max_syncs << ": every writer sees the error";
+    LogEntry e{(*log)->last_index() + 1, 1, storage::EntryKind::kNormal, "after"};
+    EXPECT_FALSE((*log)->Append({&e, 1}).ok()) << "the log stays read-only after a failed sync";
   }
 }
 
