@@ -181,6 +181,12 @@ void Raft::HandleAppendResponse(const Message& m) {
   }
   if (MaybeCommit()) {
     BroadcastAppend();
+  } else if (was_paused) {
+    // The broadcast of the commit index skipped this follower while it was
+    // paused (probing, or a full window): send it now, even with no entries,
+    // so that it learns the commit index without waiting for a heartbeat
+    // (§5.3: followers learn commitment from later AppendEntries).
+    SendAppend(m.from, true);
   }
   // Keep the pipeline full while there is more to send.
   while (SendAppend(m.from, false)) {

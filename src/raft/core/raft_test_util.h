@@ -195,6 +195,14 @@ class TestCluster {
     return out;
   }
 
+  // Returns the queued messages without handling any Ready (for tests that
+  // hold a Ready of their own open).
+  std::vector<Message> TakeQueued() {
+    std::vector<Message> out(queue_.begin(), queue_.end());
+    queue_.clear();
+    return out;
+  }
+
   // Steps `msg` into its target unless the link is cut or the target is gone.
   void Deliver(const Message& msg) {
     auto it = members_.find(msg.to);
