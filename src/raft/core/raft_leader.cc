@@ -160,7 +160,11 @@ void Raft::HandleAppendResponse(const Message& m) {
     return;
   }
   bool was_paused = pr.IsPaused();
-  if (!pr.MaybeUpdate(m.index)) {
+  // A probe answered at the match index proves the logs agree up to it
+  // (§5.3), even though match does not move: start replicating, or the
+  // follower would stay in probe (one append per heartbeat) for good.
+  bool probe_acked = pr.state == ProgressState::kProbe && m.index == pr.match;
+  if (!pr.MaybeUpdate(m.index) && !probe_acked) {
     if (was_paused && !pr.IsPaused()) SendAppend(m.from, false);
     return;
   }
