@@ -25,6 +25,12 @@ void Inflights::FreeLE(uint64_t index) {
   }
 }
 
+void Inflights::FreeFirstOne() {
+  if (items_.empty()) return;
+  bytes_ -= items_.front().bytes;
+  items_.pop_front();
+}
+
 void Inflights::Reset() {
   items_.clear();
   bytes_ = 0;

@@ -26,6 +26,8 @@ class Inflights {
   void Add(uint64_t last_index, uint64_t bytes);
   // Forgets the appends whose last index is ≤ `index` (acknowledged).
   void FreeLE(uint64_t index);
+  // Forgets the oldest append (presumed lost), making room for one more.
+  void FreeFirstOne();
   void Reset();
   bool Full() const;
   size_t count() const { return items_.size(); }

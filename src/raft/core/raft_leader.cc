@@ -206,6 +206,10 @@ void Raft::HandleHeartbeatResponse(const Message& m) {
   Progress& pr = it->second;
   pr.recent_active = true;
   pr.probe_sent = false;
+  // An append (or its answer) may have been lost with the window full: the
+  // follower is alive, so make room for one more append, or replication
+  // would stall for good.
+  if (pr.state == ProgressState::kReplicate && pr.inflights.Full()) pr.inflights.FreeFirstOne();
   if (pr.match < log_.last_index() || pr.state == ProgressState::kProbe) SendAppend(m.from, true);
   uint64_t seq = ReadOnly::DecodeSeq(m.context);
   if (seq != 0) ReleaseReads(read_only_.Ack(m.from, seq, id_, trk_.config.voters));

@@ -110,7 +110,8 @@ void Raft::Advance() {
   if (pending_.hard_state) prev_hard_state_ = *pending_.hard_state;
   if (pending_.snapshot_index != 0) log_.StableSnapTo(pending_.snapshot_index);
   if (pending_.last_index != 0) log_.StableTo(pending_.last_index, pending_.last_term);
-  if (pending_.applied_to != 0) {
+  // (A snapshot installed since GetReady may have moved applied past them.)
+  if (pending_.applied_to > log_.applied()) {
     // Committed entries no longer count against the uncommitted limit.
     uncommitted_size_ -= std::min(uncommitted_size_, pending_.applied_bytes);
     log_.AppliedTo(pending_.applied_to);
