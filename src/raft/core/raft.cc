@@ -277,7 +277,9 @@ void Raft::Tick() {
 }
 
 void Raft::Send(Message m) {
-  m.from = id_;
+  // kTransferLeader names the transferee in `from` (thesis §3.10: any node
+  // may ask the leader to hand over to another); everything else is ours.
+  if (m.type != MessageType::kTransferLeader || m.from == kNoNode) m.from = id_;
   if (m.term == 0 && m.type != MessageType::kProp && m.type != MessageType::kReadIndex &&
       m.type != MessageType::kTransferLeader) {
     m.term = term_;

@@ -39,7 +39,8 @@ Status Raft::StepFollower(const Message& m) {
       return Status::Ok();
     case MessageType::kTransferLeader:
       if (lead_ == kNoNode) return common::UnavailableError("raft: no leader to transfer from");
-      Send(Message{.type = MessageType::kTransferLeader, .to = lead_});
+      // Forward to the leader, naming the transferee (`from`), which need not be us.
+      Send(Message{.type = MessageType::kTransferLeader, .from = m.from, .to = lead_});
       return Status::Ok();
     case MessageType::kTimeoutNow:
       // The leader hands over: campaign at once, past any lease (thesis §3.10).

@@ -238,8 +238,16 @@ void Raft::HandleLeaderReadIndex(const Message& m) {
     reads_before_first_commit_.push_back(m);
     return;
   }
-  // Lease reads stop once a transfer may have handed the lease on (etcd #12704).
-  if (cfg_.read_only == ReadOnlyOption::kLeaseBased && lead_transferee_ == kNoNode) {
+  // A lease read is safe only while no other leader can exist (thesis
+  // §6.4.1): a quorum answered us within the current CheckQuorum window, and
+  // each of them refuses votes for an election timeout after hearing from us,
+  // so past the window's end. (CheckQuorum alone steps down only after a
+  // whole window without a quorum — up to two timeouts after the last
+  // contact — while a new leader may be elected after one.) Lease reads also
+  // stop once a transfer may have handed the lease on (etcd #12704).
+  // Otherwise confirm leadership with a heartbeat round, as a safe read does.
+  if (cfg_.read_only == ReadOnlyOption::kLeaseBased && lead_transferee_ == kNoNode &&
+      trk_.QuorumActive(id_)) {
     ReleaseReads({PendingRead{0, log_.committed(), m.context, from}});
     return;
   }
