@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "bench/micro_bench.h"
+#include "bench/raft_bench.h"
 #include "bench/storage_bench.h"
 
 namespace {
@@ -103,7 +104,15 @@ int main(int argc, char** argv) {
   bench::BenchConfig config;
   bool no_preallocate = false;
   AddStorageFlags(storage, &config, &no_preallocate);
+  bench::RaftBenchConfig raft_config;
+  CLI::App* raft = bench::AddRaftCommand(&app, &raft_config);
   CLI11_PARSE(app, argc, argv);
+  if (raft->parsed()) {
+    common::Status rs = bench::RunRaftBench(raft_config);
+    if (rs.ok()) return 0;
+    std::fprintf(stderr, "replog-bench: %s\n", rs.ToString().c_str());
+    return 1;
+  }
   if (!storage->parsed()) return 0;
   ApplyWorkloadDefaults(*storage, &config);
   config.preallocate = !no_preallocate;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "bench/raft_bench.h"
 #include "common/checksum.h"
 #include "storage/record.h"
 #include "storage/types.h"
@@ -62,6 +63,7 @@ int RunMicro(int argc, char** argv) {
   benchmark::RegisterBenchmark("BM_AppendEntryRecord", BM_AppendEntryRecord)->Arg(16)->Arg(256)->Arg(4096);
   benchmark::RegisterBenchmark("BM_DecodeEntryRecord", BM_DecodeEntryRecord)->Arg(16)->Arg(256)->Arg(4096);
   benchmark::RegisterBenchmark("BM_Checksum64", BM_Checksum64)->Arg(256)->Arg(1 << 20);
+  RegisterRaftMicroBenchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
