@@ -217,13 +217,13 @@ TEST(RaftCommitTest, SingleVoterCommitsOnlyAfterPersisting) {
 TEST(RaftCommitTest, RestartingEveryNodeKeepsCommittedEntries) {
   TestCluster c(3);
   c.Elect(1);
-  for (int i = 0; i < 5; ++i) c.Propose(1, "v" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(c.Propose(1, "v" + std::to_string(i)));
   for (NodeId id : c.ids()) c.Restart(id);
   for (NodeId id : c.ids()) EXPECT_EQ(c.node(id).log().committed(), 6u) << id;
   c.TickAll(50);
   NodeId l = c.Leader();
   ASSERT_NE(l, kNoNode);
-  c.Propose(l, "after");
+  EXPECT_TRUE(c.Propose(l, "after"));
   for (NodeId id : c.ids()) {
     EXPECT_EQ(c.member(id).applied.back().data, "after");
     EXPECT_EQ(c.LogTerms(id), c.LogTerms(l));
@@ -235,13 +235,13 @@ TEST(RaftCommitTest, RestartingEveryNodeKeepsCommittedEntries) {
 TEST(RaftCommitTest, RestartWithAppliedNeitherReappliesNorSkips) {
   TestCluster c(3);
   c.Elect(1);
-  for (int i = 0; i < 5; ++i) c.Propose(1, "v" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(c.Propose(1, "v" + std::to_string(i)));
   ASSERT_EQ(c.member(2).applied_index, 6u);
   c.member(2).applied_index = 4;  // the state machine had persisted only up to 4
   c.member(2).applied.resize(4);
   c.Restart(2);
   c.Stabilize();
-  c.Propose(1, "after");
+  EXPECT_TRUE(c.Propose(1, "after"));
   const auto& applied = c.member(2).applied;
   ASSERT_EQ(applied.size(), 7u);
   for (size_t i = 0; i < applied.size(); ++i) EXPECT_EQ(applied[i].index, i + 1);

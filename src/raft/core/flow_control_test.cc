@@ -42,7 +42,7 @@ TEST(RaftFlowControlTest, ProbeSendsOneAppendPerAnswer) {
   c.observe = [&](const Message& m) { apps_to_2 += m.type == MessageType::kApp && m.to == 2; };
   c.drop = [](const Message& m) { return m.type == MessageType::kApp && m.to == 2; };
   c.Elect(1);
-  for (int i = 0; i < 5; ++i) c.Propose(1, "x");
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(c.Propose(1, "x"));
   EXPECT_EQ(apps_to_2, 1);
   EXPECT_EQ(ProgressOf(c, 1, 2).state, ProgressState::kProbe);
   EXPECT_TRUE(ProgressOf(c, 1, 2).IsPaused());
@@ -105,7 +105,7 @@ TEST(RaftFlowControlTest, BacklogIsSplitByMaxSizePerMsg) {
   TestCluster c(3, [](Config& cfg) { cfg.max_size_per_msg = 250; });
   c.Elect(1);
   c.Isolate(2);
-  for (int i = 0; i < 10; ++i) c.Propose(1, std::string(100, 'x'));
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(c.Propose(1, std::string(100, 'x')));
   size_t largest = 0;
   c.observe = [&](const Message& m) {
     if (m.type == MessageType::kApp && m.to == 2) largest = std::max(largest, m.entries.size());
@@ -120,7 +120,7 @@ TEST(RaftFlowControlTest, BacklogIsSplitByMaxSizePerMsg) {
 TEST(RaftFlowControlTest, RejectionMovesReplicateToProbe) {
   TestCluster c(3);
   c.Elect(1);
-  c.Propose(1, "x");
+  EXPECT_TRUE(c.Propose(1, "x"));
   Message rej = Msg(MessageType::kAppResp, 2, 1, 1);
   rej.index = 3;  // past the match (2)
   rej.reject = true;

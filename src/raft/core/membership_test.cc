@@ -117,7 +117,7 @@ TEST(RaftMembershipTest, AddingTwoVotersAtOnceEntersAndAutoLeavesJoint) {
     EXPECT_FALSE(c.node(id).config().joint()) << id;
     EXPECT_EQ(VotersOf(c, id), (std::set<NodeId>{1, 2, 3, 4, 5})) << id;
   }
-  c.Propose(1, "x");
+  EXPECT_TRUE(c.Propose(1, "x"));
   EXPECT_EQ(c.member(5).applied.back().data, "x");
 }
 
@@ -147,7 +147,7 @@ TEST(RaftMembershipTest, LearnerCatchesUpThenIsPromoted) {
   TestCluster c(3);
   c.Add(4, Voters({1, 2, 3}));  // a joiner starts from the initial configuration
   c.Elect(1);
-  for (int i = 0; i < 5; ++i) c.Propose(1, "v" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(c.Propose(1, "v" + std::to_string(i)));
   ASSERT_TRUE(c.node(1).ProposeConfChange(Change(ConfChangeType::kAddLearner, 4)).ok());
   c.Stabilize();
   c.TickAll(1);  // the new member is probed at the next heartbeat
@@ -200,7 +200,7 @@ TEST(RaftMembershipTest, RemovedLeaderStepsDownOnceTheChangeApplies) {
   c.TickAll(60);
   NodeId l = c.Leader();
   ASSERT_TRUE(l == 2 || l == 3) << l;
-  c.Propose(l, "after");
+  EXPECT_TRUE(c.Propose(l, "after"));
   EXPECT_EQ(c.member(2).applied.back().data, "after");
   EXPECT_EQ(c.member(3).applied.back().data, "after");
 }
@@ -248,7 +248,7 @@ TEST(RaftMembershipTest, RemovedPartitionedNodeStaysQuietAfterHealing) {
   c.TickAll(100);
   EXPECT_EQ(c.Leader(), 1u);
   EXPECT_EQ(c.node(1).term(), 1u);
-  c.Propose(1, "x");
+  EXPECT_TRUE(c.Propose(1, "x"));
   EXPECT_EQ(c.member(2).applied.back().data, "x");
 }
 
@@ -263,7 +263,7 @@ TEST(RaftMembershipTest, TruncatedConfChangeHasNoEffect) {
   c.Stabilize();
   c.Elect(2);
   ASSERT_EQ(c.node(2).role(), Role::kLeader);
-  c.Propose(2, "x");
+  EXPECT_TRUE(c.Propose(2, "x"));
   c.Heal();
   c.TickAll(3);
   for (NodeId id : c.ids()) {

@@ -231,10 +231,11 @@ class TestCluster {
     Stabilize();
   }
 
-  // Proposes `data` at `id` and stabilizes; CHECKs that the proposal was accepted.
-  void Propose(NodeId id, const std::string& data) {
-    CHECK_OK(node(id).Propose(data));
+  // Proposes `data` at `id` and stabilizes; false if the proposal was refused.
+  [[nodiscard]] bool Propose(NodeId id, const std::string& data) {
+    if (!node(id).Propose(data).ok()) return false;
     Stabilize();
+    return true;
   }
 
   NodeId Leader() const {

@@ -56,7 +56,7 @@ TEST(RaftReadIndexTest, DuplicatedHeartbeatAckDoesNotConfirmALaterRead) {
   ASSERT_TRUE(c.node(1).Step(ack).ok());
   c.Collect();
   ASSERT_EQ(c.member(1).reads.size(), 1u);
-  c.Propose(1, "w");  // a write completes after the first read
+  EXPECT_TRUE(c.Propose(1, "w"));  // a write completes after the first read
   c.drop = [](const Message&) { return true; };
   ASSERT_TRUE(c.node(1).ReadIndex("b").ok());
   ASSERT_TRUE(c.node(1).ReadIndex("a").ok());  // a retry reusing an old id
@@ -76,7 +76,7 @@ TEST(RaftReadIndexTest, DuplicatedHeartbeatAckDoesNotConfirmALaterRead) {
 TEST(RaftReadIndexTest, FollowerReadIsForwardedToTheLeader) {
   TestCluster c(3);
   c.Elect(1);
-  c.Propose(1, "x");
+  EXPECT_TRUE(c.Propose(1, "x"));
   ASSERT_TRUE(c.node(2).ReadIndex("f").ok());
   c.Stabilize();
   ASSERT_EQ(c.member(2).reads.size(), 1u);
@@ -97,7 +97,7 @@ TEST(RaftReadIndexTest, DeposedLeaderNeverAnswersAStaleRead) {
   c.Elect(1);
   c.Isolate(1);
   c.Elect(2);
-  c.Propose(2, "x");
+  EXPECT_TRUE(c.Propose(2, "x"));
   ASSERT_TRUE(c.node(1).ReadIndex("stale").ok());
   c.TickAll(30);
   EXPECT_TRUE(c.member(1).reads.empty());
@@ -159,7 +159,7 @@ TEST(RaftReadIndexTest, LearnerReadsThroughReadIndex) {
   ConfState cs{.voters = {1, 2}, .learners = {3}};
   for (NodeId id : {1, 2, 3}) c.Add(id, cs);
   c.Elect(1);
-  c.Propose(1, "x");
+  EXPECT_TRUE(c.Propose(1, "x"));
   ASSERT_TRUE(c.node(3).ReadIndex("l").ok());
   c.Stabilize();
   ASSERT_EQ(c.member(3).reads.size(), 1u);

@@ -103,7 +103,7 @@ TEST(RaftReplicationTest, DuplicatedAndReorderedAppendsConverge) {
   TestCluster c(3);
   c.duplicate = true;
   c.Elect(1);
-  for (int i = 0; i < 5; ++i) c.Propose(1, "d" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(c.Propose(1, "d" + std::to_string(i)));
   c.duplicate = false;
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.node(1).Propose("r" + std::to_string(i)).ok());
   auto msgs = c.Collect();
@@ -171,7 +171,7 @@ TEST(RaftReplicationTest, LaggingFollowerLearnsTheCommitIndexFromTheNextHeartbea
   TestCluster c(3);
   c.Elect(1);
   c.drop = [](const Message& m) { return m.type == MessageType::kApp && m.to == 3 && m.entries.empty(); };
-  c.Propose(1, "x");
+  EXPECT_TRUE(c.Propose(1, "x"));
   ASSERT_EQ(c.node(1).log().committed(), 2u);
   EXPECT_EQ(c.node(3).log().last_index(), 2u);
   EXPECT_EQ(c.node(3).log().committed(), 1u);
@@ -191,7 +191,7 @@ TEST(RaftReplicationTest, DeposedLeadersUncommittedEntriesAreOverwritten) {
   c.Stabilize();
   c.Elect(2);
   ASSERT_EQ(c.node(2).role(), Role::kLeader);
-  c.Propose(2, "kept");
+  EXPECT_TRUE(c.Propose(2, "kept"));
   c.Heal();
   c.TickAll(3);
   EXPECT_EQ(c.node(1).role(), Role::kFollower);
@@ -207,7 +207,7 @@ TEST(RaftReplicationTest, DeposedLeadersUncommittedEntriesAreOverwritten) {
 TEST(RaftReplicationTest, FollowerForwardsProposalsToTheLeader) {
   TestCluster c(3);
   c.Elect(1);
-  c.Propose(2, "via2");
+  EXPECT_TRUE(c.Propose(2, "via2"));
   for (NodeId id : c.ids()) EXPECT_EQ(c.member(id).applied.back().data, "via2");
 }
 
@@ -237,7 +237,7 @@ TEST(RaftReplicationTest, SteadyStateSendsEachEntryOncePerFollower) {
   c.observe = [&](const Message& m) {
     if (m.type == MessageType::kApp) for (const Entry& e : m.entries) ++sent[{m.to, e.index}];
   };
-  for (int i = 0; i < 30; ++i) c.Propose(1, "p" + std::to_string(i));
+  for (int i = 0; i < 30; ++i) EXPECT_TRUE(c.Propose(1, "p" + std::to_string(i)));
   EXPECT_EQ(sent.size(), 60u);
   for (const auto& [key, n] : sent) EXPECT_EQ(n, 1) << "to " << key.first << " index " << key.second;
 }

@@ -22,7 +22,7 @@ Progress ProgressOf(TestCluster& c, NodeId leader, NodeId id) { return c.node(le
 uint64_t CompactWhile3IsAway(TestCluster& c, int n) {
   c.Elect(1);
   c.Isolate(3);
-  for (int i = 0; i < n; ++i) c.Propose(1, "v" + std::to_string(i));
+  for (int i = 0; i < n; ++i) EXPECT_TRUE(c.Propose(1, "v" + std::to_string(i)));
   uint64_t idx = c.node(1).log().applied();
   CHECK_OK(c.storage(1).CreateSnapshot(idx, c.node(1).GetStatus().conf_state, "state@" + std::to_string(idx)));
   CHECK_OK(c.storage(1).Compact(idx));
@@ -49,7 +49,7 @@ TEST(RaftSnapshotTest, FollowerBehindCompactionGetsASnapshotThenReplicates) {
   EXPECT_EQ(c.storage(3).GetSnapshot()->data, "state@" + std::to_string(idx));
   EXPECT_EQ(c.member(3).applied_index, idx);
   EXPECT_EQ(ProgressOf(c, 1, 3).state, ProgressState::kReplicate);
-  c.Propose(1, "after");
+  EXPECT_TRUE(c.Propose(1, "after"));
   EXPECT_EQ(c.member(3).applied.back().data, "after");
 }
 
@@ -64,7 +64,7 @@ TEST(RaftSnapshotTest, PendingSnapshotPausesReplication) {
   ASSERT_EQ(ProgressOf(c, 1, 3).state, ProgressState::kSnapshot);
   int apps = 0;
   c.observe = [&](const Message& m) { apps += m.type == MessageType::kApp && m.to == 3; };
-  for (int i = 0; i < 3; ++i) c.Propose(1, "x");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(c.Propose(1, "x"));
   EXPECT_EQ(apps, 0);
 }
 
@@ -196,7 +196,7 @@ TEST(RaftSnapshotTest, SnapshotInterruptedByALeaderChangeRecovers) {
   c.Isolate(1);
   c.Elect(2);
   ASSERT_EQ(c.node(2).role(), Role::kLeader);
-  c.Propose(2, "new");
+  EXPECT_TRUE(c.Propose(2, "new"));
   EXPECT_EQ(c.member(3).applied.back().data, "new");
   EXPECT_EQ(c.LogTerms(3), c.LogTerms(2));
   c.Heal();

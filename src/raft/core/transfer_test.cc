@@ -37,7 +37,7 @@ TEST(RaftTransferTest, LaggingTargetIsCaughtUpBeforeTimeoutNow) {
   TestCluster c(3);
   c.Elect(1);
   c.drop = [](const Message& m) { return m.type == MessageType::kApp && m.to == 3; };
-  for (int i = 0; i < 5; ++i) c.Propose(1, "v" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(c.Propose(1, "v" + std::to_string(i)));
   ASSERT_LT(c.node(3).log().last_index(), c.node(1).log().last_index());
   c.drop = nullptr;
   bool timeout_before_caught_up = false;
@@ -60,7 +60,7 @@ TEST(RaftTransferTest, TransferToATargetThatNeedsASnapshot) {
   TestCluster c(3);
   c.Elect(1);
   c.Isolate(3);
-  for (int i = 0; i < 3; ++i) c.Propose(1, "v");
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(c.Propose(1, "v"));
   uint64_t idx = c.node(1).log().applied();
   CHECK_OK(c.storage(1).CreateSnapshot(idx, c.node(1).GetStatus().conf_state, "s"));
   CHECK_OK(c.storage(1).Compact(idx));
