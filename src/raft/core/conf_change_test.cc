@@ -18,6 +18,8 @@ TrackerConfig Cfg(std::set<NodeId> voters, std::set<NodeId> learners = {}) {
 
 ConfChange One(ConfChangeType t, NodeId n) { return ConfChange{.changes = {{t, n}}}; }
 
+// Thesis §4: a conf-change entry decodes to what was proposed (every node
+// must apply the same change).
 TEST(RaftConfChangeTest, EncodingRoundTrips) {
   ConfChange cc{.transition = ConfChangeTransition::kJointExplicit,
                 .changes = {{ConfChangeType::kAddVoter, 4}, {ConfChangeType::kRemove, 1}},
@@ -28,6 +30,7 @@ TEST(RaftConfChangeTest, EncodingRoundTrips) {
   EXPECT_TRUE(DecodeConfChange(EncodeConfChange(ConfChange{}))->IsLeaveJoint());
 }
 
+// Thesis §4: a damaged conf-change entry is data loss, never a guessed change.
 TEST(RaftConfChangeTest, DecodeRefusesDamagedEntries) {
   std::string ok = EncodeConfChange(One(ConfChangeType::kAddVoter, 4));
   for (size_t n = 0; n < ok.size(); ++n) {
@@ -90,6 +93,8 @@ TEST(RaftConfChangeTest, JointChangesDoNotNest) {
             common::Code::kFailedPrecondition);
 }
 
+// Catalogue 44, 45; thesis §4.1: changes that would leave no voter, name
+// node 0, or list a node twice are refused.
 TEST(RaftConfChangeTest, InvalidChangesAreRefused) {
   EXPECT_FALSE(ApplyConfChangeToConfig(Cfg({1}), One(ConfChangeType::kRemove, 1)).has_value());
   EXPECT_FALSE(ApplyConfChangeToConfig(Cfg({1, 2}), One(ConfChangeType::kAddVoter, kNoNode)).has_value());

@@ -58,8 +58,9 @@ TEST(RaftLogTest, MaybeAppendChecksPrevTruncatesOnlyOnConflictAndCapsCommit) {
   }
 }
 
-// §5.3 / Log Matching: a conflict at or below the commit index means a
-// committed entry would be erased — a broken invariant, not something to do.
+// Catalogue 17; Figure 3 State Machine Safety / Log Matching: a conflict at
+// or below the commit index would erase a committed entry — a broken
+// invariant, so the core aborts rather than do it.
 TEST(RaftLogTest, ConflictAtOrBelowTheCommitIndexIsABug) {
   Fixture f({1, 2, 3}, 2);
   EXPECT_DEATH(f.log->MaybeAppend(1, 1, 3, EntriesWithTerms({5}, 2)), "conflict");

@@ -272,5 +272,22 @@ TEST(RaftMembershipTest, TruncatedConfChangeHasNoEffect) {
   }
 }
 
+// Catalogue 41 (core part; the race itself is between the caller's apply
+// and its snapshot restore, raft/node): a node holding a committed conf
+// change it has not applied yet does not campaign — the change may alter
+// who votes (etcd's hup refuses the same way).
+TEST(RaftMembershipTest, NoCampaignWhileACommittedConfChangeIsUnapplied) {
+  TestCluster c;
+  Entry cc{1, 1, EntryType::kConfChange, EncodeConfChange(Change(ConfChangeType::kRemove, 3))};
+  c.AddWithLog(1, Voters({1, 2, 3}), {cc}, HardState{.term = 1, .commit = 1});
+  c.Add(2, Voters({1, 2, 3}));
+  c.node(1).Campaign();
+  EXPECT_EQ(c.node(1).role(), Role::kFollower);
+  EXPECT_EQ(c.node(1).term(), 1u);
+  c.HandleReady(1);  // applies the change
+  c.node(1).Campaign();
+  EXPECT_EQ(c.node(1).role(), Role::kCandidate);
+}
+
 }  // namespace
 }  // namespace raft

@@ -27,7 +27,8 @@ TEST(RaftProgressTest, InflightsFillByCountOrBytesAndFreeWhenAcked) {
   EXPECT_FALSE(by_bytes.Full());
 }
 
-// §5.3: matchIndex only grows; an old acknowledgement is stale.
+// Catalogue 18; §5.3: matchIndex only grows, so a stale acknowledgement
+// (reordered or duplicated) changes nothing.
 TEST(RaftProgressTest, MaybeUpdateOnlyMovesForward) {
   Progress pr(5, 10, 0, false);
   EXPECT_TRUE(pr.MaybeUpdate(3));

@@ -18,8 +18,8 @@ AckedIndexFn Acks(std::map<NodeId, uint64_t> acks) {
   };
 }
 
-// §5.3: the committed index is the highest index a majority acknowledged;
-// an unknown member counts as 0.
+// Catalogue 20, 29; §5.3: the committed index is the highest index a
+// majority acknowledged; an unknown member counts as 0.
 TEST(RaftQuorumTest, MajorityCommittedIndexIsHeldByAMajority) {
   EXPECT_EQ(MajorityConfig({1}).CommittedIndex(Acks({{1, 5}})), 5u);
   EXPECT_EQ(MajorityConfig({1, 2}).CommittedIndex(Acks({{1, 5}, {2, 3}})), 3u);
@@ -29,7 +29,7 @@ TEST(RaftQuorumTest, MajorityCommittedIndexIsHeldByAMajority) {
   EXPECT_EQ(MajorityConfig({1, 2, 3, 4, 5}).CommittedIndex(Acks({{1, 9}, {2, 8}, {3, 7}, {4, 1}})), 7u);
 }
 
-// An empty half never limits a joint configuration.
+// Catalogue 45: an empty half never limits a joint configuration.
 TEST(RaftQuorumTest, EmptyMajorityCommitsEverythingAndWins) {
   EXPECT_EQ(MajorityConfig().CommittedIndex(Acks({})), std::numeric_limits<uint64_t>::max());
   EXPECT_EQ(MajorityConfig().Vote({}), VoteResult::kWon);
@@ -45,7 +45,8 @@ TEST(RaftQuorumTest, JointCommittedIndexIsTheMinimumOfBothHalves) {
   EXPECT_EQ(simple.CommittedIndex(Acks({{1, 9}, {2, 9}})), 9u);
 }
 
-// §5.2: won with a majority of grants, lost once a majority is out of reach.
+// Catalogue 1, 2; §5.2: an election is won with a majority of grants and
+// lost once a majority is out of reach.
 TEST(RaftQuorumTest, MajorityVoteIsWonLostOrPending) {
   MajorityConfig c({1, 2, 3});
   EXPECT_EQ(c.Vote({{1, true}}), VoteResult::kPending);
