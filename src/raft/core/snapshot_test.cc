@@ -150,17 +150,6 @@ TEST(RaftSnapshotTest, SnapshotInstallsAJointConfiguration) {
   EXPECT_TRUE(c.node(3).config().joint());
 }
 
-// Catalogue 40: a snapshot of a configuration that does not include this
-// node is refused.
-TEST(RaftSnapshotTest, SnapshotOfAConfigurationWithoutThisNodeIsRefused) {
-  TestCluster c;
-  c.Add(3, Voters({1, 2, 3}));
-  ASSERT_TRUE(c.node(3).Step(Snap(1, 3, 2, 10, 2, Voters({1, 2}))).ok());
-  c.Collect();
-  EXPECT_EQ(c.node(3).log().committed(), 0u);
-  EXPECT_EQ(c.storage(3).GetSnapshot()->meta.index, 0u);
-}
-
 // Catalogue 42 (openraft#511): an append whose prev index lies inside this
 // node's snapshot is not a conflict.
 TEST(RaftSnapshotTest, PrevIndexInsideTheSnapshotIsNotAConflict) {
