@@ -205,6 +205,27 @@ TEST(RaftMembershipTest, RemovedLeaderStepsDownOnceTheChangeApplies) {
   EXPECT_EQ(c.member(3).applied.back().data, "after");
 }
 
+// Catalogue 47 (etcd README: removing a member of a two-node cluster can
+// wedge it): the leader of two removes itself and the append that would tell
+// the other the removal committed is lost; the survivor still takes over
+// (the removed node still votes and acknowledges until it is told).
+TEST(RaftMembershipTest, RemovingTheLeaderOfATwoNodeClusterDoesNotWedge) {
+  TestCluster c(2);
+  c.Elect(1);
+  c.TickAll(1);
+  ASSERT_TRUE(c.node(1).ProposeConfChange(Change(ConfChangeType::kRemove, 1)).ok());
+  c.drop = [](const Message& m) { return m.type == MessageType::kApp && m.to == 2 && m.entries.empty(); };
+  c.Stabilize();
+  ASSERT_NE(c.node(1).role(), Role::kLeader);
+  ASSERT_EQ(VotersOf(c, 2), (std::set<NodeId>{1, 2}));  // 2 has not learned the commit
+  c.drop = nullptr;
+  c.TickAll(60);
+  EXPECT_EQ(c.Leader(), 2u);
+  EXPECT_EQ(VotersOf(c, 2), (std::set<NodeId>{2}));
+  EXPECT_TRUE(c.Propose(2, "after"));
+  EXPECT_EQ(c.member(2).applied.back().data, "after");
+}
+
 // Catalogue 48 (etcd confchange_v2_replace_leader): the leader is replaced
 // in one joint change, hands leadership to the joiner, and once the joint
 // configuration is left cannot campaign.
