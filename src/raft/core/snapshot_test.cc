@@ -107,6 +107,39 @@ TEST(RaftSnapshotTest, SucceededSnapshotResumesAfterTheSnapshotIndex) {
   EXPECT_EQ(ProgressOf(c, 1, 3).match, c.node(1).log().last_index());
 }
 
+// Catalogue 39 (etcd snapshot_succeed_via_app_resp.txt): while a snapshot is
+// pending, late appends bring the follower up to the compaction point; their
+// acknowledgement ends the snapshot state without the snapshot.
+TEST(RaftSnapshotTest, AppendsAckedWhileASnapshotIsPendingEndTheSnapshotState) {
+  TestCluster c(3);
+  c.Elect(1);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(c.node(1).Propose("v" + std::to_string(i)).ok());
+  std::vector<Message> to3;  // the appends of entries 2..5 to 3, held back
+  c.Cut(1, 3);
+  for (const Message& m : c.Collect()) {
+    if (m.type == MessageType::kApp && m.to == 3) to3.push_back(m);
+    c.Deliver(m);
+  }
+  c.Stabilize();
+  ASSERT_EQ(to3.size(), 4u);
+  ASSERT_EQ(c.node(1).log().applied(), 5u);
+  CHECK_OK(c.storage(1).CreateSnapshot(5, c.node(1).GetStatus().conf_state, "s"));
+  CHECK_OK(c.storage(1).Compact(5));
+  c.Heal();
+  c.drop = [](const Message& m) { return m.type == MessageType::kSnap; };
+  c.Deliver(to3[1]);  // out of order: 3 rejects, the leader must go back past its compaction point
+  c.Stabilize();
+  ASSERT_EQ(ProgressOf(c, 1, 3).state, ProgressState::kSnapshot);
+  c.drop = nullptr;
+  for (const Message& m : to3) c.Deliver(m);
+  c.Stabilize();
+  EXPECT_EQ(ProgressOf(c, 1, 3).state, ProgressState::kReplicate);
+  EXPECT_EQ(ProgressOf(c, 1, 3).match, 5u);
+  EXPECT_EQ(c.storage(3).GetSnapshot()->meta.index, 0u);
+  EXPECT_TRUE(c.Propose(1, "after"));
+  EXPECT_EQ(c.member(3).applied.back().data, "after");
+}
+
 // Catalogue 39 (etcd TestRestoreIgnoreSnapshot): a snapshot at or below the
 // commit index changes nothing, and is answered with the commit index.
 TEST(RaftSnapshotTest, StaleSnapshotIsIgnored) {
