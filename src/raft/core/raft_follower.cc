@@ -108,10 +108,10 @@ bool Raft::RestoreSnapshot(const Snapshot& s) {
     BecomeFollower(term_ + 1, kNoNode);  // defensive: only followers install snapshots
     return false;
   }
+  // The snapshot may predate this node's (re-)addition, so its
+  // configuration need not hold us: later entries add us. Installing it is
+  // safe either way, since a leader only sends committed state.
   TrackerConfig cfg = TrackerConfig::FromConfState(s.meta.conf_state);
-  if (!cfg.voters.contains(id_) && !cfg.learners.contains(id_) && !cfg.learners_next.contains(id_)) {
-    return false;  // a snapshot of a configuration we are not in
-  }
   if (log_.MatchTerm(s.meta.index, s.meta.term)) {
     // We hold the entries already: just learn that they are committed.
     log_.CommitTo(s.meta.index);
