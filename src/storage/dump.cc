@@ -69,8 +69,9 @@ Result<std::optional<Checkpoint>> PeekCheckpoint(common::Fs& fs, const std::stri
   ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, buf.data(), buf.size()));
   buf.resize(n);
   RecordView rec;
-  if (!DecodeLogHeader(buf).has_value()) return std::optional<Checkpoint>();
-  if (DecodeRecord(std::string_view(buf).substr(f::kLogHeaderSize), &rec) != DecodeResult::kOk ||
+  Result<LogHeader> header = DecodeLogHeader(buf);
+  if (!header.has_value()) return std::optional<Checkpoint>();
+  if (DecodeRecord(std::string_view(buf).substr(f::kLogHeaderSize), &rec, header->salt) != DecodeResult::kOk ||
       rec.type != RecordType::kCheckpoint) {
     return std::optional<Checkpoint>();
   }

@@ -55,7 +55,8 @@ struct DumpField {
 struct DumpRecord {
   std::string file;  // path of the .log or .index file
   uint64_t pos = 0;  // byte position in the file
-  // RecordTypeName() of a record, or "log-header", "index-header", "damaged".
+  // RecordTypeName() of a record, or "log-header", "index-header", "damaged",
+  // "stale" (a recycled file's bytes of older segments past the end of data).
   std::string type;
   bool has_index = false;  // entries: index and term are set
   uint64_t index = 0;

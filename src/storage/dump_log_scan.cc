@@ -106,6 +106,7 @@ class LogScanner {
   uint64_t round_count_ = 0;
   bool has_generation_ = false;
   uint32_t generation_ = 0;
+  LogHeader header_;          // salt 0 and no flags when the header is bad
   bool after_end_ = false;    // past a zero header followed by data
   uint64_t end_of_data_ = 0;  // where the scan met the first zero header, or the end of the file
   std::vector<BatchEndSeen> batch_ends_;  // before the end of data
@@ -117,9 +118,13 @@ class LogScanner {
 Result<LogScan> LogScanner::Run() {
   ASSIGN_OR_RETURN(std::unique_ptr<common::File> log, fs_.Open(plan_.log_path, common::OpenMode::kRead));
   ASSIGN_OR_RETURN(file_size_, log->Size());
-  RecordReader rd(*log);
-  ASSIGN_OR_RETURN(std::string_view header, rd.Get(0, f::kLogHeaderSize));
-  ReadLogHeader(header);
+  {
+    std::string header(f::kLogHeaderSize, '\0');
+    ASSIGN_OR_RETURN(size_t n, log->ReadAt(0, header.data(), header.size()));
+    header.resize(n);
+    ReadLogHeader(header);
+  }
+  RecordReader rd(*log, header_.salt);
   uint64_t pos = f::kLogHeaderSize;
   while (true) {
     RecordView rec;
@@ -134,7 +139,21 @@ Result<LogScan> LogScanner::Run() {
       pos += rec.size;
       continue;
     }
-    if (r == DecodeResult::kZero) {
+    if (header_.recycled() && !after_end_) {
+      // Past the end of data of a recycled file lie stale bytes of older
+      // segments, which never verify with this file's salt: the end, unless
+      // a record of this segment follows (then as a zero header followed by
+      // data).
+      ASSIGN_OR_RETURN(std::optional<uint64_t> data_at, rd.FindNextRecord(pos));
+      if (!data_at) {
+        DumpRecord row = MakeRow(plan_.log_path, pos, "stale", std::max(pos, file_size_) - pos, "ok");
+        row.note = "bytes of older segments (recycled file), up to the end of the file";
+        Emit(row);
+        break;
+      }
+      end_of_data_ = pos;
+      after_end_ = true;
+    } else if (r == DecodeResult::kZero) {
       ASSIGN_OR_RETURN(std::optional<uint64_t> data_at, rd.NextNonZero(pos));
       if (!data_at) break;  // zeros up to the end of the file
       if (!after_end_) end_of_data_ = pos;
@@ -160,19 +179,21 @@ Result<LogScan> LogScanner::Run() {
 
 void LogScanner::ReadLogHeader(std::string_view header) {
   DumpRecord row = MakeRow(plan_.log_path, 0, "log-header", f::kLogHeaderSize, "ok");
-  Result<uint64_t> named = DecodeLogHeader(header);
+  Result<LogHeader> named = DecodeLogHeader(header);
   scan_.first_index = plan_.first_index;
   if (!named.has_value()) {
     row.status = "bad";
     row.note = named.error().message();
     Problem(Severity::kDataLoss, 0, "log header: " + named.error().message());
   } else {
-    row.fields = {{"first_index", *named},
-                  {"version", common::DecodeFixed32(header.data() + f::kLogHeaderVersionOff)}};
-    if (!plan_.name_known) scan_.first_index = *named;
-    if (*named != scan_.first_index) {
+    header_ = *named;
+    row.fields = {{"first_index", named->first_index},
+                  {"version", common::DecodeFixed32(header.data() + f::kLogHeaderVersionOff)},
+                  {"flags", named->flags}};
+    if (!plan_.name_known) scan_.first_index = named->first_index;
+    if (named->first_index != scan_.first_index) {
       Problem(Severity::kDataLoss, 0,
-              "header names first index " + N(*named) + ", the file name " + N(scan_.first_index));
+              "header names first index " + N(named->first_index) + ", the file name " + N(scan_.first_index));
     }
   }
   Emit(row);

@@ -41,7 +41,8 @@ class TempDir {
 // everything before the round was synced.
 class SegmentBuilder {
  public:
-  explicit SegmentBuilder(uint64_t first_index, uint64_t seq = 1) : first_(first_index), log_(EncodeLogHeader(first_index)) {
+  explicit SegmentBuilder(uint64_t first_index, uint64_t seq = 1)
+      : first_(first_index), salt_(LogHeaderSalt(first_index)), log_(EncodeLogHeader(first_index)) {
     Checkpoint cp{seq, 1, first_index - 1, 0, HardState{1, 1, 0}};
     Add(RecordType::kCheckpoint, EncodeCheckpoint(cp));
     EndRound();
@@ -50,6 +51,7 @@ class SegmentBuilder {
   uint64_t AddEntry(uint64_t index, uint64_t term) {
     uint64_t pos = log_.size();
     AppendEntryRecord(&log_, LogEntry{index, term, EntryKind::kNormal, "entry " + std::to_string(index)});
+    SaltRecord(log_.data() + pos, salt_);
     slots_[index] = SlotOf{pos, log_.size() - pos};
     last_ = index;
     count_++;
@@ -57,7 +59,7 @@ class SegmentBuilder {
   }
   uint64_t Add(RecordType type, const std::string& body) {
     uint64_t pos = log_.size();
-    AppendRecord(&log_, type, body);
+    AppendRecord(&log_, type, body, salt_);
     count_++;
     return pos;
   }
@@ -69,7 +71,7 @@ class SegmentBuilder {
   // Ends the round with a BatchEnd; returns its position.
   uint64_t EndRound() {
     uint64_t pos = log_.size();
-    AppendRecord(&log_, RecordType::kBatchEnd, EncodeBatchEnd(round_start_, synced_, count_, 1));
+    AppendRecord(&log_, RecordType::kBatchEnd, EncodeBatchEnd(round_start_, synced_, count_, 1), salt_);
     synced_ = log_.size();  // each round is synced before the next one is written
     round_start_ = log_.size();
     count_ = 0;
@@ -116,6 +118,7 @@ class SegmentBuilder {
     uint64_t pos, size;
   };
   const uint64_t first_;
+  const uint64_t salt_;
   std::string log_;
   std::map<uint64_t, SlotOf> slots_;
   uint64_t last_ = 0;
@@ -175,14 +178,15 @@ SegmentBuilder ThreeRounds(std::vector<uint64_t>* entry_pos) {
 // The worked example of docs/formats/segmented-log.md, byte for byte.
 TEST(DumpTest, FormatDocWorkedExample) {
   const unsigned char kEntry[] = {
-      0xfc, 0xda, 0xb4, 0x8e, 0xd7, 0x83, 0x92, 0x19, 0x1d, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+      0xdc, 0x1e, 0x2f, 0x38, 0x1e, 0x1f, 0x9d, 0x99, 0x1d, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
       0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x00, 0x00, 0x00};
-  const unsigned char kHeader[] = {0x52, 0x50, 0x4c, 0x47, 0x4c, 0x4f, 0x47, 0x31, 0x02, 0x00, 0x00,
+  const unsigned char kHeader[] = {0x52, 0x50, 0x4c, 0x47, 0x4c, 0x4f, 0x47, 0x31, 0x03, 0x00, 0x00,
                                    0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
-                                   0x00, 0x00, 0x58, 0x5d, 0x8d, 0xcc, 0x7e, 0x3d, 0xc8, 0xf6};
+                                   0x00, 0x00, 0x20, 0xc4, 0x9b, 0xb6, 0xc9, 0x9c, 0x0f, 0x80};
   std::string entry;
   AppendEntryRecord(&entry, LogEntry{7, 2, EntryKind::kNormal, "hello"});
+  SaltRecord(entry.data(), LogHeaderSalt(1));  // in the segment of first index 1
   EXPECT_EQ(entry, std::string(reinterpret_cast<const char*>(kEntry), sizeof(kEntry)));
   EXPECT_EQ(EncodeLogHeader(1), std::string(reinterpret_cast<const char*>(kHeader), sizeof(kHeader)));
 }
@@ -511,6 +515,35 @@ TEST(DumpTest, LogWrittenByTheEngineHasNoProblems) {
   EXPECT_EQ(d.summary.hard_state, (HardState{2, 1, 6}));
   EXPECT_EQ(d.summary.last_index_seen, 8u);  // 9 and 10 were in the segment the truncation deleted
   EXPECT_GE(d.summary.segments, 2u);
+}
+
+// Segments started in recycled files (purged segments' .log files) hold
+// stale bytes of older segments past their end of data: the dump lists them
+// as one "stale" row and reports no problem, as Open would.
+TEST(DumpTest, RecycledSegmentsEndAtTheirStaleBytes) {
+  TempDir dir;
+  common::PosixFs fs;
+  Options options;
+  options.segment_bytes = 8192;
+  options.max_segment_entries = 4;
+  {
+    auto log = SegmentedLog::Open(fs, dir.File("log"), options);
+    ASSERT_TRUE(log.has_value()) << log.error().ToString();
+    for (uint64_t i = 1; i <= 40; i++) {
+      std::vector<LogEntry> e{LogEntry{i, 1, EntryKind::kNormal, std::string(100, 'a')}};
+      ASSERT_TRUE((*log)->Append(e).ok());
+      if (i > 8 && i % 4 == 0) {
+        ASSERT_TRUE((*log)->PurgeUpTo(i - 8, 1).ok());
+      }
+      ASSERT_TRUE((*log)->Sync().ok());
+    }
+  }
+  Dumped d = Dump(dir.File("log"));
+  EXPECT_EQ(Problems(d.out), "");
+  size_t stale = 0;
+  for (const DumpRecord& r : d.out.records) stale += r.type == "stale" ? 1 : 0;
+  EXPECT_GE(stale, 1u) << "no segment was started in a recycled file";
+  EXPECT_EQ(d.summary.last_index_seen, 40u);
 }
 
 // Random appends, truncations, purges and hard states over several opens

@@ -18,6 +18,8 @@ namespace {
 // the round's BatchEnd, then a Seal record and its BatchEnd.
 constexpr uint64_t kSealReserve = 2 * f::RecordSize(f::kBatchEndSize) + f::RecordSize(f::kSealSize);
 constexpr size_t kZeroChunk = 1 << 20;
+// Purged segment files kept for reuse; more are removed.
+constexpr size_t kMaxRecycled = 2;
 
 void ApplyOp(const PendingOp& op, LogState* st) {
   switch (op.type) {
@@ -172,8 +174,8 @@ Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<Pendin
   auto flush_run = [&]() -> Status {
     if (run_count == 0) return Status::Ok();
     std::string end;
-    AppendRecord(&end, RecordType::kBatchEnd,
-                 EncodeBatchEnd(tail.write_pos, tail.synced_pos, run_count, generation));
+    AppendRecord(&end, RecordType::kBatchEnd, EncodeBatchEnd(tail.write_pos, tail.synced_pos, run_count, generation),
+                 tail.seg->salt());
     std::string_view run(buf.data() + run_off, off - run_off);
     Status s;
     if (off == buf.size()) {
@@ -206,6 +208,7 @@ Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<Pendin
       pos = tail.write_pos;
     }
     if (op.type == RecordType::kEntry) tail.seg->SetSlot(op.a, Slot{static_cast<uint32_t>(pos), op.size});
+    SaltRecord(buf.data() + off, tail.seg->salt());  // queued unsalted: the segment was not known
     ApplyOp(op, &written);
     pos += op.size;
     off += op.size;
@@ -235,7 +238,11 @@ bool SegmentedLog::Impl::DeletePurgedLocked(std::unique_lock<std::mutex>& lk) {
   }
   if (dead.empty()) return true;
   lk.unlock();
-  Status s = DeleteSegments(std::move(dead), /*replaced=*/0);
+  Status s;
+  for (std::shared_ptr<Segment>& seg : dead) {
+    s = RecycleSegment(std::move(seg));
+    if (!s.ok()) break;
+  }
   lk.lock();
   if (!s.ok()) FailLocked(s);
   return s.ok();
@@ -258,8 +265,9 @@ Status SegmentedLog::Impl::Roll(uint64_t first_index) {
     Segment& seg = *tail.seg;
     uint64_t last = written.last_index >= seg.first_index() ? written.last_index : seg.first_index() - 1;
     std::string rec;
-    AppendRecord(&rec, RecordType::kSeal, EncodeU64Pair(last, last + 1 - seg.first_index()));
-    AppendRecord(&rec, RecordType::kBatchEnd, EncodeBatchEnd(tail.write_pos, tail.synced_pos, 1, generation));
+    AppendRecord(&rec, RecordType::kSeal, EncodeU64Pair(last, last + 1 - seg.first_index()), seg.salt());
+    AppendRecord(&rec, RecordType::kBatchEnd, EncodeBatchEnd(tail.write_pos, tail.synced_pos, 1, generation),
+                 seg.salt());
     RETURN_IF_ERROR(seg.log().WriteAt(tail.write_pos, rec.data(), rec.size()));
     tail.write_pos += rec.size();
     RETURN_IF_ERROR(seg.log().Sync());
@@ -274,14 +282,18 @@ Status SegmentedLog::Impl::Roll(uint64_t first_index) {
 
 Status SegmentedLog::Impl::StartSegment(uint64_t first_index) {
   std::string final_path = Segment::LogPath(dir, first_index);
-  ASSIGN_OR_RETURN(std::unique_ptr<common::File> file, TakePreallocated(final_path));
+  bool recycled_file = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<common::File> file, TakePreallocated(final_path, &recycled_file));
 
   // Header, checkpoint and its BatchEnd, synced before the file gets its name:
-  // a segment on disk under its final name is always self-describing.
+  // a segment on disk under its final name is always self-describing. A
+  // recycled file says so in its header: stale bytes follow the end of data.
+  const uint32_t flags = recycled_file ? f::kLogFlagRecycled : 0;
+  const LogHeader header{first_index, flags, LogHeaderSalt(first_index, flags)};
   Checkpoint cp{next_seq, written.first_index, first_index - 1, written.purge_term, written.hard_state};
-  std::string head = EncodeLogHeader(first_index);
-  AppendRecord(&head, RecordType::kCheckpoint, EncodeCheckpoint(cp));
-  AppendRecord(&head, RecordType::kBatchEnd, EncodeBatchEnd(f::kLogHeaderSize, 0, 1, generation));
+  std::string head = EncodeLogHeader(first_index, flags);
+  AppendRecord(&head, RecordType::kCheckpoint, EncodeCheckpoint(cp), header.salt);
+  AppendRecord(&head, RecordType::kBatchEnd, EncodeBatchEnd(f::kLogHeaderSize, 0, 1, generation), header.salt);
   RETURN_IF_ERROR(file->WriteAt(0, head.data(), head.size()));
   RETURN_IF_ERROR(file->Sync());
   std::string tmp_path = file->path();
@@ -289,7 +301,7 @@ Status SegmentedLog::Impl::StartSegment(uint64_t first_index) {
   RETURN_IF_ERROR(fs.Rename(tmp_path, final_path));
   ASSIGN_OR_RETURN(file, fs.Open(final_path, common::OpenMode::kReadWrite));
   ASSIGN_OR_RETURN(std::unique_ptr<Segment> created,
-                   Segment::Create(fs, dir, first_index, next_seq, options.max_segment_entries, std::move(file)));
+                   Segment::Create(fs, dir, header, next_seq, options.max_segment_entries, std::move(file)));
   RETURN_IF_ERROR(fs.SyncDir(dir));
   next_seq++;
 
@@ -309,12 +321,52 @@ Status SegmentedLog::Impl::StartSegment(uint64_t first_index) {
   return DeleteSegments(std::move(dead), first_index);
 }
 
-// A zero-filled file from the preallocator if one is ready, else a new empty
-// file (never wait for a zero-fill on the write path).
-Result<std::unique_ptr<common::File>> SegmentedLog::Impl::TakePreallocated(const std::string& final_path) {
+Status SegmentedLog::Impl::RecycleSegment(std::shared_ptr<Segment> seg) {
+  bool keep = false;
+  if (options.recycle_segments) {
+    // A short file (a segment that grew as written) is kept too: appends
+    // past its end cost what a new file would.
+    std::lock_guard lk(prealloc_mu);
+    keep = recycled.size() < kMaxRecycled;
+  }
+  if (keep) {
+    // A crash leaves either the old name (a segment below the durable first
+    // index: Open deletes it) or a .tmp name (Open deletes it). The new name
+    // is made durable before the file can be overwritten: else a crash could
+    // bring back the old name over a new segment's header.
+    std::string path = common::JoinPath(dir, "recycle-" + std::to_string(seg->first_index()) + ".tmp");
+    RETURN_IF_ERROR(fs.Rename(seg->log_path(), path));
+    RETURN_IF_ERROR(fs.Remove(seg->index_path()));
+    RETURN_IF_ERROR(fs.SyncDir(dir));
+    std::lock_guard lk(prealloc_mu);
+    recycled.push_back(Recycled{std::move(seg), std::move(path)});
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(fs.Remove(seg->log_path()));
+  return fs.Remove(seg->index_path());
+}
+
+// A recycled file if one is free, else a zero-filled file from the
+// preallocator if one is ready, else a new empty file (never wait for a
+// zero-fill on the write path).
+Result<std::unique_ptr<common::File>> SegmentedLog::Impl::TakePreallocated(const std::string& final_path,
+                                                                           bool* recycled_file) {
+  std::string recycled_path;
   {
     std::lock_guard lk(prealloc_mu);
-    if (prealloc_file) return std::move(prealloc_file);
+    for (size_t i = 0; i < recycled.size(); i++) {
+      // Only this pool holds the segment once no reader does: no new reader
+      // can find it (it left `segments` at the purge).
+      if (recycled[i].seg.use_count() != 1) continue;
+      recycled_path = std::move(recycled[i].path);
+      recycled.erase(recycled.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+    if (recycled_path.empty() && prealloc_file) return std::move(prealloc_file);
+  }
+  if (!recycled_path.empty()) {
+    *recycled_file = true;
+    return fs.Open(recycled_path, common::OpenMode::kReadWrite);
   }
   std::string tmp = final_path + ".tmp";
   ASSIGN_OR_RETURN(auto file, fs.Open(tmp, common::OpenMode::kCreate));
@@ -330,6 +382,11 @@ void SegmentedLog::Impl::PreallocLoop() {
   while (true) {
     prealloc_cv.wait(lk, [&] { return prealloc_stop || (prealloc_wanted && !prealloc_file); });
     if (prealloc_stop) break;
+    if (HasRecycledLocked()) {
+      // A purged segment's file will serve: no need to write zeros.
+      prealloc_wanted = false;
+      continue;
+    }
     std::string path = common::JoinPath(dir, "prealloc-" + std::to_string(++prealloc_counter) + ".tmp");
     lk.unlock();
     Result<std::unique_ptr<common::File>> file = fs.Open(path, common::OpenMode::kCreate);
@@ -365,6 +422,11 @@ void SegmentedLog::Impl::Stop() {
     prealloc_file.reset();
     fs.Remove(path).IgnoreError();
   }
+  for (Recycled& r : recycled) {
+    r.seg.reset();
+    fs.Remove(r.path).IgnoreError();
+  }
+  recycled.clear();
 }
 
 }  // namespace storage

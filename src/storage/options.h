@@ -24,6 +24,14 @@ struct Options {
   // Off: segments are created on the write path and grow as written.
   bool preallocate = true;
 
+  // Keep the .log files of purged segments (up to two) and start new
+  // segments in them instead of in new or zero-filled files: their blocks are
+  // already written, so syncs overwrite, and nothing is written twice. Stale
+  // bytes past a recycled segment's end never verify: record checksums are
+  // salted per segment (docs/formats/segmented-log.md). The files are .tmp
+  // files, removed at Open.
+  bool recycle_segments = true;
+
   // Memory for recent entries kept for replication and tailing readers:
   // payloads plus about 64 bytes per entry of bookkeeping. Entries not yet
   // written to the file are kept regardless.

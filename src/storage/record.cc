@@ -18,18 +18,19 @@ namespace f = format;
 namespace {
 
 // The checksum of a record: XXH3-64 of the body, seeded with header bytes
-// [8, 16) (length, type, reserved), so that one pass covers both.
-uint64_t RecordChecksum(const char* header, const char* body, size_t body_len) {
-  return common::Checksum64Seeded(body, body_len, DecodeFixed64(header + f::kRecordLengthOff));
+// [8, 16) (length, type, reserved), so that one pass covers both; XOR the
+// segment's salt.
+uint64_t RecordChecksum(const char* header, const char* body, size_t body_len, uint64_t salt) {
+  return common::Checksum64Seeded(body, body_len, DecodeFixed64(header + f::kRecordLengthOff)) ^ salt;
 }
 
 // Writes the header of a record whose body already sits at out[start + 16, ...).
-void FinishRecord(std::string* out, size_t start, RecordType type, size_t body_len) {
+void FinishRecord(std::string* out, size_t start, RecordType type, size_t body_len, uint64_t salt) {
   char* h = out->data() + start;
   EncodeFixed32(h + f::kRecordLengthOff, static_cast<uint32_t>(body_len));
   h[f::kRecordTypeOff] = static_cast<char>(type);
   h[13] = h[14] = h[15] = 0;
-  EncodeFixed64(h + f::kRecordChecksumOff, RecordChecksum(h, h + f::kRecordHeaderSize, body_len));
+  EncodeFixed64(h + f::kRecordChecksumOff, RecordChecksum(h, h + f::kRecordHeaderSize, body_len, salt));
   out->resize(start + f::RecordSize(body_len), '\0');
 }
 
@@ -40,11 +41,15 @@ Status BodySizeError(const char* what, size_t got, size_t want) {
 
 }  // namespace
 
-void AppendRecord(std::string* out, RecordType type, std::string_view body) {
+void AppendRecord(std::string* out, RecordType type, std::string_view body, uint64_t salt) {
   size_t start = out->size();
   out->resize(start + f::kRecordHeaderSize);
   out->append(body.data(), body.size());
-  FinishRecord(out, start, type, body.size());
+  FinishRecord(out, start, type, body.size(), salt);
+}
+
+void SaltRecord(char* record, uint64_t salt) {
+  EncodeFixed64(record + f::kRecordChecksumOff, DecodeFixed64(record + f::kRecordChecksumOff) ^ salt);
 }
 
 void AppendEntryRecord(std::string* out, const LogEntry& e) {
@@ -57,7 +62,7 @@ void AppendEntryRecord(std::string* out, const LogEntry& e) {
   EncodeFixed32(b + 16, static_cast<uint32_t>(e.kind));
   EncodeFixed32(b + 20, 0);
   out->append(e.payload);
-  FinishRecord(out, start, RecordType::kEntry, body_len);
+  FinishRecord(out, start, RecordType::kEntry, body_len, 0);
 }
 
 std::string EncodeHardState(const HardState& hs) {
@@ -102,7 +107,7 @@ std::string EncodeBatchEnd(uint64_t batch_start, uint64_t synced, uint32_t count
   return b;
 }
 
-DecodeResult DecodeRecord(std::string_view buf, RecordView* rec) {
+DecodeResult DecodeRecord(std::string_view buf, RecordView* rec, uint64_t salt) {
   if (buf.size() < f::kRecordHeaderSize) {
     bool zero = true;
     for (char c : buf) zero = zero && c == 0;
@@ -116,7 +121,7 @@ DecodeResult DecodeRecord(std::string_view buf, RecordView* rec) {
   if (len > f::kMaxRecordBody || type == 0 || type > f::kMaxRecordType) return DecodeResult::kBadLength;
   size_t size = f::RecordSize(len);
   if (buf.size() < f::kRecordHeaderSize + len) return DecodeResult::kTruncated;
-  uint64_t want = RecordChecksum(h, h + f::kRecordHeaderSize, len);
+  uint64_t want = RecordChecksum(h, h + f::kRecordHeaderSize, len, salt);
   if (want != sum) return DecodeResult::kBadChecksum;
   rec->type = static_cast<RecordType>(type);
   rec->body = buf.substr(f::kRecordHeaderSize, len);
@@ -197,16 +202,21 @@ Result<std::pair<uint64_t, uint64_t>> DecodeU64Pair(std::string_view body) {
   return std::make_pair(DecodeFixed64(body.data()), DecodeFixed64(body.data() + 8));
 }
 
-std::string EncodeLogHeader(uint64_t first_index) {
+std::string EncodeLogHeader(uint64_t first_index, uint32_t flags) {
   std::string h(f::kLogHeaderSize, '\0');
   EncodeFixed64(h.data() + f::kLogHeaderMagicOff, f::kLogMagic);
   EncodeFixed32(h.data() + f::kLogHeaderVersionOff, f::kFormatVersion);
+  EncodeFixed32(h.data() + f::kLogHeaderFlagsOff, flags);
   EncodeFixed64(h.data() + f::kLogHeaderFirstIndexOff, first_index);
   EncodeFixed64(h.data() + f::kLogHeaderChecksumOff, common::Checksum64(h.data(), f::kLogHeaderChecksumOff));
   return h;
 }
 
-Result<uint64_t> DecodeLogHeader(std::string_view buf) {
+uint64_t LogHeaderSalt(uint64_t first_index, uint32_t flags) {
+  return DecodeFixed64(EncodeLogHeader(first_index, flags).data() + f::kLogHeaderChecksumOff);
+}
+
+Result<LogHeader> DecodeLogHeader(std::string_view buf) {
   if (buf.size() < f::kLogHeaderSize) return common::DataLossError("log header is short");
   const char* h = buf.data();
   if (DecodeFixed64(h + f::kLogHeaderMagicOff) != f::kLogMagic) return common::DataLossError("bad log magic");
@@ -217,7 +227,9 @@ Result<uint64_t> DecodeLogHeader(std::string_view buf) {
   if (version != f::kFormatVersion) {
     return common::FailedPreconditionError("unsupported log format version " + std::to_string(version));
   }
-  return DecodeFixed64(h + f::kLogHeaderFirstIndexOff);
+  uint32_t flags = DecodeFixed32(h + f::kLogHeaderFlagsOff);
+  if ((flags & ~f::kLogFlagRecycled) != 0) return common::DataLossError("unknown log header flags " + std::to_string(flags));
+  return LogHeader{DecodeFixed64(h + f::kLogHeaderFirstIndexOff), flags, DecodeFixed64(h + f::kLogHeaderChecksumOff)};
 }
 
 std::string SegmentLogName(uint64_t first_index) {

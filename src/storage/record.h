@@ -15,10 +15,16 @@ namespace storage {
 
 using format::RecordType;
 
-// Appends one framed record (header, body, zero padding) to `out`.
-void AppendRecord(std::string* out, RecordType type, std::string_view body);
-// Appends an entry record without building the body separately.
+// Appends one framed record (header, body, zero padding) to `out`, its
+// checksum salted with `salt`: the salt of the segment it goes to (LogHeader),
+// or 0 for a record that SaltRecord places later.
+void AppendRecord(std::string* out, RecordType type, std::string_view body, uint64_t salt = 0);
+// Appends an entry record, unsalted, without building the body separately.
 void AppendEntryRecord(std::string* out, const LogEntry& e);
+// Salts the checksum of the unsalted record that starts at `record` for the
+// segment whose salt is `salt` (one 8-byte XOR: the writer places queued
+// records into whichever segment they land in).
+void SaltRecord(char* record, uint64_t salt);
 
 std::string EncodeHardState(const HardState& hs);
 std::string EncodeCheckpoint(const Checkpoint& cp);
@@ -41,8 +47,10 @@ struct RecordView {
 };
 
 // Decodes the record at the start of `buf` (which must be 8-byte aligned in
-// its file). On kOk fills `rec`.
-DecodeResult DecodeRecord(std::string_view buf, RecordView* rec);
+// its file), whose checksum must be salted with `salt` (the segment's salt,
+// LogHeader::salt). On kOk fills `rec`. A record of another segment (a
+// recycled file's stale bytes) is kBadChecksum.
+DecodeResult DecodeRecord(std::string_view buf, RecordView* rec, uint64_t salt = 0);
 const char* DecodeResultName(DecodeResult r);
 const char* RecordTypeName(RecordType t);
 
@@ -62,9 +70,18 @@ Result<uint64_t> DecodeU64(std::string_view body);
 Result<std::pair<uint64_t, uint64_t>> DecodeU64Pair(std::string_view body);
 
 // Log file header.
-std::string EncodeLogHeader(uint64_t first_index);
-// Returns the first index named in a log header; kDataLoss when invalid.
-Result<uint64_t> DecodeLogHeader(std::string_view buf);
+struct LogHeader {
+  uint64_t first_index = 0;
+  uint32_t flags = 0;  // format::kLogFlag*
+  uint64_t salt = 0;   // the header checksum: salts every record checksum of the file
+  bool recycled() const { return (flags & format::kLogFlagRecycled) != 0; }
+};
+std::string EncodeLogHeader(uint64_t first_index, uint32_t flags = 0);
+// The salt of the records of a segment whose header EncodeLogHeader makes.
+uint64_t LogHeaderSalt(uint64_t first_index, uint32_t flags = 0);
+// Decodes a log header; kDataLoss when invalid, kFailedPrecondition for
+// another format version.
+Result<LogHeader> DecodeLogHeader(std::string_view buf);
 
 // "00000000000000000042.log"; parses back, or nullopt for any other name.
 std::string SegmentLogName(uint64_t first_index);

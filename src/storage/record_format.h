@@ -13,20 +13,29 @@
 namespace storage::format {
 
 // ---- Segment log file: "<20-digit first index>.log" ----
-// [0, 32): file header. Then records, then zeros up to the preallocated size.
+// [0, 32): file header. Then records, then zeros up to the preallocated size,
+// or (a recycled file) stale bytes of older segments, which never verify here:
+// every record checksum is salted with this file's header checksum.
 inline constexpr uint64_t kLogMagic = 0x31474f4c474c5052ULL;  // "RPLGLOG1"
-// 2: record checksums are one seeded XXH3 pass (1: two-piece streaming XXH3).
-inline constexpr uint32_t kFormatVersion = 2;
+// 3: record checksums are salted with the log header checksum, and the header
+// has flags (2: unsalted records; 1: two-piece streaming XXH3).
+inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr size_t kLogHeaderSize = 32;
 // Log header layout.
 inline constexpr size_t kLogHeaderMagicOff = 0;       // u64 kLogMagic
 inline constexpr size_t kLogHeaderVersionOff = 8;     // u32 kFormatVersion
-inline constexpr size_t kLogHeaderReservedOff = 12;   // u32 0
+inline constexpr size_t kLogHeaderFlagsOff = 12;      // u32 kLogFlag* bits
 inline constexpr size_t kLogHeaderFirstIndexOff = 16; // u64 first index (matches the name)
-inline constexpr size_t kLogHeaderChecksumOff = 24;   // u64 XXH3-64 of bytes [0, 24)
+inline constexpr size_t kLogHeaderChecksumOff = 24;   // u64 XXH3-64 of bytes [0, 24): also the records' salt
+// The file held an older segment (recycled): past the end of data lie stale
+// bytes, not zeros. Recovery then looks past the end for records that verify
+// with this file's salt instead of for non-zero bytes.
+inline constexpr uint32_t kLogFlagRecycled = 1;
 
 // ---- Record header (16 bytes) ----
-// [0, 8)   u64 checksum: XXH3-64 of the body seeded with header bytes [8, 16) as a u64
+// [0, 8)   u64 checksum: XXH3-64 of the body seeded with header bytes [8, 16) as a u64,
+//          XOR the segment's salt (its log header checksum), so that a record
+//          of one segment never verifies in another (recycled files)
 // [8, 12)  u32 body length (unpadded), at most kMaxRecordBody
 // [12]     u8  type (RecordType, never 0)
 // [13, 16) zero

@@ -34,12 +34,12 @@ Result<std::string_view> RecordReader::Get(uint64_t pos, size_t n) {
 
 Result<DecodeResult> RecordReader::Decode(uint64_t pos, RecordView* rec) {
   ASSIGN_OR_RETURN(std::string_view head, Get(pos, f::kRecordHeaderSize));
-  DecodeResult r = DecodeRecord(head, rec);
+  DecodeResult r = DecodeRecord(head, rec, salt_);
   // A whole header names the record's length: decode again over all of it.
   if ((r == DecodeResult::kOk || r == DecodeResult::kTruncated) && head.size() == f::kRecordHeaderSize) {
     uint32_t len = common::DecodeFixed32(head.data() + f::kRecordLengthOff);
     ASSIGN_OR_RETURN(std::string_view whole, Get(pos, f::RecordSize(len)));
-    r = DecodeRecord(whole, rec);
+    r = DecodeRecord(whole, rec, salt_);
   }
   return r;
 }
@@ -55,9 +55,9 @@ Result<std::optional<uint64_t>> RecordReader::NextNonZero(uint64_t pos) {
   }
 }
 
-Result<std::optional<uint64_t>> RecordReader::FindNextRecord(uint64_t from) {
+Result<std::optional<uint64_t>> RecordReader::FindNextRecord(uint64_t from, uint64_t limit) {
   uint64_t p = from + 8;
-  while (true) {
+  while (p < limit) {
     ASSIGN_OR_RETURN(std::string_view head, Get(p, f::kRecordHeaderSize));
     if (head.size() < f::kRecordHeaderSize) return std::optional<uint64_t>();
     if (AllZero(head)) {
@@ -77,6 +77,7 @@ Result<std::optional<uint64_t>> RecordReader::FindNextRecord(uint64_t from) {
     }
     p += 8;
   }
+  return std::optional<uint64_t>();
 }
 
 }  // namespace storage

@@ -26,7 +26,8 @@ class RecordReader {
   // Bytes read at a time (more when a single record is larger).
   static constexpr size_t kChunkBytes = 1 << 20;
 
-  explicit RecordReader(common::File& file) : file_(file) {}
+  // `salt`: the salt of the file's records (LogHeader::salt).
+  explicit RecordReader(common::File& file, uint64_t salt = 0) : file_(file), salt_(salt) {}
 
   // Up to `n` bytes at `pos`, fewer only at the end of the file. The view is
   // valid until the next call. I/O errors of the file.
@@ -40,15 +41,17 @@ class RecordReader {
   // byte; nullopt when only zeros follow up to the end of the file.
   Result<std::optional<uint64_t>> NextNonZero(uint64_t pos);
 
-  // The first aligned position after `from` where a whole valid record
-  // decodes (zero runs are skipped); nullopt when there is none.
-  Result<std::optional<uint64_t>> FindNextRecord(uint64_t from);
+  // The first aligned position after `from`, and before `limit`, where a
+  // whole valid record decodes (zero runs are skipped); nullopt when there is
+  // none.
+  Result<std::optional<uint64_t>> FindNextRecord(uint64_t from, uint64_t limit = UINT64_MAX);
 
   // Bytes read from the file so far.
   uint64_t bytes_read() const { return bytes_read_; }
 
  private:
   common::File& file_;
+  const uint64_t salt_;
   std::string buf_;  // bytes [off_, off_ + buf_.size()) of the file
   uint64_t off_ = 0;
   bool eof_ = false;  // buf_ ends at the end of the file

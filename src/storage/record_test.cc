@@ -95,7 +95,10 @@ TEST(RecordTest, OversizedLengthIsRejectedWithoutReading) {
 
 TEST(RecordTest, LogHeaderRoundTripAndDamage) {
   std::string h = EncodeLogHeader(123);
-  EXPECT_EQ(*DecodeLogHeader(h), 123u);
+  EXPECT_EQ(DecodeLogHeader(h)->first_index, 123u);
+  EXPECT_EQ(DecodeLogHeader(h)->salt, LogHeaderSalt(123));
+  EXPECT_FALSE(DecodeLogHeader(h)->recycled());
+  EXPECT_TRUE(DecodeLogHeader(EncodeLogHeader(123, f::kLogFlagRecycled))->recycled());
   h[17] ^= 1;
   EXPECT_EQ(DecodeLogHeader(h).error().code(), common::Code::kDataLoss);
 }

@@ -37,10 +37,11 @@ struct RoundRecord {
 
 class Scanner {
  public:
-  Scanner(Segment& seg, TailMode mode) : seg_(seg), mode_(mode), reader_(seg.log()) {}
+  Scanner(Segment& seg, TailMode mode) : seg_(seg), mode_(mode), reader_(seg.log(), seg.salt()) {}
 
   Result<ScanResult> Run() {
-    ASSIGN_OR_RETURN(out_.checkpoint, ReadCheckpoint(seg_.log(), seg_.first_index()));
+    LogHeader header;
+    ASSIGN_OR_RETURN(out_.checkpoint, ReadCheckpoint(seg_.log(), seg_.first_index(), &header));
     const Checkpoint& cp = out_.checkpoint;
     out_.state = LogState{cp.first_index, cp.last_index, cp.purge_term, cp.hard_state};
     out_.min_last_index = cp.last_index;
@@ -50,6 +51,10 @@ class Scanner {
     while (true) {
       RecordView rec;
       ASSIGN_OR_RETURN(DecodeResult r, reader_.Decode(pos, &rec));
+      if (r != DecodeResult::kOk && seg_.recycled()) {
+        RETURN_IF_ERROR(EndOfRecycled(pos, DecodeResultName(r)));
+        break;
+      }
       if (r == DecodeResult::kZero) {
         if (mode_ == TailMode::kLast) RETURN_IF_ERROR(CheckPastZeros(pos));
         break;
@@ -70,6 +75,7 @@ class Scanner {
         out_.state = round_state;
         out_.end = pos;
         if (out_.checkpoint_end == 0) out_.checkpoint_end = pos;
+        if (out_.sealed) break;  // nothing follows a Seal's round (a recycled file: stale bytes)
       }
     }
     out_.torn_records = round_.size();
@@ -167,9 +173,24 @@ class Scanner {
     return Status::Ok();
   }
 
+  // A record at `pos` of a recycled segment that does not decode: stale
+  // bytes of an older segment (they never verify with this segment's salt)
+  // or damage. It is the end of data unless a record of this segment lies
+  // within kZeroLookahead past it; then it is damage at `pos`, judged by
+  // OnDamage. (The analogue of CheckPastZeros: here "data" means records
+  // that verify, since the bytes past the end are not zeros.)
+  Status EndOfRecycled(uint64_t pos, const std::string& why) {
+    if (mode_ == TailMode::kSealed) return Damage(seg_.log_path(), pos, why);
+    ASSIGN_OR_RETURN(std::optional<uint64_t> next, reader_.FindNextRecord(pos, pos + kZeroLookahead));
+    if (!next) return Status::Ok();
+    return OnDamage(pos, why + ", followed at " + std::to_string(*next) + " by a record of this segment");
+  }
+
   // Damage at `pos`. It is a torn tail only in the last segment and only if
   // no later round says that bytes at or beyond `pos` had been synced. Marks
-  // every non-zero byte up to the end of the file as dirty.
+  // every non-zero byte up to the end of the file as dirty (in a recycled
+  // segment: every record of this segment that ends a round, since the other
+  // bytes are stale ones that never verify).
   Status OnDamage(uint64_t pos, const std::string& why) {
     if (mode_ == TailMode::kSealed) return Damage(seg_.log_path(), pos, why);
     out_.dirty_end = std::max(out_.dirty_end, pos + 8);
@@ -178,7 +199,7 @@ class Scanner {
       for (size_t i = 0; i < v.size(); i += 8) {
         std::string_view word = v.substr(i, 8);  // shorter at the end of the file
         if (word.find_first_not_of('\0') == std::string_view::npos) continue;
-        out_.dirty_end = p + i + word.size();
+        if (!seg_.recycled()) out_.dirty_end = p + i + word.size();
         if (v.size() - i >= f::kRecordHeaderSize &&
             static_cast<uint8_t>(v[i + f::kRecordTypeOff]) == static_cast<uint8_t>(RecordType::kBatchEnd) &&
             common::DecodeFixed32(v.data() + i + f::kRecordLengthOff) == f::kBatchEndSize) {
@@ -195,7 +216,8 @@ class Scanner {
     std::string buf(f::RecordSize(f::kBatchEndSize), '\0');
     ASSIGN_OR_RETURN(size_t n, seg_.log().ReadAt(at, buf.data(), buf.size()));
     RecordView rec;
-    if (DecodeRecord(std::string_view(buf.data(), n), &rec) != DecodeResult::kOk) return Status::Ok();
+    if (DecodeRecord(std::string_view(buf.data(), n), &rec, seg_.salt()) != DecodeResult::kOk) return Status::Ok();
+    if (seg_.recycled()) out_.dirty_end = std::max(out_.dirty_end, at + rec.size);
     ASSIGN_OR_RETURN(BatchEnd be, DecodeBatchEnd(rec.body));
     if (be.synced > damage_pos) {
       return Damage(seg_.log_path(), damage_pos,
@@ -213,18 +235,20 @@ class Scanner {
 
 }  // namespace
 
-Result<Checkpoint> ReadCheckpoint(common::File& log, uint64_t first_index) {
+Result<Checkpoint> ReadCheckpoint(common::File& log, uint64_t first_index, LogHeader* header) {
   constexpr size_t kNeed = f::kLogHeaderSize + f::RecordSize(f::kCheckpointSize);
   std::string buf(kNeed, '\0');
   ASSIGN_OR_RETURN(size_t n, log.ReadAt(0, buf.data(), buf.size()));
   buf.resize(n);
-  Result<uint64_t> named = DecodeLogHeader(buf);
+  Result<LogHeader> named = DecodeLogHeader(buf);
   if (!named.has_value()) return named.error().WithContext(log.path() + " at 0");
-  if (*named != first_index) {
-    return Damage(log.path(), 0, "header names first index " + std::to_string(*named));
+  if (named->first_index != first_index) {
+    return Damage(log.path(), 0, "header names first index " + std::to_string(named->first_index));
   }
+  *header = *named;
   RecordView rec;
-  DecodeResult r = DecodeRecord(std::string_view(buf).substr(std::min(buf.size(), f::kLogHeaderSize)), &rec);
+  DecodeResult r =
+      DecodeRecord(std::string_view(buf).substr(std::min(buf.size(), f::kLogHeaderSize)), &rec, named->salt);
   if (r != DecodeResult::kOk) return Damage(log.path(), f::kLogHeaderSize, std::string("checkpoint: ") + DecodeResultName(r));
   if (rec.type != RecordType::kCheckpoint) return Damage(log.path(), f::kLogHeaderSize, "first record is not a checkpoint");
   Result<Checkpoint> cp = DecodeCheckpoint(rec.body);

@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "common/status.h"
+#include "storage/record.h"
 #include "storage/segment.h"
 #include "storage/types.h"
 
@@ -36,10 +37,10 @@ struct ScanResult {
   uint64_t scanned_bytes = 0;
 };
 
-// Reads and checks the log header and checkpoint of a .log file.
-// kDataLoss naming the file when damaged or when the header's first index is
-// not `first_index`.
-Result<Checkpoint> ReadCheckpoint(common::File& log, uint64_t first_index);
+// Reads and checks the log header (returned in `*header`) and checkpoint of
+// a .log file. kDataLoss naming the file when damaged or when the header's
+// first index is not `first_index`.
+Result<Checkpoint> ReadCheckpoint(common::File& log, uint64_t first_index, LogHeader* header);
 
 enum class TailMode {
   kLast,    // the last segment: a damaged round written after the last sync is a torn tail

@@ -14,10 +14,10 @@ using common::DecodeFixed64;
 using common::EncodeFixed32;
 using common::EncodeFixed64;
 
-Segment::Segment(uint64_t first_index, uint64_t seq, uint64_t max_slots, std::string index_path,
+Segment::Segment(const LogHeader& header, uint64_t seq, uint64_t max_slots, std::string index_path,
                  std::unique_ptr<common::File> log, std::unique_ptr<common::File> index,
                  std::unique_ptr<common::MappedRegion> map)
-    : first_index_(first_index),
+    : header_(header),
       seq_(seq),
       max_slots_(max_slots),
       index_path_(std::move(index_path)),
@@ -33,10 +33,10 @@ std::string Segment::IndexPath(const std::string& dir, uint64_t first_index) {
   return common::JoinPath(dir, SegmentIndexName(first_index));
 }
 
-Result<std::unique_ptr<Segment>> Segment::Create(common::Fs& fs, const std::string& dir, uint64_t first_index,
+Result<std::unique_ptr<Segment>> Segment::Create(common::Fs& fs, const std::string& dir, const LogHeader& header,
                                                  uint64_t seq, uint64_t max_slots,
                                                  std::unique_ptr<common::File> log) {
-  std::string path = IndexPath(dir, first_index);
+  std::string path = IndexPath(dir, header.first_index);
   // A stale file of the same name (a dead segment's) is unlinked, not
   // truncated: its old mapping may still be alive and must stay valid.
   RETURN_IF_ERROR(common::RemoveIfExists(fs, path));
@@ -45,13 +45,13 @@ Result<std::unique_ptr<Segment>> Segment::Create(common::Fs& fs, const std::stri
   RETURN_IF_ERROR(index->Truncate(bytes));
   ASSIGN_OR_RETURN(auto map, index->Map(bytes, common::MapMode::kReadWrite));
   return std::unique_ptr<Segment>(
-      new Segment(first_index, seq, max_slots, path, std::move(log), std::move(index), std::move(map)));
+      new Segment(header, seq, max_slots, path, std::move(log), std::move(index), std::move(map)));
 }
 
-Result<std::unique_ptr<Segment>> Segment::Open(common::Fs& fs, const std::string& dir, uint64_t first_index,
+Result<std::unique_ptr<Segment>> Segment::Open(common::Fs& fs, const std::string& dir, const LogHeader& header,
                                                uint64_t seq, uint64_t max_slots, bool writable,
                                                std::unique_ptr<common::File> log) {
-  std::string path = IndexPath(dir, first_index);
+  std::string path = IndexPath(dir, header.first_index);
   ASSIGN_OR_RETURN(bool exists, fs.Exists(path));
   uint64_t size = 0;
   std::unique_ptr<common::File> index;
@@ -61,28 +61,28 @@ Result<std::unique_ptr<Segment>> Segment::Open(common::Fs& fs, const std::string
   }
   if (!exists || size < f::kIndexHeaderSize + f::kIndexSlotSize) {
     // Derived data: recreate, the caller rebuilds it by scanning the .log.
-    return Create(fs, dir, first_index, seq, max_slots, std::move(log));
+    return Create(fs, dir, header, seq, max_slots, std::move(log));
   }
   uint64_t slots = (size - f::kIndexHeaderSize) / f::kIndexSlotSize;
   auto mode = writable ? common::MapMode::kReadWrite : common::MapMode::kReadOnly;
   ASSIGN_OR_RETURN(auto map, index->Map(f::kIndexHeaderSize + slots * f::kIndexSlotSize, mode));
-  std::unique_ptr<Segment> seg(new Segment(first_index, seq, slots, path, std::move(log), std::move(index), std::move(map)));
+  std::unique_ptr<Segment> seg(new Segment(header, seq, slots, path, std::move(log), std::move(index), std::move(map)));
   if (!writable && !seg->ReadIndexHeader().sealed) {
     // Not sealed: the caller rebuilds its slots, so it must be writable.
-    return Open(fs, dir, first_index, seq, max_slots, /*writable=*/true, std::move(seg->log_));
+    return Open(fs, dir, header, seq, max_slots, /*writable=*/true, std::move(seg->log_));
   }
   return seg;
 }
 
 Slot Segment::GetSlot(uint64_t index) const {
   if (!HasSlot(index)) return {};
-  const char* p = map_->data() + f::kIndexHeaderSize + (index - first_index_) * f::kIndexSlotSize;
+  const char* p = map_->data() + f::kIndexHeaderSize + (index - first_index()) * f::kIndexSlotSize;
   return Slot{DecodeFixed32(p), DecodeFixed32(p + 4)};
 }
 
 void Segment::SetSlot(uint64_t index, Slot slot) {
   if (!HasSlot(index)) return;
-  char* p = map_->data() + f::kIndexHeaderSize + (index - first_index_) * f::kIndexSlotSize;
+  char* p = map_->data() + f::kIndexHeaderSize + (index - first_index()) * f::kIndexSlotSize;
   if (DecodeFixed32(p) != slot.pos) EncodeFixed32(p, slot.pos);
   if (DecodeFixed32(p + 4) != slot.size) EncodeFixed32(p + 4, slot.size);
 }
@@ -97,7 +97,7 @@ IndexHeader Segment::ReadIndexHeader() const {
   hdr.last_index = DecodeFixed64(h + f::kIndexLastIndexOff);
   hdr.log_end = DecodeFixed64(h + f::kIndexLogEndOff);
   hdr.seq = DecodeFixed64(h + f::kIndexSeqOff);
-  if (hdr.first_index != first_index_ || hdr.seq != seq_) hdr.sealed = false;
+  if (hdr.first_index != first_index() || hdr.seq != seq_) hdr.sealed = false;
   return hdr;
 }
 
@@ -106,7 +106,7 @@ Status Segment::Seal(uint64_t last_index, uint64_t log_end) {
   EncodeFixed64(h + f::kIndexMagicOff, f::kIndexMagic);
   EncodeFixed32(h + f::kIndexVersionOff, f::kFormatVersion);
   EncodeFixed32(h + f::kIndexFlagsOff, f::kIndexFlagSealed);
-  EncodeFixed64(h + f::kIndexFirstIndexOff, first_index_);
+  EncodeFixed64(h + f::kIndexFirstIndexOff, first_index());
   EncodeFixed64(h + f::kIndexLastIndexOff, last_index);
   EncodeFixed64(h + f::kIndexLogEndOff, log_end);
   EncodeFixed64(h + f::kIndexSeqOff, seq_);
@@ -127,7 +127,7 @@ Result<LogEntry> Segment::ReadEntry(uint64_t index, Slot slot) {
   ASSIGN_OR_RETURN(size_t n, log_->ReadAt(slot.pos, buf.data(), buf.size()));
   if (n < buf.size()) return damaged("record extends past the end of the file");
   RecordView rec;
-  DecodeResult r = DecodeRecord(buf, &rec);
+  DecodeResult r = DecodeRecord(buf, &rec, salt());
   if (r != DecodeResult::kOk) return damaged(DecodeResultName(r));
   if (rec.type != RecordType::kEntry) return damaged("index slot points at a " + std::string(RecordTypeName(rec.type)));
   ASSIGN_OR_RETURN(LogEntry e, DecodeEntry(rec.body));

@@ -17,6 +17,7 @@
 
 #include "common/fs.h"
 #include "common/status.h"
+#include "storage/record.h"
 #include "storage/types.h"
 
 namespace storage {
@@ -36,18 +37,23 @@ struct IndexHeader {
 
 class Segment {
  public:
-  // Creates the .index file for a segment whose .log `log` is in place.
-  static Result<std::unique_ptr<Segment>> Create(common::Fs& fs, const std::string& dir, uint64_t first_index,
+  // Creates the .index file for a segment whose .log `log` is in place with
+  // the log header `header`.
+  static Result<std::unique_ptr<Segment>> Create(common::Fs& fs, const std::string& dir, const LogHeader& header,
                                                  uint64_t seq, uint64_t max_slots,
                                                  std::unique_ptr<common::File> log);
   // Opens an existing segment. A missing or short .index file is recreated
   // empty (the caller rebuilds it by scanning). `writable`: the last segment;
   // an index that is not sealed is always opened writable (to be rebuilt).
-  static Result<std::unique_ptr<Segment>> Open(common::Fs& fs, const std::string& dir, uint64_t first_index,
+  static Result<std::unique_ptr<Segment>> Open(common::Fs& fs, const std::string& dir, const LogHeader& header,
                                                uint64_t seq, uint64_t max_slots, bool writable,
                                                std::unique_ptr<common::File> log);
 
-  uint64_t first_index() const { return first_index_; }
+  uint64_t first_index() const { return header_.first_index; }
+  // The salt of every record checksum in the .log (record.h).
+  uint64_t salt() const { return header_.salt; }
+  // The .log was recycled: stale bytes, not zeros, follow its end of data.
+  bool recycled() const { return header_.recycled(); }
   uint64_t seq() const { return seq_; }
   uint64_t max_slots() const { return max_slots_; }
   const std::string& log_path() const { return log_->path(); }
@@ -55,7 +61,7 @@ class Segment {
   common::File& log() { return *log_; }
 
   // True if `index` has a slot in this segment.
-  bool HasSlot(uint64_t index) const { return index >= first_index_ && index - first_index_ < max_slots_; }
+  bool HasSlot(uint64_t index) const { return index >= first_index() && index - first_index() < max_slots_; }
   Slot GetSlot(uint64_t index) const;
   // Writes a slot if it differs (so rebuilding an intact index dirties nothing).
   void SetSlot(uint64_t index, Slot slot);
@@ -76,11 +82,11 @@ class Segment {
   static std::string IndexPath(const std::string& dir, uint64_t first_index);
 
  private:
-  Segment(uint64_t first_index, uint64_t seq, uint64_t max_slots, std::string index_path,
+  Segment(const LogHeader& header, uint64_t seq, uint64_t max_slots, std::string index_path,
           std::unique_ptr<common::File> log, std::unique_ptr<common::File> index,
           std::unique_ptr<common::MappedRegion> map);
 
-  const uint64_t first_index_;
+  const LogHeader header_;
   const uint64_t seq_;
   const uint64_t max_slots_;
   const std::string index_path_;

@@ -80,8 +80,9 @@ Result<std::unique_ptr<SegmentedLog>> SegmentedLog::Open(common::Fs& fs, const s
       continue;
     }
     ASSIGN_OR_RETURN(auto file, fs.Open(path, common::OpenMode::kReadWrite));
-    ASSIGN_OR_RETURN(Checkpoint cp, ReadCheckpoint(*file, first));
-    found.push_back(Found{first, std::move(file), cp});
+    LogHeader header;
+    ASSIGN_OR_RETURN(Checkpoint cp, ReadCheckpoint(*file, first, &header));
+    found.push_back(Found{first, std::move(file), header, cp});
   }
 
   if (found.empty()) {
@@ -132,7 +133,7 @@ Status SegmentedLog::Impl::Recover(std::vector<Found>&& found, const std::vector
   std::vector<std::shared_ptr<Segment>> segs;
   for (size_t i = 0; i < live.size(); i++) {
     bool is_tail = i + 1 == live.size();
-    ASSIGN_OR_RETURN(auto seg, Segment::Open(fs, dir, live[i].first_index, live[i].cp.seq,
+    ASSIGN_OR_RETURN(auto seg, Segment::Open(fs, dir, live[i].header, live[i].cp.seq,
                                              options.max_segment_entries, is_tail, std::move(live[i].log)));
     if (!is_tail && !seg->ReadIndexHeader().sealed) {
       // Lost or unsynced index header: rebuild the slots from the records,
@@ -158,7 +159,7 @@ Status SegmentedLog::Impl::Recover(std::vector<Found>&& found, const std::vector
     // An empty round of the new generation, durable before any other write:
     // leftovers of older rounds lying past it can never chain onto new ones.
     std::string marker;
-    AppendRecord(&marker, RecordType::kBatchEnd, EncodeBatchEnd(scan.end, scan.end, 0, im.generation));
+    AppendRecord(&marker, RecordType::kBatchEnd, EncodeBatchEnd(scan.end, scan.end, 0, im.generation), last.salt());
     RETURN_IF_ERROR(last.log().WriteAt(scan.end, marker.data(), marker.size()));
     RETURN_IF_ERROR(last.log().Sync());
     scan.end += marker.size();
@@ -373,7 +374,7 @@ Result<std::vector<LogEntry>> ReadRun(Segment& seg, uint64_t first, const std::v
     uint64_t index = first + i;
     RecordView rec;
     DecodeResult r = s.pos >= lo && s.pos + s.size <= lo + buf.size()
-                         ? DecodeRecord(buf.substr(s.pos - lo, s.size), &rec)
+                         ? DecodeRecord(buf.substr(s.pos - lo, s.size), &rec, seg.salt())
                          : DecodeResult::kTruncated;
     if (r != DecodeResult::kOk || rec.type != RecordType::kEntry) {
       // Let the single-record path produce the precise error.

@@ -34,6 +34,7 @@ struct PendingOp {
 struct Found {
   uint64_t first_index;
   std::unique_ptr<common::File> log;
+  LogHeader header;
   Checkpoint cp;
 };
 
@@ -125,6 +126,15 @@ struct SegmentedLog::Impl {
   std::mutex prealloc_mu;
   std::condition_variable prealloc_cv;
   std::unique_ptr<common::File> prealloc_file;  // zero-filled, ready
+  // Purged segments whose .log was renamed to recycle-<n>.tmp: their blocks
+  // are written, so a new segment can reuse the file instead of a zero-filled
+  // one. Reused only once no reader holds the segment (use_count() == 1):
+  // a reader may still read the purged entries through it.
+  struct Recycled {
+    std::shared_ptr<Segment> seg;
+    std::string path;
+  };
+  std::vector<Recycled> recycled;
   bool prealloc_wanted = false;
   std::atomic<bool> prealloc_stop = false;  // also read, without the mutex, by a running zero-fill
   uint64_t prealloc_counter = 0;
@@ -150,13 +160,19 @@ struct SegmentedLog::Impl {
   // Seals the tail and starts a segment named `first_index`.
   Status Roll(uint64_t first_index);
   Status StartSegment(uint64_t first_index);
-  Result<std::unique_ptr<common::File>> TakePreallocated(const std::string& final_path);
+  // A file for a new segment: a recycled one (`*recycled` set), else a
+  // zero-filled one, else a new empty one.
+  Result<std::unique_ptr<common::File>> TakePreallocated(const std::string& final_path, bool* recycled);
+  // Renames the .log of a purged segment for reuse (or removes it when the
+  // pool is full or the file is short), then removes its .index.
+  Status RecycleSegment(std::shared_ptr<Segment> seg);
   // With mu held: drops the segments wholly below durable_first_index and
   // deletes their files (mu released meanwhile). False if that failed.
   bool DeletePurgedLocked(std::unique_lock<std::mutex>& lk);
   // Removes the files of `dead` segments, except one named `replaced` (its
   // name now belongs to a new segment).
   Status DeleteSegments(std::vector<std::shared_ptr<Segment>> dead, uint64_t replaced);
+  bool HasRecycledLocked() const { return !recycled.empty(); }  // prealloc_mu held
   void Stop();
 
   // segmented_log.cc: rebuilds the state from the segments on disk (Open).

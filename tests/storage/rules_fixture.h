@@ -116,9 +116,13 @@ struct RecordPos {
 inline std::vector<RecordPos> ParseRecords(const std::string& bytes) {
   std::vector<RecordPos> out;
   uint64_t pos = f::kLogHeaderSize;
+  auto header = storage::DecodeLogHeader(bytes);
+  if (!header.has_value()) return out;
   while (pos < bytes.size()) {
     storage::RecordView rec;
-    if (storage::DecodeRecord(std::string_view(bytes).substr(pos), &rec) != storage::DecodeResult::kOk) break;
+    if (storage::DecodeRecord(std::string_view(bytes).substr(pos), &rec, header->salt) != storage::DecodeResult::kOk) {
+      break;
+    }
     out.push_back(RecordPos{pos, rec.size, pos + f::kRecordHeaderSize + rec.body.size(), rec.type});
     pos += rec.size;
   }
