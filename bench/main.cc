@@ -74,6 +74,10 @@ void AddStorageFlags(CLI::App* storage, bench::BenchConfig* c, bool* no_prealloc
   storage->add_flag("--no-preallocate", *no_preallocate, "Options::preallocate = false");
   storage->add_option("--max-concurrent-syncs", c->max_concurrent_syncs, "Options::max_concurrent_syncs (fdatasyncs in flight)")
       ->check(CLI::Range(1, 64));
+  storage->add_option("--retain-bytes", c->retain_bytes,
+                      "sync, group: after each Sync, purge the oldest entries beyond this many bytes of entry "
+                      "records, as a node that snapshots and compacts does (0: the log only grows)")
+      ->transform(CLI::AsSizeValue(false));
   storage->add_flag("--keep", c->keep, "keep the logs and baseline files of write workloads");
   storage->add_option("--seed", c->seed, "seed of payloads and random reads")->capture_default_str();
   storage->add_option("--opens", c->opens, "open: Opens timed per temperature")->capture_default_str();

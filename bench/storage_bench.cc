@@ -95,6 +95,7 @@ Status RunStorageBench(const BenchConfig& config) {
   report.AddInt("cache_bytes", static_cast<int64_t>(config.cache_bytes));
   report.AddBool("preallocate", config.preallocate);
   report.AddInt("max_concurrent_syncs", config.max_concurrent_syncs);
+  report.AddInt("retain_bytes", static_cast<int64_t>(config.retain_bytes));
   report.AddStr("dir", config.dir);
   std::printf("%s\n%s\n", FormatSummary(report).c_str(), FormatJson(report).c_str());
   std::fflush(stdout);

@@ -37,6 +37,9 @@ Status RunWriters(const BenchEnv& env, storage::SegmentedLog& log, bool sync, Wr
   std::vector<Status> status(c.writers);
   Deadlines d = StartDeadlines(env.clock, c.warmup_seconds, c.seconds);
   std::vector<int64_t> last_end(c.writers, d.measure_start_ns);
+  // --retain-bytes: entries kept; the purge goes in steps of 1/8 of that.
+  const uint64_t retain = c.retain_bytes / EntryRecordBytes(c.record_size);
+  const uint64_t purge_step = std::max<uint64_t>(1, retain / 8);
   std::vector<std::thread> threads;
   for (uint64_t w = 0; w < c.writers; w++) {
     threads.emplace_back([&, w] {
@@ -49,7 +52,13 @@ Status RunWriters(const BenchEnv& env, storage::SegmentedLog& log, bool sync, Wr
           RETURN_IF_ERROR(log.Append(batch));
           next_index += batch.size();
         }
-        return sync ? log.Sync() : Status::Ok();
+        if (!sync) return Status::Ok();
+        RETURN_IF_ERROR(log.Sync());
+        if (retain == 0) return Status::Ok();
+        uint64_t last = log.last_index();
+        if (last < retain + purge_step || last - retain < log.first_index() - 1 + purge_step) return Status::Ok();
+        // Durable, and its segments recycled, at a later Sync().
+        return log.PurgeUpTo(last - retain, 1);
       });
     });
   }

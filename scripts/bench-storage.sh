@@ -24,6 +24,7 @@ workloads=(
   "sync-1x256|--workload sync --record-size 256 --batch 1"
   "group-64x256|--workload group --writers 64 --record-size 256 --batch 1"
   "sync-1MiB|--workload sync --record-size 1048576 --batch 1"
+  "sync-1MiB-retain1GiB|--workload sync --record-size 1048576 --batch 1 --retain-bytes 1GiB"
   "nosync-100|--workload nosync --record-size 100 --batch 1"
   "nosync-100-batch64|--workload nosync --record-size 100 --batch 64"
   "read-random|--workload read-random"
