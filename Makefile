@@ -11,7 +11,7 @@ WERROR ?= $(if $(CI),ON,OFF)
 export CCACHE_BASEDIR := $(CURDIR)
 DEBUG_PREFIX_MAP := -fdebug-prefix-map=$(CURDIR)=.
 
-.PHONY: all setup configure build test run bench bench-storage clean
+.PHONY: all setup configure build test run bench bench-storage soak clean
 
 all: build
 
@@ -40,6 +40,17 @@ bench: build
 # leaves logs of a few GiB under ./data/bench for reuse; knobs in the script.
 bench-storage: build
 	BUILD=$(BUILD_DIR) bash scripts/bench-storage.sh
+
+# Simulation seeds for as long as SOAK_SECONDS allows (3 and 5 members, then
+# liveness runs), starting at SOAK_SEED; stops at the first failing seed and
+# prints the command that replays it.
+SOAK_SECONDS ?= 600
+SOAK_SEED ?= 1000000
+soak: build
+	$(BUILD_DIR)/apps/replog-sim/replog-sim --first-seed $(SOAK_SEED) --duration-s $$(( $(SOAK_SECONDS) * 4 / 10 )) --nodes 3 --quiet
+	$(BUILD_DIR)/apps/replog-sim/replog-sim --first-seed $(SOAK_SEED) --duration-s $$(( $(SOAK_SECONDS) * 4 / 10 )) --nodes 5 --quiet
+	$(BUILD_DIR)/apps/replog-sim/replog-sim --first-seed $(SOAK_SEED) --duration-s $$(( $(SOAK_SECONDS) / 10 )) --nodes 3 --liveness --quiet
+	$(BUILD_DIR)/apps/replog-sim/replog-sim --first-seed $(SOAK_SEED) --duration-s $$(( $(SOAK_SECONDS) / 10 )) --nodes 5 --liveness --quiet
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -21,6 +21,7 @@ namespace {
 std::string ReplayCommand(const sim::SimOptions& o) {
   std::string cmd = "replog-sim --seed " + std::to_string(o.seed) + " --nodes " + std::to_string(o.nodes);
   if (o.liveness) cmd += " --liveness";
+  if (o.memory_disk) cmd += " --memory-disk";
   cmd += " --fault-ms " + std::to_string(o.fault_ms) + " --heal-ms " + std::to_string(o.heal_ms) + " --trace";
   return cmd;
 }
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   app.add_option("--nodes", base.nodes, "members: 3 or 5")->check(CLI::Range(3, 5));
   app.add_flag("--liveness", base.liveness, "keep a healthy majority, break the rest for good, require progress");
   app.add_flag("--trace", base.trace, "print every event");
+  app.add_flag("--memory-disk", base.memory_disk, "MemoryStorage instead of the storage engine on a crashable MemFs");
   app.add_option("--fault-ms", base.fault_ms, "virtual milliseconds with faults")->check(CLI::Range(1, 10'000'000));
   app.add_option("--heal-ms", base.heal_ms, "virtual milliseconds after healing")->check(CLI::Range(1, 10'000'000));
   app.add_option("--clients", base.clients, "concurrent clients")->check(CLI::Range(1, 64));

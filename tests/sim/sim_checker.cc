@@ -112,10 +112,9 @@ void Simulator::CheckApplied(raft::NodeId id, const std::vector<AppliedEntry>& a
     // The leader that committed it decided with a configuration made by an
     // earlier entry, perhaps not the latest one: accept any of the last few.
     std::set<raft::NodeId> have;
-    for (const auto& [nid, n] : nodes_) {
-      const raft::Storage& st = n->disk().storage();
-      auto t = st.Term(e.index);
-      if ((t.has_value() && *t == e.term) || e.index < st.FirstIndex()) have.insert(nid);
+    for (const auto& [nid, d] : durable_) {
+      auto t = d.terms.find(e.index);
+      if ((t != d.terms.end() && t->second == e.term) || e.index <= d.floor) have.insert(nid);
     }
     bool ok = false;
     std::string cfgs;
@@ -134,6 +133,19 @@ void Simulator::CheckApplied(raft::NodeId id, const std::vector<AppliedEntry>& a
   }
   // Last: it may stop this very node.
   if (new_config) UpdateMembership();
+}
+
+void Simulator::RecordPersisted(raft::NodeId id, const SimNode::Finished& f) {
+  DurableLog& d = durable_[id];
+  if (f.persisted_snapshot != 0) {
+    d.terms.clear();
+    d.floor = f.persisted_snapshot;
+  }
+  if (!f.persisted.empty()) {
+    // Entries from the first one on replace what the disk held there.
+    d.terms.erase(d.terms.lower_bound(f.persisted.front().first), d.terms.end());
+    for (const auto& [index, term] : f.persisted) d.terms[index] = term;
+  }
 }
 
 void Simulator::CheckPersistedHardState(raft::NodeId id, const raft::HardState& hs) {

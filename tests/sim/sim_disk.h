@@ -22,8 +22,9 @@ class SimDisk {
 
   // Opens the disk for a (re)starting node; called before storage().
   virtual common::Status Open() = 0;
-  // Called when the node crashes: whatever was not durable is lost.
-  virtual void Crash() = 0;
+  // Called when the node crashes: whatever was not durable is lost (`seed`
+  // picks how, where the disk models more than one way).
+  virtual void Crash(uint64_t seed) = 0;
   virtual const raft::Storage& storage() const = 0;
 
   // Step 2 of ready.h; durable when it returns OK.
@@ -41,7 +42,7 @@ class MemDisk final : public SimDisk {
   explicit MemDisk(const raft::ConfState& bootstrap) { storage_.SetConfState(bootstrap); }
 
   common::Status Open() override { return common::Status::Ok(); }
-  void Crash() override {}
+  void Crash(uint64_t) override {}
   const raft::Storage& storage() const override { return storage_; }
 
   common::Status Persist(const raft::Ready& rd) override {

@@ -41,13 +41,13 @@ common::Status SimNode::Start() {
   return common::Status::Ok();
 }
 
-void SimNode::Crash() {
+void SimNode::Crash(uint64_t seed) {
   raft_.reset();
   ready_.reset();
   proposals_.clear();
   reads_waiting_index_.clear();
   reads_waiting_apply_.clear();
-  disk_->Crash();
+  disk_->Crash(seed);
 }
 
 std::optional<ClientReply> SimNode::HandleRequest(const ClientRequest& r) {
@@ -79,6 +79,8 @@ common::Result<SimNode::Finished> SimNode::FinishReady() {
   RETURN_IF_ERROR(disk_->Persist(rd));
   Finished out;
   out.hard_state = rd.hard_state;
+  for (const raft::Entry& e : rd.entries) out.persisted.emplace_back(e.index, e.term);
+  if (rd.snapshot) out.persisted_snapshot = rd.snapshot->meta.index;
   out.messages = std::move(rd.messages_after_persist);
   if (rd.snapshot) {
     if (!kv_.Restore(rd.snapshot->data)) return common::DataLossError("sim: snapshot from the leader");

@@ -52,8 +52,8 @@ class SimNode {
   // machine and creates the core. Errors come from the disk.
   common::Status Start();
   // Kills the process: the core, the state machine and pending requests are
-  // gone; the disk keeps what was durable.
-  void Crash();
+  // gone; the disk keeps what was durable (`seed` picks how the rest is lost).
+  void Crash(uint64_t seed);
   bool up() const { return raft_ != nullptr; }
 
   raft::NodeId id() const { return id_; }
@@ -80,6 +80,8 @@ class SimNode {
     std::vector<ClientReply> replies;
     std::vector<AppliedEntry> applied;
     std::optional<raft::HardState> hard_state;  // the hard state persisted
+    std::vector<std::pair<uint64_t, uint64_t>> persisted;  // (index, term) of the entries made durable
+    uint64_t persisted_snapshot = 0;                       // index of a snapshot made durable (0: none)
   };
   common::Result<Finished> FinishReady();
 

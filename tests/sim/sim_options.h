@@ -14,6 +14,7 @@ struct SimOptions {
   int nodes = 3;              // 3 or 5
   bool liveness = false;      // keep a healthy core; the rest stays broken; require progress
   bool trace = false;         // print every event
+  bool memory_disk = false;   // MemoryStorage instead of the storage engine on a crashable MemFs
   int64_t fault_ms = 8000;    // virtual time with faults
   int64_t heal_ms = 6000;     // virtual time after healing, to converge
   int clients = 4;

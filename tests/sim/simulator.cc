@@ -2,6 +2,8 @@
 
 #include "sim/simulator.h"
 
+#include "sim/sim_fs_disk.h"
+
 #include <cinttypes>
 #include <algorithm>
 #include <cstdio>
@@ -45,7 +47,7 @@ SimKnobs DrawKnobs(Rng& rng, bool liveness) {
   k.dup = rng.Chance(0.5) ? rng.Unit() * 0.05 : 0.0;
   k.long_delay = rng.Chance(0.3) ? rng.Unit() * 0.01 : 0.0;
   k.disk_mean_ns = rng.Range(50, 3000) * 1000;
-  k.fault_mean_ns = rng.Range(50, 600) * 1'000'000;
+  k.fault_mean_ns = rng.Range(50, 1500) * 1'000'000;
   k.read_index_share = rng.Unit() * 0.6;
   return k;
 }
@@ -72,7 +74,12 @@ Simulator::Simulator(const SimOptions& options) : opt_(options), rng_(options.se
     c.max_inflight_msgs = knobs_.max_inflight;
     c.max_uncommitted_entries_size = 1 << 20;
     c.seed = opt_.seed * 131 + id;
-    std::unique_ptr<SimDisk> disk = std::make_unique<MemDisk>(cs);
+    std::unique_ptr<SimDisk> disk;
+    if (opt_.memory_disk) {
+      disk = std::make_unique<MemDisk>(cs);
+    } else {
+      disk = std::make_unique<FsDisk>(cs);
+    }
     nodes_[id] = std::make_unique<SimNode>(id, std::move(disk), c);
     drift_[id] = 1.0 + (rng_.Unit() * 2 - 1) * knobs_.drift;
   }
@@ -136,7 +143,7 @@ void Simulator::CrashNode(raft::NodeId id) {
   SimNode& n = *nodes_.at(id);
   if (!n.up()) return;
   Trace("crash " + std::to_string(id));
-  n.Crash();
+  n.Crash(rng_.Next());
 }
 
 void Simulator::Send(const raft::Message& m) {
@@ -209,6 +216,7 @@ void Simulator::OnReadyDone(const ReadyDone& e) {
     return;
   }
   if (done->hard_state) CheckPersistedHardState(e.node, *done->hard_state);
+  RecordPersisted(e.node, *done);
   for (const raft::Message& m : done->messages) Send(m);
   CheckApplied(e.node, done->applied);
   for (const ClientReply& r : done->replies) Schedule(now_ + NetDelay(), ReplyArrive{r});

@@ -122,6 +122,7 @@ class Simulator {
   void CheckInvariants();
   void CheckApplied(raft::NodeId id, const std::vector<AppliedEntry>& applied);
   void CheckPersistedHardState(raft::NodeId id, const raft::HardState& hs);
+  void RecordPersisted(raft::NodeId id, const SimNode::Finished& f);
   void CheckNewLeader(raft::NodeId id);
   void CheckEndOfRun();
   void CheckLinearizable();
@@ -169,6 +170,10 @@ class Simulator {
   std::map<uint64_t, CommittedEntry> committed_;  // global committed log seen by appliers
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> committed_commands_;  // index -> (client, seq)
   std::map<uint64_t, raft::NodeId> leaders_;  // term -> leader
+  // What each node's disk holds durably: entry terms by index, and the
+  // snapshot floor (everything at or below it was committed and applied).
+  struct DurableLog { std::map<uint64_t, uint64_t> terms; uint64_t floor = 0; };
+  std::map<raft::NodeId, DurableLog> durable_;
   std::map<std::pair<raft::NodeId, uint64_t>, raft::NodeId> votes_;  // (node, term) -> vote persisted
   std::map<raft::NodeId, raft::Role> last_role_;
   std::map<raft::NodeId, uint64_t> last_term_;

@@ -111,10 +111,13 @@ Status Raft::Restore(const InitialState& st) {
   trk_.config = TrackerConfig::FromConfState(st.conf_state);
   trk_.SyncProgress(log_.last_index() + 1);
   if (cfg_.applied > 0) {
-    if (cfg_.applied > log_.committed()) {
+    if (cfg_.applied > log_.last_index()) {
       return common::InvalidArgumentError("raft: applied " + std::to_string(cfg_.applied) +
-                                          " past the commit index " + std::to_string(log_.committed()));
+                                          " past the last stored entry " + std::to_string(log_.last_index()));
     }
+    // Whatever was applied was committed, even if the stored commit index
+    // (written without a sync when it was all that changed) lags behind.
+    log_.CommitTo(cfg_.applied);
     if (cfg_.applied > log_.applied()) log_.AppliedTo(cfg_.applied);
   }
   BecomeFollower(term_, kNoNode);
