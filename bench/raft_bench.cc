@@ -29,8 +29,8 @@ constexpr const char* kRaftHelp = R"(What one run does:
   Nodes 1..--nodes are voters, each a raft::Raft on its own raft::MemoryStorage, all in this
   thread. Node 1 campaigns and wins. Then, for --warmup-seconds (not recorded) and --seconds,
   rounds repeat; one round is:
-    1. the leader gets --batch calls of Propose() of --entry-size bytes each (the core has no
-       batch propose; a runtime proposes what arrived since its last Ready the same way);
+    1. the leader gets one ProposeBatch() of --batch entries of --entry-size bytes each (what a
+       runtime does with the proposals that arrived since its last Ready);
     2. every member with a Ready handles it by the contract of raft/core/ready.h: messages to
        the outbox, entries and hard state into MemoryStorage, messages_after_persist to the
        outbox, committed entries applied (counted), Advance();
@@ -39,8 +39,8 @@ constexpr const char* kRaftHelp = R"(What one run does:
   slowest member's applied index every 65,536 entries so memory stays flat.
   entries/s counts normal entries applied on the LEADER (an entry is applied once a quorum
   holds it and the leader persisted it). The JSON line also says how many each member applied.
-  The harness does not allocate in steady state except the payload string each Propose()
-  takes by value.)";
+  The harness does not allocate in steady state except the payload strings and the vector
+  ProposeBatch() takes by value.)";
 
 // Members compact their storage once the slowest one applied this many entries more.
 constexpr uint64_t kCompactEvery = 65'536;
@@ -92,7 +92,7 @@ class BenchCluster {
   // One round: propose `batch` entries on the leader, one Ready per member, deliver.
   void Round(uint64_t batch) {
     raft::Raft& leader = *members_[0].raft;
-    for (uint64_t i = 0; i < batch; ++i) CHECK_OK(leader.Propose(payload_));
+    if (batch > 0) CHECK_OK(leader.ProposeBatch(std::vector<std::string>(batch, payload_)));
     for (Member& m : members_) {
       if (m.raft->HasReady()) HandleReady(m);
     }

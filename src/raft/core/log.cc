@@ -28,35 +28,40 @@ uint64_t RaftLog::last_term() const {
   return *t;
 }
 
-Result<uint64_t> RaftLog::Term(uint64_t index) const {
-  if (!unstable_.empty() && index >= unstable_offset_) {
-    if (index <= unstable_.back().index) return unstable_[index - unstable_offset_].term;
+namespace {
+
+constexpr uint64_t kUnknownTerm = ~uint64_t{0};
+
+}  // namespace
+
+// The term of `index`, or kUnknownTerm when compacted or past the end: the
+// lookup behind Term(), without building an error (it runs for every entry
+// of every append a follower receives).
+uint64_t RaftLog::LookupTerm(uint64_t index) const {
+  if (!unstable_.empty() && index >= unstable_offset_ && index <= unstable_.back().index) {
+    return unstable_[index - unstable_offset_].term;
   }
   if (unstable_snapshot_ && index == unstable_snapshot_->meta.index) return unstable_snapshot_->meta.term;
-  uint64_t dummy = first_index() - 1;
-  if (index < dummy || index > last_index()) {
-    return common::OutOfRangeError("term of " + std::to_string(index) + " outside [" +
-                                   std::to_string(dummy) + ", " + std::to_string(last_index()) + "]");
-  }
-  if (unstable_snapshot_) {
-    return common::OutOfRangeError("term of " + std::to_string(index) + " below the pending snapshot");
-  }
+  if (index + 1 < first_index() || index > last_index() || unstable_snapshot_) return kUnknownTerm;
   auto t = storage_.Term(index);
-  if (!t.has_value() && t.error().code() != common::Code::kOutOfRange) {
-    CHECK_MSG(false, "storage term: " + t.error().ToString());
-  }
-  return t;
+  if (t.has_value()) return *t;
+  CHECK_MSG(t.error().code() == common::Code::kOutOfRange, "storage term: " + t.error().ToString());
+  return kUnknownTerm;
+}
+
+Result<uint64_t> RaftLog::Term(uint64_t index) const {
+  uint64_t t = LookupTerm(index);
+  if (t != kUnknownTerm) return t;
+  return common::OutOfRangeError("term of " + std::to_string(index) + " outside [" +
+                                 std::to_string(first_index() - 1) + ", " + std::to_string(last_index()) + "]");
 }
 
 uint64_t RaftLog::TermOrZero(uint64_t index) const {
-  auto t = Term(index);
-  return t.has_value() ? *t : 0;
+  uint64_t t = LookupTerm(index);
+  return t == kUnknownTerm ? 0 : t;
 }
 
-bool RaftLog::MatchTerm(uint64_t index, uint64_t term) const {
-  auto t = Term(index);
-  return t.has_value() && *t == term;
-}
+bool RaftLog::MatchTerm(uint64_t index, uint64_t term) const { return LookupTerm(index) == term; }
 
 bool RaftLog::IsUpToDate(uint64_t index, uint64_t term) const {
   uint64_t lt = last_term();
@@ -72,29 +77,42 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index, uint64_t prev_
     // §5.3: a conflict at or below the commit index would erase a committed entry.
     CHECK_MSG(conflict > committed_, "conflict at " + std::to_string(conflict) +
                                          " at or below commit " + std::to_string(committed_));
-    std::vector<Entry> tail(entries.begin() + static_cast<long>(conflict - prev_index - 1), entries.end());
-    Append(tail);
+    Append(std::span<const Entry>(entries).subspan(conflict - prev_index - 1));
   }
   // §5.3 (and copycat#265): commit only what this request verified.
   CommitTo(std::min(committed, last_new));
   return last_new;
 }
 
-uint64_t RaftLog::Append(const std::vector<Entry>& entries) {
-  if (entries.empty()) return last_index();
-  uint64_t after = entries.front().index - 1;
-  CHECK_MSG(after >= committed_, "append after " + std::to_string(after) + " below commit " +
-                                     std::to_string(committed_));
-  if (after + 1 == unstable_offset_ + unstable_.size()) {
-    // Directly after the unstable entries.
-  } else if (after + 1 <= unstable_offset_) {
-    // Replaces every unstable entry (and overwrites durable ones from `after`).
-    unstable_offset_ = after + 1;
+void RaftLog::TruncateUnstableFrom(uint64_t first) {
+  CHECK_MSG(first > committed_, "append at " + std::to_string(first) + " at or below commit " +
+                                    std::to_string(committed_));
+  if (first == unstable_offset_ + unstable_.size()) return;  // directly after the unstable entries
+  if (first <= unstable_offset_) {
+    // Replaces every unstable entry (and shadows durable ones from `first`).
+    unstable_offset_ = first;
     unstable_.clear();
   } else {
-    unstable_.resize(after + 1 - unstable_offset_);
+    unstable_.resize(first - unstable_offset_);
   }
+}
+
+uint64_t RaftLog::Append(std::span<const Entry> entries) {
+  if (entries.empty()) return last_index();
+  TruncateUnstableFrom(entries.front().index);
   unstable_.insert(unstable_.end(), entries.begin(), entries.end());
+  return last_index();
+}
+
+uint64_t RaftLog::Append(std::vector<Entry>&& entries) {
+  if (entries.empty()) return last_index();
+  TruncateUnstableFrom(entries.front().index);
+  if (unstable_.empty()) {
+    unstable_ = std::move(entries);
+  } else {
+    unstable_.insert(unstable_.end(), std::make_move_iterator(entries.begin()),
+                     std::make_move_iterator(entries.end()));
+  }
   return last_index();
 }
 
@@ -107,9 +125,9 @@ uint64_t RaftLog::FindConflict(const std::vector<Entry>& entries) const {
 
 std::pair<uint64_t, uint64_t> RaftLog::FindConflictByTerm(uint64_t index, uint64_t term) const {
   for (;; --index) {
-    auto t = Term(index);
-    if (!t.has_value()) return {index, 0};
-    if (*t <= term) return {index, *t};
+    uint64_t t = LookupTerm(index);
+    if (t == kUnknownTerm) return {index, 0};
+    if (t <= term) return {index, t};
     if (index == 0) return {0, 0};
   }
 }

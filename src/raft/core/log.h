@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -32,7 +33,8 @@ class RaftLog {
 
   // Term of `index`: kOutOfRange when compacted or past the end.
   Result<uint64_t> Term(uint64_t index) const;
-  // Term of `index`, or 0 when unknown (compacted or past the end).
+  // Term of `index`, or 0 when unknown (compacted or past the end). Cheap:
+  // builds no error.
   uint64_t TermOrZero(uint64_t index) const;
   bool MatchTerm(uint64_t index, uint64_t term) const;
 
@@ -46,7 +48,8 @@ class RaftLog {
                                       const std::vector<Entry>& entries);
 
   // Appends after truncating at the first entry's index. Returns last index.
-  uint64_t Append(const std::vector<Entry>& entries);
+  uint64_t Append(std::span<const Entry> entries);
+  uint64_t Append(std::vector<Entry>&& entries);
 
   // The first entry whose term differs from ours, or that we do not have: 0 if none.
   uint64_t FindConflict(const std::vector<Entry>& entries) const;
@@ -85,6 +88,10 @@ class RaftLog {
   void Restore(const Snapshot& snap);
 
  private:
+  uint64_t LookupTerm(uint64_t index) const;
+  // Drops unstable entries from `first` on, so the next ones go there.
+  void TruncateUnstableFrom(uint64_t first);
+
   const Storage& storage_;
   std::optional<Snapshot> unstable_snapshot_;
   std::vector<Entry> unstable_;

@@ -6,16 +6,6 @@
 
 namespace raft {
 
-uint64_t MajorityConfig::CommittedIndex(const AckedIndexFn& acked) const {
-  if (ids_.empty()) return std::numeric_limits<uint64_t>::max();
-  std::vector<uint64_t> idx;
-  idx.reserve(ids_.size());
-  for (NodeId id : ids_) idx.push_back(acked(id).value_or(0));
-  // Sorted descending, the (n/2+1)-th value is held by a majority.
-  std::sort(idx.begin(), idx.end(), std::greater<>());
-  return idx[ids_.size() / 2];
-}
-
 VoteResult MajorityConfig::Vote(const std::map<NodeId, bool>& votes) const {
   if (ids_.empty()) return VoteResult::kWon;
   size_t yes = 0, missing = 0;
@@ -37,10 +27,6 @@ std::set<NodeId> JointConfig::ids() const {
   std::set<NodeId> out = incoming.ids();
   out.insert(outgoing.ids().begin(), outgoing.ids().end());
   return out;
-}
-
-uint64_t JointConfig::CommittedIndex(const AckedIndexFn& acked) const {
-  return std::min(incoming.CommittedIndex(acked), outgoing.CommittedIndex(acked));
 }
 
 VoteResult JointConfig::Vote(const std::map<NodeId, bool>& votes) const {

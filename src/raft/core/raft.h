@@ -61,6 +61,10 @@ class Raft {
   // means sent, not committed). The caller learns the outcome by seeing the
   // entry committed (or not) at an index of the leader's term.
   Status Propose(std::string data);
+  // Proposes several commands at once: appended together and sent in one
+  // append per follower (what a runtime does with the proposals that
+  // arrived since its last Ready). All are accepted or none is.
+  Status ProposeBatch(std::vector<std::string> batch);
   // Proposes a membership change (conf_change.h).
   Status ProposeConfChange(const ConfChange& cc);
 
@@ -117,6 +121,8 @@ class Raft {
   Status StepInternal(const Message& m);
   void Send(Message m);
   uint64_t NextRandom();
+
+  Status ProposeEntries(std::vector<Entry> entries);
 
   // raft_leader.cc: replication and the leader's handlers.
   Status StepLeader(const Message& m);

@@ -32,7 +32,7 @@ bool Raft::AppendEntries(std::vector<Entry> entries) {
     entries[i].term = term_;
     entries[i].index = li + 1 + i;
   }
-  log_.Append(entries);
+  log_.Append(std::move(entries));
   return true;
 }
 

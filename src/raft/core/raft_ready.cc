@@ -8,16 +8,31 @@
 
 namespace raft {
 
-Status Raft::Propose(std::string data) {
+Status Raft::ProposeEntries(std::vector<Entry> entries) {
+  // The leader takes the entries as they are; others forward or refuse.
+  if (role_ == Role::kLeader) return LeaderPropose(std::move(entries));
   Message m{.type = MessageType::kProp, .from = id_};
-  m.entries.push_back(Entry{0, 0, EntryType::kNormal, std::move(data)});
+  m.entries = std::move(entries);
   return StepInternal(m);
 }
 
+Status Raft::Propose(std::string data) {
+  std::vector<Entry> entries;
+  entries.push_back(Entry{0, 0, EntryType::kNormal, std::move(data)});
+  return ProposeEntries(std::move(entries));
+}
+
+Status Raft::ProposeBatch(std::vector<std::string> batch) {
+  std::vector<Entry> entries;
+  entries.reserve(batch.size());
+  for (std::string& d : batch) entries.push_back(Entry{0, 0, EntryType::kNormal, std::move(d)});
+  return ProposeEntries(std::move(entries));
+}
+
 Status Raft::ProposeConfChange(const ConfChange& cc) {
-  Message m{.type = MessageType::kProp, .from = id_};
-  m.entries.push_back(Entry{0, 0, EntryType::kConfChange, EncodeConfChange(cc)});
-  return StepInternal(m);
+  std::vector<Entry> entries;
+  entries.push_back(Entry{0, 0, EntryType::kConfChange, EncodeConfChange(cc)});
+  return ProposeEntries(std::move(entries));
 }
 
 void Raft::TransferLeadership(NodeId to) {
