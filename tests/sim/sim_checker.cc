@@ -1,8 +1,10 @@
 // The simulator's checks: the invariants of RAFT-TESTING.md §8 after every
-// event, and the end-of-run checks (liveness, convergence, acknowledged
+// event (fed to the InvariantChecker, invariant_checker.h), and the
+// end-of-run checks (liveness, convergence, acknowledged
 // writes, linearizability).
 
 #include <algorithm>
+#include <optional>
 
 #include "sim/linearizability.h"
 #include "sim/simulator.h"
@@ -12,149 +14,57 @@ namespace {
 
 std::string N(uint64_t v) { return std::to_string(v); }
 
-// Whether the nodes in `have` form a quorum of configuration `cs`.
-bool IsQuorum(const raft::ConfState& cs, const std::set<raft::NodeId>& have) {
-  raft::TrackerConfig cfg = raft::TrackerConfig::FromConfState(cs);
-  std::map<raft::NodeId, bool> votes;
-  for (raft::NodeId id : cfg.voters.ids()) votes[id] = have.contains(id);
-  return cfg.voters.Vote(votes) == raft::VoteResult::kWon;
-}
-
-std::string Ids(const std::vector<raft::NodeId>& v) {
-  std::string s;
-  for (raft::NodeId id : v) s += (s.empty() ? "" : ",") + N(id);
-  return s;
-}
-
-std::string DescribeConf(const raft::ConfState& cs) {
-  std::string s = "voters " + Ids(cs.voters);
-  if (!cs.voters_outgoing.empty()) s += " outgoing " + Ids(cs.voters_outgoing);
-  if (!cs.learners.empty()) s += " learners " + Ids(cs.learners);
-  if (!cs.learners_next.empty()) s += " learners_next " + Ids(cs.learners_next);
-  return s;
-}
-
 }  // namespace
+
+NodeView Simulator::ViewOf(const SimNode& n) const {
+  const raft::Raft& r = n.raft();
+  const raft::RaftLog& log = r.log();
+  NodeView v;
+  v.id = n.id();
+  v.role = r.role();
+  v.term = r.term();
+  v.vote = r.vote();
+  v.leader = r.leader();
+  v.commit = log.committed();
+  v.applied = log.applied();
+  v.first_index = log.first_index();
+  v.last_index = log.last_index();
+  v.last_term = log.last_term();
+  v.term_at = [&log](uint64_t index) -> std::optional<uint64_t> {
+    auto t = log.Term(index);
+    if (!t.has_value()) return std::nullopt;
+    return *t;
+  };
+  if (v.role == raft::Role::kLeader) {
+    for (const auto& [fid, pr] : r.GetStatus().progress) {
+      v.followers.push_back({fid, pr.match, pr.next, pr.inflights.count()});
+    }
+  }
+  return v;
+}
 
 void Simulator::CheckInvariants() {
   for (auto& [id, n] : nodes_) {
     if (!n->up()) continue;
-    const raft::Raft& r = n->raft();
-    const raft::RaftLog& log = r.log();
-    // Per-node: applied ≤ commit ≤ last; term and commit never go back
-    // within one process life (a crash may lose an unpersisted term bump).
-    if (!(log.applied() <= log.committed() && log.committed() <= log.last_index())) {
-      return Fail("node " + N(id) + ": applied " + N(log.applied()) + " commit " + N(log.committed()) + " last " +
-                  N(log.last_index()));
-    }
-    if (r.term() < last_term_[id]) return Fail("node " + N(id) + ": term went back to " + N(r.term()));
-    if (log.committed() < last_commit_[id]) return Fail("node " + N(id) + ": commit went back to " + N(log.committed()));
-    last_term_[id] = r.term();
-    last_commit_[id] = log.committed();
-    // ElectionSafety: at most one leader per term, over the whole run.
-    if (r.role() == raft::Role::kLeader) {
-      auto [it, added] = leaders_.try_emplace(r.term(), id);
-      if (it->second != id) {
-        return Fail("two leaders in term " + N(r.term()) + ": " + N(it->second) + " and " + N(id));
-      }
-      if (last_role_[id] != raft::Role::kLeader) CheckNewLeader(id);
-      if (failed_) return;
-      // A leader's view of its followers stays within its log and window.
-      for (const auto& [fid, pr] : r.GetStatus().progress) {
-        if (pr.match > log.last_index()) return Fail("leader " + N(id) + ": match of " + N(fid) + " past its log");
-        if (pr.inflights.count() > knobs_.max_inflight) return Fail("leader " + N(id) + ": inflight window exceeded");
-      }
-    }
-    last_role_[id] = r.role();
-  }
-}
-
-void Simulator::CheckNewLeader(raft::NodeId id) {
-  // LeaderCompleteness: a new leader of term T holds every entry committed
-  // in a term before T. (A leader of an old term may still win late, with
-  // votes that were delayed in the network: it need not hold entries
-  // committed since.)
-  uint64_t term = nodes_.at(id)->raft().term();
-  Trace("leader " + N(id) + " term " + N(term));
-  const raft::RaftLog& log = nodes_.at(id)->raft().log();
-  for (auto it = committed_.lower_bound(log.first_index()); it != committed_.end(); ++it) {
-    if (it->second.known_by_term >= term) continue;
-    auto t = log.Term(it->first);
-    if (!t.has_value() || *t != it->second.term) {
-      return Fail("leader " + N(id) + " of term " + N(nodes_.at(id)->raft().term()) + " lacks committed entry " +
-                  N(it->first) + " (term " + N(it->second.term) + ")");
-    }
+    checker_->ObserveNode(ViewOf(*n));
+    if (!checker_->ok()) return Fail(checker_->violation());
   }
 }
 
 void Simulator::CheckApplied(raft::NodeId id, const std::vector<AppliedEntry>& applied) {
-  bool new_config = false;
+  size_t configs = checker_->configs().size();
+  checker_->Applied(id, nodes_.at(id)->raft().term(), applied);
+  if (!checker_->ok()) return Fail(checker_->violation());
   for (const AppliedEntry& e : applied) {
-    auto [it, first] =
-        committed_.try_emplace(e.index, CommittedEntry{e.term, e.data_hash, nodes_.at(id)->raft().term()});
-    // StateMachineSafety: every node applies the same entry at an index.
-    if (it->second.term != e.term || it->second.hash != e.data_hash) {
-      return Fail("node " + N(id) + " applied a different entry at " + N(e.index) + " (term " + N(e.term) +
-                  ", first seen term " + N(it->second.term) + ")");
-    }
-    if (e.conf) {
-      auto [c, added] = configs_.try_emplace(e.index, *e.conf);
-      if (!(c->second == *e.conf)) {
-        return Fail("node " + N(id) + " got configuration [" + DescribeConf(*e.conf) + "] from entry " + N(e.index) +
-                    " where another node got [" + DescribeConf(c->second) + "]");
-      }
-      new_config |= added;
-    }
-    if (!first) continue;
     if (e.client != 0) committed_commands_[e.index] = {e.client, e.seq};
-    // QuorumLogInv / CommittedIsDurable: when an entry is first applied, a
-    // quorum holds it on disk (compacted counts: it was applied there).
-    // The leader that committed it decided with a configuration made by an
-    // earlier entry, perhaps not the latest one: accept any of the last few.
-    std::set<raft::NodeId> have;
-    for (const auto& [nid, d] : durable_) {
-      auto t = d.terms.find(e.index);
-      if ((t != d.terms.end() && t->second == e.term) || e.index <= d.floor) have.insert(nid);
-    }
-    bool ok = false;
-    std::string cfgs;
-    auto c = configs_.lower_bound(e.index);
-    for (int k = 0; k < 3 && c != configs_.begin() && !ok; ++k) {
-      --c;
-      ok = IsQuorum(c->second, have);
-      cfgs += " [" + DescribeConf(c->second) + "]";
-    }
-    if (!ok) {
-      std::string who;
-      for (raft::NodeId h : have) who += " " + N(h);
-      return Fail("entry " + N(e.index) + " applied by " + N(id) + " is on the disk of only" + who +
-                  ": not a quorum of the recent configurations" + cfgs);
-    }
   }
   // Last: it may stop this very node.
-  if (new_config) UpdateMembership();
+  if (checker_->configs().size() != configs) UpdateMembership();
 }
 
-void Simulator::RecordPersisted(raft::NodeId id, const SimNode::Finished& f) {
-  DurableLog& d = durable_[id];
-  if (f.persisted_snapshot != 0) {
-    d.terms.clear();
-    d.floor = f.persisted_snapshot;
-  }
-  if (!f.persisted.empty()) {
-    // Entries from the first one on replace what the disk held there.
-    d.terms.erase(d.terms.lower_bound(f.persisted.front().first), d.terms.end());
-    for (const auto& [index, term] : f.persisted) d.terms[index] = term;
-  }
-}
-
-void Simulator::CheckPersistedHardState(raft::NodeId id, const raft::HardState& hs) {
-  // At most one vote per term, even across crashes (hashicorp/raft#661).
-  if (hs.vote == raft::kNoNode) return;
-  auto [it, added] = votes_.try_emplace({id, hs.term}, hs.vote);
-  if (it->second != hs.vote) {
-    Fail("node " + N(id) + " voted for " + N(it->second) + " and then " + N(hs.vote) + " in term " + N(hs.term));
-  }
+void Simulator::CheckPersisted(raft::NodeId id, const SimNode::Finished& f) {
+  checker_->Persisted(id, f.hard_state, f.persisted, f.persisted_snapshot);
+  if (!checker_->ok()) Fail(checker_->violation());
 }
 
 bool Simulator::ProbeWrite(int64_t deadline_ns) {

@@ -157,7 +157,7 @@ void Simulator::FaultSnapshot() {
 }
 
 void Simulator::UpdateMembership() {
-  const raft::ConfState& cs = configs_.rbegin()->second;
+  const raft::ConfState& cs = checker_->configs().rbegin()->second;
   std::set<raft::NodeId> members(cs.voters.begin(), cs.voters.end());
   members.insert(cs.voters_outgoing.begin(), cs.voters_outgoing.end());
   members.insert(cs.learners.begin(), cs.learners.end());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "raft/core/raft.h"
+#include "sim/invariant_checker.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_kv.h"
 
@@ -32,16 +33,6 @@ struct ClientReply {
   uint64_t seq = 0;
   bool rejected = false;
   lincheck::KvOutput output;
-};
-
-// An entry as applied, for the checkers.
-struct AppliedEntry {
-  uint64_t index = 0;
-  uint64_t term = 0;
-  uint64_t data_hash = 0;
-  uint64_t client = 0;  // for a client command: who sent it (0 otherwise)
-  uint64_t seq = 0;
-  std::optional<raft::ConfState> conf;  // for a conf change: the configuration after it
 };
 
 class SimNode {

@@ -62,7 +62,10 @@ Simulator::Simulator(const SimOptions& options) : opt_(options), rng_(options.se
     ids_.push_back(static_cast<raft::NodeId>(i));
     cs.voters.push_back(static_cast<raft::NodeId>(i));
   }
-  configs_[0] = cs;
+  InvariantChecker::Options copt;
+  copt.max_inflight = knobs_.max_inflight;
+  copt.note = [this](const std::string& line) { Trace(line); };
+  checker_ = std::make_unique<InvariantChecker>(cs, std::move(copt));
   for (raft::NodeId id : ids_) {
     raft::Config c;
     c.election_tick = knobs_.election_tick;
@@ -133,9 +136,7 @@ void Simulator::StartNode(raft::NodeId id) {
   Trace("start " + std::to_string(id) + " term=" + std::to_string(n.raft().term()) +
         " commit=" + std::to_string(n.raft().log().committed()) + " last=" + std::to_string(n.raft().log().last_index()) +
         " applied=" + std::to_string(n.applied()));
-  last_role_[id] = raft::Role::kFollower;
-  last_term_[id] = n.raft().term();
-  last_commit_[id] = n.raft().log().committed();
+  checker_->NodeStarted(ViewOf(n));
   Schedule(now_ + static_cast<int64_t>(static_cast<double>(knobs_.tick_ns) * drift_[id]), Tick{id, n.incarnation()});
 }
 
@@ -215,8 +216,7 @@ void Simulator::OnReadyDone(const ReadyDone& e) {
     Fail("node " + std::to_string(e.node) + " persist: " + done.error().ToString());
     return;
   }
-  if (done->hard_state) CheckPersistedHardState(e.node, *done->hard_state);
-  RecordPersisted(e.node, *done);
+  CheckPersisted(e.node, *done);
   for (const raft::Message& m : done->messages) Send(m);
   CheckApplied(e.node, done->applied);
   for (const ClientReply& r : done->replies) Schedule(now_ + NetDelay(), ReplyArrive{r});
@@ -296,8 +296,8 @@ SimResult Simulator::Run() {
   if (!failed_) CheckEndOfRun();
   if (!failed_) CheckLinearizable();
   result_.trace_hash = trace_hash_;
-  result_.elections = leaders_.size();
-  result_.committed = committed_.empty() ? 0 : committed_.rbegin()->first;
+  result_.elections = checker_->leader_terms();
+  result_.committed = checker_->highest_applied();
   return result_;
 }
 

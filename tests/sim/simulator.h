@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "raft/core/types.h"
+#include "sim/invariant_checker.h"
 #include "sim/kv_model.h"
 #include "sim/sim_node.h"
 #include "sim/sim_options.h"
@@ -119,11 +120,11 @@ class Simulator {
   bool ProbeWrite(int64_t deadline_ns);
 
   // --- checks (sim_checker.cc) ---
+  // Feeds the invariant checker and fails the run on its first violation.
+  NodeView ViewOf(const SimNode& n) const;
   void CheckInvariants();
   void CheckApplied(raft::NodeId id, const std::vector<AppliedEntry>& applied);
-  void CheckPersistedHardState(raft::NodeId id, const raft::HardState& hs);
-  void RecordPersisted(raft::NodeId id, const SimNode::Finished& f);
-  void CheckNewLeader(raft::NodeId id);
+  void CheckPersisted(raft::NodeId id, const SimNode::Finished& f);
   void CheckEndOfRun();
   void CheckLinearizable();
 
@@ -163,25 +164,10 @@ class Simulator {
   std::vector<lincheck::KvOperation> history_;
   std::set<std::pair<uint64_t, uint64_t>> acked_writes_;
 
-  // Checker state.
-  // `known_by_term`: the term of the node that first applied it, which is at
-  // least the term in which it was committed.
-  struct CommittedEntry { uint64_t term; uint64_t hash; uint64_t known_by_term; };
-  std::map<uint64_t, CommittedEntry> committed_;  // global committed log seen by appliers
-  std::map<uint64_t, std::pair<uint64_t, uint64_t>> committed_commands_;  // index -> (client, seq)
-  std::map<uint64_t, raft::NodeId> leaders_;  // term -> leader
-  // What each node's disk holds durably: entry terms by index, and the
-  // snapshot floor (everything at or below it was committed and applied).
-  struct DurableLog { std::map<uint64_t, uint64_t> terms; uint64_t floor = 0; };
-  std::map<raft::NodeId, DurableLog> durable_;
-  std::map<std::pair<raft::NodeId, uint64_t>, raft::NodeId> votes_;  // (node, term) -> vote persisted
-  std::map<raft::NodeId, raft::Role> last_role_;
-  std::map<raft::NodeId, uint64_t> last_term_;
-  std::map<raft::NodeId, uint64_t> last_commit_;
-  std::map<raft::NodeId, uint64_t> seen_incarnation_;
-  // Configurations by the index of the conf-change entry that made them (0:
-  // the bootstrap one): the same on every node that applies the entry.
-  std::map<uint64_t, raft::ConfState> configs_;
+  // Checker state: the invariants (RAFT-TESTING.md §8) and, for the end of
+  // the run, the client command applied at each index: index -> (client, seq).
+  std::unique_ptr<InvariantChecker> checker_;
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> committed_commands_;
 };
 
 }  // namespace sim
