@@ -104,6 +104,15 @@ void InvariantChecker::CheckLeader(const NodeView& v) {
   const Life& l = life_[v.id];
   if (l.role != raft::Role::kLeader || l.term != v.term) CheckNewLeader(v);
   if (!ok()) return;
+  // §5.4.2: a leader moves its commit index only onto an entry of its own
+  // term (earlier entries commit with it, never by counting replicas).
+  if (l.role == raft::Role::kLeader && l.term == v.term && v.commit > l.commit && v.term_at) {
+    std::optional<uint64_t> t = v.term_at(v.commit);
+    if (t.has_value() && *t != v.term) {
+      return Fail("leader " + N(v.id) + " of term " + N(v.term) + " moved its commit index to " + N(v.commit) +
+                  ", an entry of term " + N(*t));
+    }
+  }
   // A leader's view of its followers stays within its log and window.
   for (const NodeView::Follower& f : v.followers) {
     if (f.match > v.last_index) return Fail("leader " + N(v.id) + ": match of " + N(f.id) + " past its log");

@@ -21,13 +21,14 @@ raft::NodeId Simulator::CurrentLeader() const {
 }
 
 void Simulator::OnFault() {
-  switch (rng_.Below(opt_.liveness ? 3 : 10)) {
+  switch (rng_.Below(opt_.liveness ? 3 : 11)) {
     case 0: case 1: FaultPartition(); break;
     case 2: FaultPause(); break;
     case 3: case 4: FaultCrash(); break;
     case 5: FaultTransfer(); break;
     case 6: case 7: FaultConfChange(); break;
     case 8: FaultSnapshot(); break;
+    case 10: FaultSlowDisk(); break;
     case 9:
       // Restart the whole cluster at once.
       Trace("fault: restart all");
@@ -147,6 +148,13 @@ void Simulator::FaultConfChange() {
         " -> " + (st.ok() ? "proposed" : st.ToString()));
 }
 
+void Simulator::FaultSlowDisk() {
+  raft::NodeId id = rng_.Chance(0.6) && CurrentLeader() != raft::kNoNode ? CurrentLeader() : rng_.Pick(ids_);
+  int64_t until = now_ + rng_.Range(50, 2000) * 1'000'000;
+  slow_disk_until_[id] = std::max(slow_disk_until_[id], until);
+  Trace("fault: slow disk " + std::to_string(id));
+}
+
 void Simulator::FaultSnapshot() {
   raft::NodeId id = rng_.Pick(ids_);
   SimNode& n = *nodes_.at(id);
@@ -180,6 +188,7 @@ void Simulator::HealAll() {
   blocked_.clear();
   ++link_generation_;
   paused_until_.clear();
+  slow_disk_until_.clear();
   for (raft::NodeId id : ids_) {
     if (!nodes_.at(id)->up()) Schedule(now_ + 1, Restart{id});
   }

@@ -166,6 +166,9 @@ void Simulator::PumpReady(raft::NodeId id) {
   std::vector<raft::Message> early = n.BeginReady();
   for (const raft::Message& m : early) Send(m);
   int64_t latency = n.ready_must_sync() ? rng_.Exponential(knobs_.disk_mean_ns) + 1 : 1;
+  // A slow disk: the leader's own write may finish long after its followers'.
+  auto slow = slow_disk_until_.find(id);
+  if (slow != slow_disk_until_.end() && slow->second > now_) latency *= 100;
   Schedule(now_ + latency, ReadyDone{id, n.incarnation()});
 }
 

@@ -104,6 +104,7 @@ class Simulator {
   void FaultTransfer();
   void FaultConfChange();
   void FaultSnapshot();
+  void FaultSlowDisk();
   void HealAll();
   // Stops members the applied configuration no longer holds, as an operator
   // would, and starts them again once it holds them again.
@@ -143,6 +144,7 @@ class Simulator {
   std::map<raft::NodeId, std::unique_ptr<SimNode>> nodes_;
   std::map<raft::NodeId, double> drift_;
   std::map<raft::NodeId, int64_t> paused_until_;
+  std::map<raft::NodeId, int64_t> slow_disk_until_;  // syncs take 100x longer until then
   std::set<std::pair<raft::NodeId, raft::NodeId>> blocked_;  // (from, to)
   uint64_t link_generation_ = 0;
   std::set<raft::NodeId> broken_;  // liveness: members left broken for good
