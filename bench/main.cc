@@ -23,7 +23,9 @@ constexpr const char* kStorageHelp = R"(Workloads (one run prints ONE summary li
                (fdatasync + posix_fadvise DONTNEED, checked with mincore; the output says whether it
                worked), opens it fresh and reads random single entries with Entry(i) for --seconds.
   read-seq     same build; cold fresh Open, reads the whole log in order with
-               Entries(lo, hi, max_bytes=1 MiB); MiB/s of .log data (Open not counted).
+               Entries(lo, hi, max_bytes=1 MiB), or with --read-api for-each through
+               ForEachEntry(lo, hi, 1 MiB, fn) (views, no copies); MiB/s of .log data
+               (Open not counted).
   open         builds (or reuses) a log of --log-bytes (default 2 GiB) and times SegmentedLog::Open:
                median of --opens warm opens, then of --opens cold ones (if the cache drop works).
   memory       builds (or reuses) a log of --entries small entries (default 20,000,000 of 16 bytes),
@@ -81,6 +83,9 @@ void AddStorageFlags(CLI::App* storage, bench::BenchConfig* c, bool* no_prealloc
   storage->add_flag("--keep", c->keep, "keep the logs and baseline files of write workloads");
   storage->add_option("--seed", c->seed, "seed of payloads and random reads")->capture_default_str();
   storage->add_option("--opens", c->opens, "open: Opens timed per temperature")->capture_default_str();
+  storage->add_option("--read-api", c->read_api, "read-seq: entries (Entries) or for-each (ForEachEntry)")
+      ->check(CLI::IsMember({"entries", "for-each"}))
+      ->capture_default_str();
 }
 
 // Defaults that depend on the workload, for flags not given.

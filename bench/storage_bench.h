@@ -33,6 +33,7 @@ struct BenchConfig {
   bool keep = false;             // keep the logs and files of write workloads
   uint64_t seed = 1;
   uint64_t opens = 7;            // open: Opens timed per temperature
+  std::string read_api = "entries";  // read-seq: "entries" (Entries) or "for-each" (ForEachEntry)
 };
 
 const std::vector<std::string>& WorkloadNames();

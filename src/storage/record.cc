@@ -153,16 +153,17 @@ const char* RecordTypeName(RecordType t) {
   return "unknown";
 }
 
-Result<LogEntry> DecodeEntry(std::string_view body) {
+Result<EntryView> DecodeEntryView(std::string_view body) {
   if (body.size() < f::kEntryHeaderSize) {
     return common::DataLossError("entry record body is " + std::to_string(body.size()) + " bytes, below its header");
   }
-  LogEntry e;
-  e.index = DecodeFixed64(body.data());
-  e.term = DecodeFixed64(body.data() + 8);
-  e.kind = static_cast<EntryKind>(DecodeFixed32(body.data() + 16));
-  e.payload.assign(body.data() + f::kEntryHeaderSize, body.size() - f::kEntryHeaderSize);
-  return e;
+  return EntryView{DecodeFixed64(body.data()), DecodeFixed64(body.data() + 8),
+                   static_cast<EntryKind>(DecodeFixed32(body.data() + 16)), body.substr(f::kEntryHeaderSize)};
+}
+
+Result<LogEntry> DecodeEntry(std::string_view body) {
+  ASSIGN_OR_RETURN(EntryView v, DecodeEntryView(body));
+  return v.ToEntry();
 }
 
 Result<HardState> DecodeHardState(std::string_view body) {

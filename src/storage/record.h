@@ -56,6 +56,8 @@ const char* RecordTypeName(RecordType t);
 
 // Body decoders; kDataLoss when the body has the wrong size.
 Result<LogEntry> DecodeEntry(std::string_view body);
+// The entry in `body` without copying its payload (the view points into `body`).
+Result<EntryView> DecodeEntryView(std::string_view body);
 Result<HardState> DecodeHardState(std::string_view body);
 Result<Checkpoint> DecodeCheckpoint(std::string_view body);
 struct BatchEnd {

@@ -74,12 +74,6 @@ Result<std::unique_ptr<Segment>> Segment::Open(common::Fs& fs, const std::string
   return seg;
 }
 
-Slot Segment::GetSlot(uint64_t index) const {
-  if (!HasSlot(index)) return {};
-  const char* p = map_->data() + f::kIndexHeaderSize + (index - first_index()) * f::kIndexSlotSize;
-  return Slot{DecodeFixed32(p), DecodeFixed32(p + 4)};
-}
-
 void Segment::SetSlot(uint64_t index, Slot slot) {
   if (!HasSlot(index)) return;
   char* p = map_->data() + f::kIndexHeaderSize + (index - first_index()) * f::kIndexSlotSize;
@@ -117,21 +111,22 @@ Status Segment::Seal(uint64_t last_index, uint64_t log_end) {
 
 Status Segment::SyncIndex() { return map_->Sync(); }
 
-Result<LogEntry> Segment::ReadEntry(uint64_t index, Slot slot) {
+Result<EntryView> Segment::VerifyEntry(uint64_t index, Slot slot, std::string_view bytes) const {
   auto damaged = [&](const std::string& why) {
     return common::DataLossError(log_->path() + " at " + std::to_string(slot.pos) + ": " + why +
                                  " (reading entry " + std::to_string(index) + ")");
   };
-  if (slot.pos == 0 || slot.size < f::kRecordHeaderSize) return damaged("no index slot");
-  std::string buf(slot.size, '\0');
-  ASSIGN_OR_RETURN(size_t n, log_->ReadAt(slot.pos, buf.data(), buf.size()));
-  if (n < buf.size()) return damaged("record extends past the end of the file");
+  if (!PlausibleSlot(slot)) {
+    return damaged(slot.pos == 0 ? std::string("no index slot") : "index slot of " + std::to_string(slot.size) + " bytes");
+  }
+  if (bytes.size() < slot.size) return damaged("record extends past the end of the file");
   RecordView rec;
-  DecodeResult r = DecodeRecord(buf, &rec, salt());
+  DecodeResult r = DecodeRecord(bytes.substr(0, slot.size), &rec, salt());
   if (r != DecodeResult::kOk) return damaged(DecodeResultName(r));
   if (rec.type != RecordType::kEntry) return damaged("index slot points at a " + std::string(RecordTypeName(rec.type)));
-  ASSIGN_OR_RETURN(LogEntry e, DecodeEntry(rec.body));
-  if (e.index != index) return damaged("index slot points at entry " + std::to_string(e.index));
+  Result<EntryView> e = DecodeEntryView(rec.body);
+  if (!e.has_value()) return damaged(e.error().message());
+  if (e->index != index) return damaged("index slot points at entry " + std::to_string(e->index));
   return e;
 }
 

@@ -14,10 +14,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "common/coding.h"
 #include "common/fs.h"
 #include "common/status.h"
 #include "storage/record.h"
+#include "storage/record_format.h"
 #include "storage/types.h"
 
 namespace storage {
@@ -62,7 +65,11 @@ class Segment {
 
   // True if `index` has a slot in this segment.
   bool HasSlot(uint64_t index) const { return index >= first_index() && index - first_index() < max_slots_; }
-  Slot GetSlot(uint64_t index) const;
+  Slot GetSlot(uint64_t index) const {  // inline: sequential reads call it once per entry
+    if (!HasSlot(index)) return {};
+    const char* p = map_->data() + format::kIndexHeaderSize + (index - first_index()) * format::kIndexSlotSize;
+    return Slot{common::DecodeFixed32(p), common::DecodeFixed32(p + 4)};
+  }
   // Writes a slot if it differs (so rebuilding an intact index dirties nothing).
   void SetSlot(uint64_t index, Slot slot);
 
@@ -73,9 +80,19 @@ class Segment {
   // Syncs slots written so far.
   Status SyncIndex();
 
-  // Reads the whole record at `slot`, verifies it and returns the entry.
-  // kDataLoss naming the file and position when damaged or not entry `index`.
-  Result<LogEntry> ReadEntry(uint64_t index, Slot slot);
+  // True if `slot` can describe an entry record: set, and no smaller than a
+  // record header nor larger than the largest record. Readers read only the
+  // bytes of such slots, so a damaged index never makes them read gigabytes.
+  static bool PlausibleSlot(Slot slot) {
+    return slot.pos != 0 && slot.size >= format::kRecordHeaderSize &&
+           slot.size <= format::RecordSize(format::kMaxRecordBody);
+  }
+  // Verifies that `bytes`, read from the .log at `slot.pos` (slot.size bytes,
+  // fewer if the file ended first), hold a valid entry record of `index`
+  // (checksum included) and returns a view of it; the view points into
+  // `bytes`. kDataLoss naming the file and position when the slot is
+  // implausible, the record is damaged or short, or it is another entry.
+  Result<EntryView> VerifyEntry(uint64_t index, Slot slot, std::string_view bytes) const;
 
   // Paths of the two files (for deletion).
   static std::string LogPath(const std::string& dir, uint64_t first_index);

@@ -15,9 +15,6 @@ using common::Status;
 
 namespace {
 
-// Bytes of an entry record that are not payload, less its padding.
-constexpr uint64_t kRecordOverhead = f::kRecordHeaderSize + f::kEntryHeaderSize + 7;
-
 // Memory a cached entry takes: its slot in the deque and, past the string's
 // inline capacity, the payload's heap block with the allocator's overhead.
 uint64_t CacheCost(const LogEntry& e) {
@@ -346,120 +343,6 @@ std::shared_ptr<Segment> SegmentedLog::Impl::FindSegmentLocked(uint64_t index, u
 Status SegmentedLog::Impl::RangeErrorLocked(uint64_t index) const {
   return common::OutOfRangeError("index " + std::to_string(index) + " outside the log [" +
                                  std::to_string(state.first_index) + ", " + std::to_string(state.last_index) + "]");
-}
-
-namespace {
-
-// Reads entries [first, first + slots.size()) of `seg` with one pread when
-// their records lie close together, verifying each record.
-Result<std::vector<LogEntry>> ReadRun(Segment& seg, uint64_t first, const std::vector<Slot>& slots) {
-  std::vector<LogEntry> out;
-  if (slots.size() == 1) {
-    ASSIGN_OR_RETURN(LogEntry e, seg.ReadEntry(first, slots[0]));
-    out.push_back(std::move(e));
-    return out;
-  }
-  uint64_t lo = std::numeric_limits<uint64_t>::max(), hi = 0;
-  for (const Slot& s : slots) {
-    lo = std::min<uint64_t>(lo, s.pos);
-    hi = std::max<uint64_t>(hi, uint64_t{s.pos} + s.size);
-  }
-  // Not zero-filled: the read overwrites it, and only the n bytes read are used.
-  auto storage = std::make_unique_for_overwrite<char[]>(hi - lo);
-  ASSIGN_OR_RETURN(size_t n, seg.log().ReadAt(lo, storage.get(), hi - lo));
-  std::string_view buf(storage.get(), n);
-  out.reserve(slots.size());
-  for (size_t i = 0; i < slots.size(); i++) {
-    const Slot& s = slots[i];
-    uint64_t index = first + i;
-    RecordView rec;
-    DecodeResult r = s.pos >= lo && s.pos + s.size <= lo + buf.size()
-                         ? DecodeRecord(buf.substr(s.pos - lo, s.size), &rec, seg.salt())
-                         : DecodeResult::kTruncated;
-    if (r != DecodeResult::kOk || rec.type != RecordType::kEntry) {
-      // Let the single-record path produce the precise error.
-      ASSIGN_OR_RETURN(LogEntry e, seg.ReadEntry(index, s));
-      out.push_back(std::move(e));
-      continue;
-    }
-    ASSIGN_OR_RETURN(LogEntry e, DecodeEntry(rec.body));
-    if (e.index != index) {
-      return common::DataLossError(seg.log_path() + " at " + std::to_string(s.pos) + ": index slot for " +
-                                   std::to_string(index) + " points at entry " + std::to_string(e.index));
-    }
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
-}  // namespace
-
-Result<LogEntry> SegmentedLog::Entry(uint64_t index) const {
-  ASSIGN_OR_RETURN(std::vector<LogEntry> v, Entries(index, index + 1, 0));
-  return std::move(v.front());
-}
-
-Result<std::vector<LogEntry>> SegmentedLog::Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const {
-  Impl& im = *impl_;
-  std::vector<LogEntry> out;
-  uint64_t bytes = 0;
-  uint64_t next = lo;
-  while (next < hi) {
-    // Under the lock: take cached entries, or the slots of the next run of
-    // entries in one segment; read that run outside the lock.
-    std::shared_ptr<Segment> seg;
-    std::vector<Slot> slots;
-    {
-      std::lock_guard lk(im.mu);
-      if (next < im.state.first_index || next > im.state.last_index || hi > im.state.last_index + 1) {
-        return im.RangeErrorLocked(next < im.state.first_index || next > im.state.last_index ? next : hi - 1);
-      }
-      while (next < hi) {
-        const CachedEntry* c = im.CachedLocked(next);
-        if (c == nullptr) break;
-        if (!out.empty() && bytes + c->entry.payload.size() > max_bytes) return out;
-        bytes += c->entry.payload.size();
-        out.push_back(c->entry);
-        next++;
-        im.stats.cache_hits++;
-      }
-      if (next == hi) break;
-      uint64_t seg_end = 0;
-      seg = im.FindSegmentLocked(next, &seg_end);
-      if (seg == nullptr) return common::InternalError("no segment holds index " + std::to_string(next));
-      // The run stops where the payloads (a record less its headers and at
-      // most 7 bytes of padding) pass what max_bytes leaves: at most one
-      // entry is read and not returned.
-      uint64_t run_payload = bytes;
-      for (uint64_t i = next; i < std::min(hi, seg_end) && im.CachedLocked(i) == nullptr; i++) {
-        Slot s = seg->GetSlot(i);
-        run_payload += std::max<uint64_t>(s.size, kRecordOverhead) - kRecordOverhead;
-        if ((!out.empty() || !slots.empty()) && run_payload > max_bytes) break;
-        slots.push_back(s);
-      }
-      im.stats.cache_misses += slots.size();
-    }
-    ASSIGN_OR_RETURN(std::vector<LogEntry> run, ReadRun(*seg, next, slots));
-    for (LogEntry& e : run) {
-      if (!out.empty() && bytes + e.payload.size() > max_bytes) return out;
-      bytes += e.payload.size();
-      out.push_back(std::move(e));
-      next++;
-    }
-  }
-  return out;
-}
-
-Result<uint64_t> SegmentedLog::Term(uint64_t index) const {
-  {
-    Impl& im = *impl_;
-    std::lock_guard lk(im.mu);
-    if (index + 1 == im.state.first_index) return im.state.purge_term;
-    if (index < im.state.first_index || index > im.state.last_index) return im.RangeErrorLocked(index);
-    if (const CachedEntry* c = im.CachedLocked(index)) return c->entry.term;
-  }
-  ASSIGN_OR_RETURN(LogEntry e, Entry(index));
-  return e.term;
 }
 
 uint64_t SegmentedLog::first_index() const {

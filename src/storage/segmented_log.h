@@ -40,6 +40,7 @@
 // Threads: every method may be called from any thread.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -110,8 +111,30 @@ class SegmentedLog {
   Result<LogEntry> Entry(uint64_t index) const;
 
   // Entries [lo, hi), stopping before the total payload would exceed
-  // `max_bytes` (at least one entry is returned). kOutOfRange as Entry().
+  // `max_bytes` (at least one entry is returned). kOutOfRange as Entry();
+  // kDataLoss if a record is damaged. Each payload is copied once, into its
+  // LogEntry; ForEachEntry() hands out the same entries without copies.
   Result<std::vector<LogEntry>> Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const;
+
+  using EntryVisitor = std::function<Visit(const EntryView&)>;
+  // Calls `fn` for the entries [lo, hi) in index order, stopping before the
+  // total payload would exceed `max_bytes` (`fn` sees at least one entry) or
+  // after `fn` returns Visit::kStop. Returns how many entries `fn` saw.
+  //
+  // No copies: entries read from files are views into one read buffer per
+  // call, filled by one pread per run of entries in a segment (as Entries()
+  // reads them); cached entries are views of copies taken under the mutex.
+  // A view is valid only until `fn` returns; ToEntry() makes an owned copy.
+  // Every record's checksum is verified before `fn` sees the entry.
+  //
+  // Errors: kOutOfRange as Entries() (before `fn` is called, or, if a purge
+  // or truncation races the read, before the first entry it removed);
+  // kDataLoss naming the file and position when a record is damaged: `fn`
+  // has then seen the entries before it (all verified), none from it on.
+  //
+  // `fn` runs on the calling thread without the log's mutex held: it may
+  // call any method of the log. Any thread may call ForEachEntry.
+  Result<uint64_t> ForEachEntry(uint64_t lo, uint64_t hi, uint64_t max_bytes, const EntryVisitor& fn) const;
 
   // Term of the entry at `index`; for first_index() - 1 the purge term (0 for
   // index 0). kOutOfRange outside [first_index() - 1, last_index()].

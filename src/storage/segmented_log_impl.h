@@ -43,6 +43,35 @@ struct CachedEntry {
   uint64_t seq;  // queue sequence number: evictable once written_seq_ >= seq
 };
 
+// Receives the entries of a read (Impl::Read), in index order.
+class ReadSink {
+ public:
+  virtual ~ReadSink() = default;
+  // About `n` more entries are coming (a hint for reserving space).
+  virtual void Expect(size_t n) = 0;
+  // A copy of a cached entry, taken under the mutex: the sink may keep it.
+  virtual Visit TakeCached(LogEntry&& e) = 0;
+  // An entry verified in the read buffer: the view is valid during the call.
+  virtual Visit TakeView(const EntryView& e) = 0;
+};
+
+// How far a read has got, against its budget of payload bytes.
+struct ReadProgress {
+  uint64_t next = 0;   // the next index to hand out
+  uint64_t bytes = 0;  // payload handed out so far
+  uint64_t count = 0;  // entries handed out so far
+  bool done = false;   // the budget is spent or the sink said kStop
+};
+
+// The next step of a read, planned under the mutex: copies of cached
+// entries, or the index slots of a run of entries of one segment.
+struct ReadPlan {
+  std::vector<LogEntry> cached;
+  std::shared_ptr<Segment> seg;
+  uint64_t first = 0;  // index of slots[0]
+  std::vector<Slot> slots;
+};
+
 struct SegmentedLog::Impl {
   Impl(common::Fs& fs_in, std::string dir_in, const Options& options_in)
       : fs(fs_in), dir(std::move(dir_in)), options(options_in) {}
@@ -177,6 +206,13 @@ struct SegmentedLog::Impl {
 
   // segmented_log.cc: rebuilds the state from the segments on disk (Open).
   Status Recover(std::vector<Found>&& found, const std::vector<uint64_t>& index_files);
+
+  // segmented_log_read.cc: entries [lo, hi) within `max_bytes` of payload,
+  // in index order, to `sink` (SegmentedLog::ForEachEntry has the contract).
+  // Returns how many entries the sink took.
+  Result<uint64_t> Read(uint64_t lo, uint64_t hi, uint64_t max_bytes, ReadSink& sink) const;
+  // With mu held: the next step of a read (segmented_log_read.cc).
+  Status PlanReadLocked(uint64_t hi, uint64_t max_bytes, const ReadProgress& p, ReadPlan* plan) const;
 
   // segmented_log.cc, with mu held
   void EvictLocked();

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -28,6 +29,25 @@ struct LogEntry {
   std::string payload;
 
   friend bool operator==(const LogEntry&, const LogEntry&) = default;
+};
+
+// An entry handed out by SegmentedLog::ForEachEntry without a copy: `payload`
+// points into the reader's buffer (or a copy of a cached entry) and is valid
+// only during the callback that receives the view.
+struct EntryView {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  EntryKind kind = EntryKind::kNormal;
+  std::string_view payload;
+
+  // An owned copy (one allocation when the payload is over 15 bytes).
+  LogEntry ToEntry() const { return LogEntry{index, term, kind, std::string(payload)}; }
+};
+
+// What a ForEachEntry callback wants next.
+enum class Visit {
+  kContinue,  // the next entry, if the range and budget allow
+  kStop,      // no more entries
 };
 
 // Raft's persistent state besides the log (§5.1 Figure 2), plus the commit index.
