@@ -74,6 +74,16 @@ void InvariantChecker::CheckNode(const NodeView& v) {
                 N(v.last_index));
   }
   if (v.term < l.term) return Fail("node " + N(v.id) + ": term went back to " + N(v.term));
+  // LogInv: the entry at a node's commit index is the one committed there
+  // (checked against entries some node already applied).
+  if (v.commit > 0 && v.term_at) {
+    auto c = committed_.find(v.commit);
+    std::optional<uint64_t> t = c == committed_.end() ? std::nullopt : v.term_at(v.commit);
+    if (t.has_value() && *t != c->second.term) {
+      return Fail("node " + N(v.id) + " has commit index " + N(v.commit) + " on an entry of term " + N(*t) +
+                  ", but the entry committed there has term " + N(c->second.term));
+    }
+  }
   if (v.commit < l.commit) return Fail("node " + N(v.id) + ": commit went back to " + N(v.commit));
   // Log terms never exceed the current term (entries come from leaders of
   // terms this node has seen).

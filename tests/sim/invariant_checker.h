@@ -65,8 +65,7 @@ struct NodeView {
   uint64_t last_index = 0;
   uint64_t last_term = 0;
   // Term of the entry at an index of its log (nullopt: compacted or past the
-  // end). Called only while ObserveNode runs, for a leader; may be empty
-  // otherwise.
+  // end). Called only while ObserveNode runs; may be empty.
   std::function<std::optional<uint64_t>(uint64_t index)> term_at;
   // A leader's view of its followers (empty on other roles).
   struct Follower {
