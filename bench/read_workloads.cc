@@ -1,6 +1,8 @@
 // read-random and read-seq: reads of a built log through a fresh Open with a
 // cold page cache, then the same files with plain pread()/read(), cold too.
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <random>
 
@@ -28,8 +30,18 @@ struct ReadRun {
   uint64_t entries = 0;
   uint64_t payload_bytes = 0;
   double open_ms = 0;
+  double cpu_seconds = 0;  // of the reading thread, user + system
   storage::Stats stats;
 };
+
+// CPU time of the calling thread so far, user + system: steadier than wall
+// time on a shared machine, and it includes the kernel's copies.
+double ThreadCpuSeconds() {
+  rusage ru{};
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
 
 std::string DropText(const CacheDrop& d) {
   return d.ok ? "cold cache (" + d.detail + ")" : "NOT COLD (" + d.detail + ")";
@@ -109,6 +121,7 @@ Status MeasureSeqReads(const BenchEnv& env, const std::string& dir, ReadRun* run
   ASSIGN_OR_RETURN(std::unique_ptr<storage::SegmentedLog> log, TimedOpen(env, dir, &run->open_ms));
   const uint64_t last = log->last_index();
   uint64_t lo = log->first_index();
+  const double cpu0 = ThreadCpuSeconds();
   const int64_t t0 = env.clock.NowNanos();
   while (lo <= last) {
     int64_t start = env.clock.NowNanos();
@@ -119,6 +132,7 @@ Status MeasureSeqReads(const BenchEnv& env, const std::string& dir, ReadRun* run
     lo += n;
   }
   run->seconds = Seconds(t0, env.clock.NowNanos());
+  run->cpu_seconds = ThreadCpuSeconds() - cpu0;
   run->stats = log->stats();
   return Status::Ok();
 }
@@ -190,7 +204,9 @@ Status RunReadSeq(const BenchEnv& env, Report* r) {
   ReadRun run;
   RETURN_IF_ERROR(MeasureSeqReads(env, cold.built.dir, &run));
   const CacheDrop base_drop = DropPageCache(cold.built.dir);
+  const double base_cpu0 = ThreadCpuSeconds();
   ASSIGN_OR_RETURN(BaselineResult base, RunSeqReadBaseline(env.clock, cold.files));
+  const double base_cpu = ThreadCpuSeconds() - base_cpu0;
 
   AddReadFields(cold, run, base_drop, r);
   r->mb_per_s = static_cast<double>(cold.data_bytes) / kMiB / run.seconds;
@@ -200,6 +216,13 @@ Status RunReadSeq(const BenchEnv& env, Report* r) {
   r->AddNum("baseline_read_p50_us", base.latency.p50_us);
   r->AddInt("entries_calls", static_cast<int64_t>(run.latency.count()));
   r->AddStr("read_api", env.config.read_api);
+  r->AddNum("cpu_seconds", run.cpu_seconds);
+  r->AddNum("baseline_cpu_seconds", base_cpu);
+  const double data_mib = static_cast<double>(cold.data_bytes) / kMiB;
+  const double cpu_ratio = run.cpu_seconds > 0 ? base_cpu / run.cpu_seconds : 0;
+  r->AddNum("mb_per_cpu_s", run.cpu_seconds > 0 ? data_mib / run.cpu_seconds : 0);
+  r->AddNum("baseline_mb_per_cpu_s", base_cpu > 0 ? data_mib / base_cpu : 0);
+  r->AddNum("cpu_ratio", cpu_ratio);
   const std::string call = env.config.read_api == "for-each" ? "ForEachEntry" : "Entries";
   r->summary = Num(*r->mb_per_s, 1) + " MiB/s of .log data (" + Num(*r->records_per_s) + " entries/s, " +
                Num(static_cast<double>(run.payload_bytes) / kMiB / run.seconds, 1) + " MiB/s payload) in " +
@@ -208,7 +231,8 @@ Status RunReadSeq(const BenchEnv& env, Report* r) {
                " ms not counted, " + DropText(cold.drop) + "; baseline read() of the same " +
                Num(static_cast<double>(cold.data_bytes) / kMiB) + " MiB with 1 MiB buffers: " +
                Num(base.mb_per_s, 1) + " MiB/s" + (base_drop.ok ? "" : " (NOT COLD)") + "; ratio " +
-               Num(*r->ratio, 2);
+               Num(*r->ratio, 2) + "; CPU seconds of the reading thread: " + Num(run.cpu_seconds, 3) +
+               ", baseline " + Num(base_cpu, 3) + " (ratio " + Num(cpu_ratio, 2) + ")";
   return Status::Ok();
 }
 
