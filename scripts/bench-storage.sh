@@ -29,6 +29,7 @@ workloads=(
   "nosync-100-batch64|--workload nosync --record-size 100 --batch 64"
   "read-random|--workload read-random"
   "read-seq|--workload read-seq"
+  "read-seq-for-each|--workload read-seq --read-api for-each"
   "open-2GiB|--workload open"
   "memory-20M|--workload memory"
 )
