@@ -60,7 +60,7 @@ std::optional<ClientReply> SimNode::HandleRequest(const ClientRequest& r) {
   }
   if (raft_->role() != raft::Role::kLeader) return reject;
   if (!raft_->Propose(EncodeCommand(Command{r.client, r.seq, r.input})).ok()) return reject;
-  proposals_[{r.client, r.seq}] = true;
+  proposals_.insert({r.client, r.seq});
   return std::nullopt;
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -94,7 +95,7 @@ class SimNode {
   uint64_t incarnation_ = 0;
   std::optional<raft::Ready> ready_;
   // Proposals made here, by (client, seq), waiting to be applied here.
-  std::map<std::pair<uint64_t, uint64_t>, bool> proposals_;
+  std::set<std::pair<uint64_t, uint64_t>> proposals_;
   // ReadIndex requests: by context, then (once their ReadState came) by index.
   std::map<std::string, ClientRequest> reads_waiting_index_;
   std::multimap<uint64_t, ClientRequest> reads_waiting_apply_;

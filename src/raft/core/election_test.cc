@@ -14,15 +14,12 @@ namespace {
 
 using testing::EntriesWithTerms;
 using testing::Msg;
+using testing::PreVoteCheckQuorum;
 using testing::TestCluster;
 using testing::Voters;
 
 void PreVote(Config& c) { c.pre_vote = true; }
 void CheckQuorum(Config& c) { c.check_quorum = true; }
-void PreVoteCheckQuorum(Config& c) {
-  c.pre_vote = true;
-  c.check_quorum = true;
-}
 
 // Finds the first message of `type` from `from`, or nullptr.
 const Message* Find(const std::vector<Message>& msgs, MessageType type, NodeId from = kNoNode) {

@@ -11,6 +11,7 @@
 namespace raft {
 namespace {
 
+using testing::PreVoteCheckQuorum;
 using testing::TestCluster;
 using testing::Voters;
 
@@ -18,10 +19,6 @@ ConfChange Change(ConfChangeType type, NodeId node) { return ConfChange{.changes
 
 std::set<NodeId> VotersOf(TestCluster& c, NodeId id) { return c.node(id).config().voters.incoming.ids(); }
 
-void PreVoteCheckQuorum(Config& cfg) {
-  cfg.pre_vote = true;
-  cfg.check_quorum = true;
-}
 
 // Catalogue 44 (etcd TestStepIgnoreConfig): a second change is refused
 // while one is pending (appended but not applied).

@@ -98,11 +98,9 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& config, const Storage& 
 
 Status Raft::Restore(const InitialState& st) {
   const HardState& hs = st.hard_state;
-  if (hs.commit > log_.last_index() || hs.commit < log_.committed()) {
-    if (hs.commit > log_.last_index()) {
-      return common::DataLossError("raft: stored commit index " + std::to_string(hs.commit) +
-                                   " is past the last stored entry " + std::to_string(log_.last_index()));
-    }
+  if (hs.commit > log_.last_index()) {
+    return common::DataLossError("raft: stored commit index " + std::to_string(hs.commit) +
+                                 " is past the last stored entry " + std::to_string(log_.last_index()));
   }
   term_ = hs.term;
   vote_ = hs.vote;

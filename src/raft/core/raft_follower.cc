@@ -104,10 +104,9 @@ void Raft::HandleSnapshot(const Message& m) {
 
 bool Raft::RestoreSnapshot(const Snapshot& s) {
   if (s.meta.index <= log_.committed()) return false;  // stale (etcd TestRestoreIgnoreSnapshot)
-  if (role_ != Role::kFollower) {
-    BecomeFollower(term_ + 1, kNoNode);  // defensive: only followers install snapshots
-    return false;
-  }
+  // StepInternal turns a candidate into a follower before handing it a
+  // snapshot, and a leader never gets one of its own term (one leader per term).
+  CHECK(role_ == Role::kFollower);
   // The snapshot may predate this node's (re-)addition, so its
   // configuration need not hold us: later entries add us. Installing it is
   // safe either way, since a leader only sends committed state.

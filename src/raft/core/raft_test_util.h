@@ -34,6 +34,12 @@ namespace raft::testing {
 
 using Tweak = std::function<void(Config&)>;
 
+// Config tweak for TestCluster: PreVote and CheckQuorum on.
+inline void PreVoteCheckQuorum(Config& c) {
+  c.pre_vote = true;
+  c.check_quorum = true;
+}
+
 inline ConfState Voters(std::initializer_list<NodeId> ids) {
   ConfState cs;
   cs.voters.assign(ids.begin(), ids.end());
