@@ -1,0 +1,198 @@
+#pragma once
+
+// Node: the runtime around one Raft core (DESIGN §3, "raft/node"). It owns
+// the loop that turns Ready into work and gives services a thread-safe,
+// callback- and future-based API: propose commands and learn their index and
+// result, wait for linearizable reads, change membership, watch status.
+//
+// Threads. A Node runs two threads of its own:
+//   - the raft thread drives the core: it takes queued inputs (proposals,
+//     messages from the transport, ticks every `tick_ns`), calls Step/Tick/
+//     ProposeBatch, and handles each Ready in the order of ready.h: sends
+//     `messages` first (so the leader writes its disk in parallel with its
+//     followers, thesis §10.2.1), persists with DurableStorage::Persist
+//     (group commit: every proposal queued while the previous persist ran
+//     goes into the next one), then sends `messages_after_persist` (a
+//     follower acknowledges only what is durable), applies conf changes
+//     (Raft::ApplyConfChange) and hands committed entries to the apply thread.
+//   - the apply thread calls the StateMachine in index order, completes the
+//     proposals whose entries it applied, advances applied() and releases
+//     linearizable reads whose index it reached.
+// Every public method is thread-safe. Callbacks run on a Node thread (apply
+// or raft) or, for errors known at once, on the caller's thread: they must
+// not block and must not call Shutdown().
+//
+// Outcomes of a proposal, as the callback or future sees them:
+//   - OK: committed and applied at index/term, with the state machine's result.
+//   - kUnavailable: not proposed (this node is not the leader, no leader is
+//     known, the node is shutting down, or too many proposals are pending).
+//     The message names the leader when one is known ("not the leader;
+//     leader is 2 at 127.0.0.1:7002"); leader_hint() gives it structured.
+//     Retrying elsewhere cannot duplicate the command.
+//   - kAborted: proposed, but another leader overwrote the entry: it is not
+//     committed and never will be. Safe to retry.
+//   - kDeadlineExceeded: the outcome is unknown (timed out, or the node shut
+//     down while it was in flight). A retry may duplicate the command.
+//   - kInvalidArgument: empty batch or a command over the size limit.
+//
+// Lifetime: storage, transport, state machine and clock must outlive the
+// Node. The Node registers itself with the transport for its group on Start
+// and unregisters in Shutdown().
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "raft/core/conf_change.h"
+#include "raft/core/config.h"
+#include "raft/core/types.h"
+#include "raft/durable/durable_storage.h"
+#include "transport/transport.h"
+
+namespace raft {
+
+// What a Node applies committed entries to. Called on the apply thread only,
+// one call at a time, in index order.
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // Applies a committed kNormal entry and returns the result its proposer
+  // receives. The entry (and its data) lives only during the call.
+  virtual std::string Apply(const Entry& entry) = 0;
+  // A committed no-op or conf-change entry (its index is now applied; most
+  // state machines ignore it).
+  virtual void ApplyControl(const Entry& entry) { (void)entry; }
+  // Replaces the state with a snapshot received from the leader (its data is
+  // what the leader's state machine stored with DurableStorage::SaveSnapshot).
+  // An error stops the node (a broken snapshot cannot be skipped).
+  virtual Status Restore(const Snapshot& snapshot) = 0;
+};
+
+struct NodeOptions {
+  transport::GroupId group = 1;
+  // The core's configuration. id is required; Start fills `applied` from the
+  // storage's snapshot. Timeouts are in ticks of tick_ns.
+  Config raft;
+  int64_t tick_ns = 50'000'000;
+  // Addresses of the members known at start (this node included), given to
+  // the transport and used in leader hints.
+  std::map<NodeId, std::string> peers;
+  // At most this many command bytes go into one ProposeBatch.
+  uint64_t max_batch_bytes = 4 << 20;
+  // Proposals queued or in flight beyond these limits are refused
+  // (kUnavailable) rather than queued without bound.
+  size_t max_pending_proposals = 65536;
+  uint64_t max_pending_bytes = 256 << 20;
+  // A single command larger than this is refused (kInvalidArgument).
+  uint64_t max_command_bytes = 16 << 20;
+  // Timeout of Apply()/ApplyBatch()/ReadIndex() when the caller gives none.
+  int64_t default_timeout_ns = 5'000'000'000;
+};
+
+struct ApplyResult {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  std::string result;  // what StateMachine::Apply returned
+};
+
+struct LeaderHint {
+  NodeId id = kNoNode;   // kNoNode: none known
+  std::string address;   // empty when unknown
+};
+
+struct NodeStatus {
+  NodeId id = kNoNode;
+  transport::GroupId group = 0;
+  Role role = Role::kFollower;
+  bool is_learner = false;
+  uint64_t term = 0;
+  NodeId leader = kNoNode;
+  uint64_t commit = 0;
+  uint64_t applied = 0;       // the state machine's
+  uint64_t last_index = 0;
+  uint64_t first_index = 0;   // first entry still in the log
+  ConfState conf_state;
+  std::map<NodeId, std::string> peers;       // known addresses
+  std::map<NodeId, uint64_t> match_index;    // the leader's view; empty on others
+};
+
+class Node final : public transport::Inbox {
+ public:
+  using ApplyCallback = std::function<void(Result<std::vector<ApplyResult>>)>;
+  using ReadCallback = std::function<void(Result<uint64_t>)>;
+
+  // Opens the core over `storage` (restoring the state machine from the
+  // storage's snapshot first, if any), registers with the transport and
+  // starts the threads. Errors: a bad config (kInvalidArgument), storage
+  // errors, the group already registered.
+  static Result<std::unique_ptr<Node>> Start(const NodeOptions& options, DurableStorage& storage,
+                                             transport::Transport& transport, StateMachine& sm,
+                                             common::Clock& clock);
+  // Shutdown(), then frees everything.
+  ~Node() override;
+
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Proposes `commands` as consecutive entries: committed together or not at
+  // all. `done` receives one ApplyResult per command, in order. timeout_ns
+  // <= 0 means the default.
+  void ProposeAsync(std::vector<std::string> commands, int64_t timeout_ns, ApplyCallback done);
+  std::future<Result<ApplyResult>> Apply(std::string command, int64_t timeout_ns = 0);
+  std::future<Result<std::vector<ApplyResult>>> ApplyBatch(std::vector<std::string> commands,
+                                                           int64_t timeout_ns = 0);
+
+  // A linearizable read barrier (ReadIndex, thesis §6.4): completes with an
+  // index once the leader confirmed it was still leader after the call and
+  // this node has applied up to that index; the caller then reads its state
+  // machine. Works on followers (the request goes to the leader). Errors:
+  // kUnavailable (no leader, shutting down), kDeadlineExceeded.
+  void ReadIndexAsync(int64_t timeout_ns, ReadCallback done);
+  std::future<Result<uint64_t>> ReadIndex(int64_t timeout_ns = 0);
+
+  // Blocks until applied() >= index, the deadline (Clock::NowNanos()) passes
+  // or the node shuts down; returns applied(). For tailing readers: no spin.
+  uint64_t WaitApplied(uint64_t index, int64_t deadline_ns);
+  uint64_t applied() const;
+
+  // Membership changes through the log (conf_change.h). Completes when the
+  // change is applied here (OK) or failed (the proposal outcomes above, or
+  // kFailedPrecondition while another change is pending). `addresses` of
+  // added members go to the transport when the change applies.
+  std::future<Status> ChangeMembership(ConfChange cc, std::map<NodeId, std::string> addresses,
+                                       int64_t timeout_ns = 0);
+  // Asks the leader to hand over to `to`; returns at once. kUnavailable
+  // without a leader, kInvalidArgument for a non-member.
+  Status TransferLeadership(NodeId to);
+  // Blocks until a leader is known (OK) or the timeout passes (kUnavailable).
+  Status WaitForLeader(int64_t timeout_ns);
+
+  NodeStatus GetStatus() const;
+  LeaderHint leader_hint() const;
+  NodeId id() const;
+
+  // Stops the threads and unregisters from the transport; pending
+  // proposals and reads complete with kDeadlineExceeded (outcome unknown)
+  // or kUnavailable (never proposed). Idempotent; must not be called from a
+  // callback.
+  void Shutdown();
+
+  // transport::Inbox: queue and return.
+  void Deliver(std::vector<Message> msgs) override;
+  void ReportUnreachable(NodeId peer) override;
+  void ReportSnapshot(NodeId peer, bool failed) override;
+
+ private:
+  struct Impl;
+  explicit Node(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace raft
