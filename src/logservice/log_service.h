@@ -1,0 +1,92 @@
+#pragma once
+
+// LogService: the gRPC service replog.v1.Log (proto/replog/v1/log.proto,
+// DESIGN §5) over one Raft group. Produce goes through Raft::Node (one entry
+// per record: a record's offset is its entry's index); Consume and
+// ConsumeStream read the local committed prefix straight from the group's
+// SegmentedLog (or, on request, after a ReadIndex barrier); GetServers lists
+// the members from the node's status.
+//
+// Errors (gRPC codes): INVALID_ARGUMENT for a malformed produce;
+// UNAVAILABLE when this member is not the leader (with the leader hint of
+// rpc_status.h) or is shutting down — nothing was proposed; ABORTED when
+// the records were proposed but overwritten by a new leader (not
+// committed; safe to retry); DEADLINE_EXCEEDED when the outcome is unknown;
+// OUT_OF_RANGE for an offset outside [first retained, end of the committed
+// log], with that range in the message.
+//
+// Threads: gRPC's sync server threads call the handlers; node callbacks
+// complete ProduceStream responses. BeginShutdown() may be called from any
+// thread.
+
+#include <atomic>
+#include <cstdint>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/clock.h"
+#include "logservice/log_reader.h"
+#include "logservice/record_codec.h"
+#include "raft/durable/durable_storage.h"
+#include "raft/node/node.h"
+#include "replog/v1/log.grpc.pb.h"
+
+namespace logservice {
+
+struct LogServiceOptions {
+  RecordLimits limits;
+  // What a Consume returns when the request names no limit, and the most
+  // it may ask for.
+  ReadLimits default_read;
+  ReadLimits max_read{.max_records = 100'000, .max_bytes = 16 << 20};
+  // A produce waits at most this long for its commit (less if the client's
+  // deadline is sooner); then its outcome is unknown.
+  int64_t produce_timeout_ns = 10'000'000'000;
+  // A waiting ConsumeStream wakes this often to notice a cancelled call.
+  int64_t stream_poll_ns = 250'000'000;
+  // A ConsumeStream from an offset past this member's end waits this long
+  // for the member to catch up before answering OUT_OF_RANGE.
+  int64_t stream_catch_up_ns = 5'000'000'000;
+  // ProduceStream requests in flight per stream; the reader waits beyond it.
+  size_t max_stream_inflight = 1024;
+};
+
+class LogService final : public replog::v1::Log::Service {
+ public:
+  // `node`, `storage` (the group's) and `clock` must outlive the service.
+  LogService(raft::Node& node, const raft::DurableStorage& storage, common::Clock& clock,
+             LogServiceOptions options = {});
+
+  // New calls are refused with UNAVAILABLE and every ConsumeStream ends
+  // with OK within stream_poll_ns. Call before shutting down the gRPC server.
+  void BeginShutdown() { shutting_down_.store(true); }
+
+  grpc::Status Produce(grpc::ServerContext* ctx, const replog::v1::ProduceRequest* req,
+                       replog::v1::ProduceResponse* resp) override;
+  grpc::Status ProduceStream(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<replog::v1::ProduceResponse, replog::v1::ProduceRequest>* stream) override;
+  grpc::Status Consume(grpc::ServerContext* ctx, const replog::v1::ConsumeRequest* req,
+                       replog::v1::ConsumeResponse* resp) override;
+  grpc::Status ConsumeStream(grpc::ServerContext* ctx, const replog::v1::ConsumeRequest* req,
+                             grpc::ServerWriter<replog::v1::ConsumeResponse>* writer) override;
+  grpc::Status GetServers(grpc::ServerContext* ctx, const replog::v1::GetServersRequest* req,
+                          replog::v1::GetServersResponse* resp) override;
+
+ private:
+  // The records of `req` as entry payloads; INVALID_ARGUMENT when malformed.
+  common::Result<std::vector<std::string>> Encode(const replog::v1::ProduceRequest& req);
+  int64_t ProduceTimeout(const grpc::ServerContext* ctx) const;
+  ReadRange CurrentRange() const;
+  ReadLimits LimitsOf(const replog::v1::ConsumeRequest& req) const;
+  // ReadIndex barrier for a linearizable read.
+  common::Status Barrier(const grpc::ServerContext* ctx);
+
+  raft::Node& node_;
+  const raft::DurableStorage& storage_;
+  common::Clock& clock_;
+  const LogServiceOptions options_;
+  std::atomic<bool> shutting_down_{false};
+};
+
+}  // namespace logservice

@@ -1,0 +1,20 @@
+#include "logservice/rpc_status.h"
+
+#include <string>
+
+namespace logservice {
+
+grpc::Status ToGrpc(const common::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(s.code())), s.message());
+}
+
+grpc::Status ToGrpcWithHint(const common::Status& s, const raft::LeaderHint& hint, grpc::ServerContext* ctx) {
+  if (s.code() == common::Code::kUnavailable && hint.id != raft::kNoNode) {
+    ctx->AddTrailingMetadata(kLeaderIdKey, std::to_string(hint.id));
+    if (!hint.address.empty()) ctx->AddTrailingMetadata(kLeaderAddressKey, hint.address);
+  }
+  return ToGrpc(s);
+}
+
+}  // namespace logservice

@@ -1,0 +1,26 @@
+#pragma once
+
+// The RPC edge: common::Status -> grpc::Status (same code numbers), with the
+// leader hint a client needs to retry elsewhere, as DESIGN §4 asks: an
+// UNAVAILABLE answer carries trailing metadata "replog-leader-id" and
+// "replog-leader-address" when a leader is known.
+
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/status.h"
+#include "raft/node/node.h"
+
+namespace logservice {
+
+inline constexpr char kLeaderIdKey[] = "replog-leader-id";
+inline constexpr char kLeaderAddressKey[] = "replog-leader-address";
+
+grpc::Status ToGrpc(const common::Status& s);
+
+// ToGrpc, plus the leader hint on `ctx` when `s` is kUnavailable and a leader
+// is known.
+grpc::Status ToGrpcWithHint(const common::Status& s, const raft::LeaderHint& hint, grpc::ServerContext* ctx);
+
+}  // namespace logservice

@@ -1,0 +1,177 @@
+#include "server/config.h"
+
+#include <charconv>
+#include <set>
+#include <string>
+#include <string_view>
+
+// Errors as values, not exceptions (STYLE: no exceptions across our APIs).
+#define TOML_EXCEPTIONS 0
+#include <toml++/toml.h>
+
+namespace server {
+
+using common::InvalidArgumentError;
+using common::Result;
+using common::Status;
+
+namespace {
+
+bool ValidHostPort(const std::string& a) {
+  const size_t colon = a.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) return false;
+  int port = 0;
+  const char* end = a.data() + a.size();
+  auto [p, ec] = std::from_chars(a.data() + colon + 1, end, port);
+  return ec == std::errc() && p == end && port > 0 && port < 65536;
+}
+
+std::string Where(const toml::source_region& src) {
+  return src.path ? *src.path + ":" + std::to_string(src.begin.line) : "line " + std::to_string(src.begin.line);
+}
+
+}  // namespace
+
+Result<std::map<uint64_t, std::string>> ParseMembers(const std::string& text) {
+  std::map<uint64_t, std::string> out;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const size_t eq = item.find('=');
+    uint64_t id = 0;
+    if (eq == std::string_view::npos) {
+      return InvalidArgumentError("member '" + std::string(item) + "' is not ID=HOST:PORT");
+    }
+    auto [p, ec] = std::from_chars(item.data(), item.data() + eq, id);
+    const std::string addr(item.substr(eq + 1));
+    if (ec != std::errc() || p != item.data() + eq || id == 0) {
+      return InvalidArgumentError("member '" + std::string(item) + "': the id must be a number > 0");
+    }
+    if (!ValidHostPort(addr)) {
+      return InvalidArgumentError("member '" + std::string(item) + "': '" + addr + "' is not HOST:PORT");
+    }
+    if (!out.emplace(id, addr).second) {
+      return InvalidArgumentError("member id " + std::to_string(id) + " is listed twice");
+    }
+  }
+  return out;
+}
+
+std::string FormatMembers(const std::map<uint64_t, std::string>& members) {
+  std::string out;
+  for (const auto& [id, addr] : members) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(id) + "=" + addr;
+  }
+  return out;
+}
+
+Status ServerConfig::Validate() const {
+  if (id == 0) return InvalidArgumentError("id: each member needs an id > 0 (--id)");
+  if (data_dir.empty()) return InvalidArgumentError("data_dir: a data directory is required (--data-dir)");
+  if (!ValidHostPort(listen_address)) {
+    return InvalidArgumentError("listen: '" + listen_address + "' is not HOST:PORT (--listen)");
+  }
+  if (!advertise_address.empty() && !ValidHostPort(advertise_address)) {
+    return InvalidArgumentError("advertise: '" + advertise_address + "' is not HOST:PORT (--advertise)");
+  }
+  if (initial_members.empty()) {
+    return InvalidArgumentError("initial_members: the cluster's members are required, for example "
+                                "--initial-members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003");
+  }
+  if (!initial_members.contains(id)) {
+    return InvalidArgumentError("initial_members: this member's id " + std::to_string(id) + " is not among " +
+                                FormatMembers(initial_members));
+  }
+  std::set<std::string> addrs;
+  for (const auto& [mid, addr] : initial_members) {
+    if (!addrs.insert(addr).second) return InvalidArgumentError("initial_members: address " + addr + " is listed twice");
+  }
+  if (tick_ms < 1 || tick_ms > 10'000) return InvalidArgumentError("raft.tick_ms must be in [1, 10000]");
+  if (heartbeat_ticks < 1) return InvalidArgumentError("raft.heartbeat_ticks must be >= 1");
+  if (election_ticks <= heartbeat_ticks) {
+    return InvalidArgumentError("raft.election_ticks (" + std::to_string(election_ticks) +
+                                ") must be greater than raft.heartbeat_ticks (" + std::to_string(heartbeat_ticks) + ")");
+  }
+  if (segment_bytes < (1 << 20) || segment_bytes > (uint64_t{1} << 30)) {
+    return InvalidArgumentError("segment_bytes must be in [1 MiB, 1 GiB]");
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+  if (!kLevels.contains(log_level)) {
+    return InvalidArgumentError("log_level '" + log_level + "' is not one of trace, debug, info, warn, error, off");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Reads the keys of one table into `config`; unknown keys are errors.
+Status ReadTable(const toml::table& table, const std::string& prefix, ServerConfig* c) {
+  for (const auto& [key, node] : table) {
+    const std::string name = prefix + std::string(key.str());
+    auto bad = [&](const char* want) {
+      return InvalidArgumentError(Where(node.source()) + ": " + name + " must be " + want);
+    };
+    auto integer = [&](auto* out) -> Status {
+      auto v = node.value<int64_t>();
+      if (!v || *v < 0) return bad("a non-negative integer");
+      *out = static_cast<std::remove_pointer_t<decltype(out)>>(*v);
+      return Status::Ok();
+    };
+    auto string = [&](std::string* out) -> Status {
+      auto v = node.value<std::string>();
+      if (!v) return bad("a string");
+      *out = *v;
+      return Status::Ok();
+    };
+    if (name == "raft" && node.is_table()) {
+      RETURN_IF_ERROR(ReadTable(*node.as_table(), "raft.", c));
+    } else if (name == "id") {
+      RETURN_IF_ERROR(integer(&c->id));
+    } else if (name == "data_dir") {
+      RETURN_IF_ERROR(string(&c->data_dir));
+    } else if (name == "listen") {
+      RETURN_IF_ERROR(string(&c->listen_address));
+    } else if (name == "advertise") {
+      RETURN_IF_ERROR(string(&c->advertise_address));
+    } else if (name == "initial_members") {
+      std::string text;
+      RETURN_IF_ERROR(string(&text));
+      auto m = ParseMembers(text);
+      if (!m.has_value()) return m.error().WithContext(Where(node.source()));
+      c->initial_members = std::move(*m);
+    } else if (name == "log_level") {
+      RETURN_IF_ERROR(string(&c->log_level));
+    } else if (name == "segment_bytes") {
+      RETURN_IF_ERROR(integer(&c->segment_bytes));
+    } else if (name == "raft.tick_ms") {
+      RETURN_IF_ERROR(integer(&c->tick_ms));
+    } else if (name == "raft.heartbeat_ticks") {
+      RETURN_IF_ERROR(integer(&c->heartbeat_ticks));
+    } else if (name == "raft.election_ticks") {
+      RETURN_IF_ERROR(integer(&c->election_ticks));
+    } else {
+      return InvalidArgumentError(Where(node.source()) + ": unknown key '" + name + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LoadConfigFile(const std::string& path, ServerConfig* config) {
+  toml::parse_result parsed = toml::parse_file(path);
+  if (!parsed) {
+    const toml::parse_error& err = parsed.error();
+    const std::string what(err.description());
+    if (err.source().begin.line == 0 || what.find("ould not open") != std::string::npos) {
+      return common::NotFoundError("config file " + path + ": " + what);
+    }
+    return InvalidArgumentError("config file " + path + ":" + std::to_string(err.source().begin.line) + ": " + what);
+  }
+  return ReadTable(parsed.table(), "", config).WithContext("config file " + path);
+}
+
+}  // namespace server

@@ -1,0 +1,49 @@
+#pragma once
+
+// ServerConfig: everything one replogd member is told at start, from a TOML
+// config file and/or flags (apps/replogd). docs/operations.md lists every
+// key; Validate() explains what is wrong in words a user can act on.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/status.h"
+
+namespace server {
+
+struct ServerConfig {
+  uint64_t id = 0;                // this member's id, > 0, unique in the cluster
+  std::string data_dir;           // holds this member's logs; created if missing
+  std::string listen_address;     // host:port the gRPC server binds (clients and peers)
+  std::string advertise_address;  // host:port others reach it at; default: listen_address
+  // The first members of a new cluster, id -> advertised address, this member
+  // included. Used to bootstrap an empty data directory and as the peers'
+  // addresses on every start.
+  std::map<uint64_t, std::string> initial_members;
+  // Raft timing: a tick every tick_ms; heartbeats every heartbeat_ticks; a
+  // follower campaigns after a random [election_ticks, 2 * election_ticks).
+  int tick_ms = 50;
+  int heartbeat_ticks = 2;
+  int election_ticks = 10;
+  uint64_t segment_bytes = 64 << 20;  // log segment size
+  std::string log_level = "info";     // trace, debug, info, warn, error, off
+
+  // kInvalidArgument naming the first bad setting.
+  common::Status Validate() const;
+};
+
+// Parses "1=127.0.0.1:7001,2=127.0.0.1:7002". kInvalidArgument naming the
+// bad item.
+common::Result<std::map<uint64_t, std::string>> ParseMembers(const std::string& text);
+std::string FormatMembers(const std::map<uint64_t, std::string>& members);
+
+// Reads a TOML config file into `config` (keys present in the file replace
+// the values held). Keys: id, data_dir, listen, advertise, initial_members
+// (a string as for ParseMembers), log_level, segment_bytes, and
+// [raft] tick_ms, heartbeat_ticks, election_ticks. An unknown key is an
+// error (a typo must not be ignored). kNotFound / kInvalidArgument with the
+// file, line and key.
+common::Status LoadConfigFile(const std::string& path, ServerConfig* config);
+
+}  // namespace server

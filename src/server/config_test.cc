@@ -1,0 +1,91 @@
+#include "server/config.h"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace server {
+namespace {
+
+using ::testing::HasSubstr;
+
+ServerConfig Good() {
+  ServerConfig c;
+  c.id = 1;
+  c.data_dir = "/tmp/x";
+  c.listen_address = "127.0.0.1:7001";
+  c.initial_members = {{1, "127.0.0.1:7001"}, {2, "127.0.0.1:7002"}};
+  return c;
+}
+
+std::string WriteTemp(const std::string& text) {
+  std::string path = ::testing::TempDir() + "/replogd-config-test.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ServerConfigTest, ParseMembersAcceptsAListAndRejectsBadItems) {
+  auto m = ParseMembers("1=127.0.0.1:7001,2=localhost:7002");
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->at(2), "localhost:7002");
+  EXPECT_EQ(FormatMembers(*m), "1=127.0.0.1:7001,2=localhost:7002");
+  EXPECT_THAT(ParseMembers("1=a:1,1=b:2").error().message(), HasSubstr("listed twice"));
+  EXPECT_THAT(ParseMembers("x=a:1").error().message(), HasSubstr("number > 0"));
+  EXPECT_THAT(ParseMembers("1=nohost").error().message(), HasSubstr("not HOST:PORT"));
+  EXPECT_THAT(ParseMembers("1").error().message(), HasSubstr("ID=HOST:PORT"));
+}
+
+TEST(ServerConfigTest, ValidateNamesTheBadSetting) {
+  EXPECT_TRUE(Good().Validate().ok());
+  ServerConfig c = Good();
+  c.id = 3;
+  EXPECT_THAT(c.Validate().message(), HasSubstr("id 3 is not among"));
+  c = Good();
+  c.listen_address = "7001";
+  EXPECT_THAT(c.Validate().message(), HasSubstr("listen"));
+  c = Good();
+  c.election_ticks = 2;
+  EXPECT_THAT(c.Validate().message(), HasSubstr("election_ticks"));
+  c = Good();
+  c.data_dir.clear();
+  EXPECT_THAT(c.Validate().message(), HasSubstr("--data-dir"));
+  c = Good();
+  c.log_level = "loud";
+  EXPECT_THAT(c.Validate().message(), HasSubstr("log_level"));
+}
+
+TEST(ServerConfigTest, LoadsAFile) {
+  ServerConfig c;
+  const std::string path = WriteTemp(
+      "id = 2\ndata_dir = \"/d\"\nlisten = \"127.0.0.1:7002\"\n"
+      "initial_members = \"1=127.0.0.1:7001,2=127.0.0.1:7002\"\n[raft]\ntick_ms = 20\nelection_ticks = 15\n");
+  ASSERT_TRUE(LoadConfigFile(path, &c).ok());
+  EXPECT_EQ(c.id, 2u);
+  EXPECT_EQ(c.tick_ms, 20);
+  EXPECT_EQ(c.election_ticks, 15);
+  EXPECT_EQ(c.initial_members.size(), 2u);
+  EXPECT_TRUE(c.Validate().ok());
+}
+
+TEST(ServerConfigTest, UnknownKeysAndBadTypesAreErrorsWithTheLine) {
+  ServerConfig c;
+  common::Status s = LoadConfigFile(WriteTemp("id = 1\nlisten_adress = \"x:1\"\n"), &c);
+  EXPECT_EQ(s.code(), common::Code::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("unknown key 'listen_adress'"));
+  EXPECT_THAT(s.message(), HasSubstr(":2"));
+  s = LoadConfigFile(WriteTemp("id = \"one\"\n"), &c);
+  EXPECT_THAT(s.message(), HasSubstr("id must be a non-negative integer"));
+  s = LoadConfigFile(WriteTemp("id = = 1\n"), &c);
+  EXPECT_EQ(s.code(), common::Code::kInvalidArgument);
+}
+
+TEST(ServerConfigTest, MissingFileIsNotFound) {
+  ServerConfig c;
+  EXPECT_EQ(LoadConfigFile("/nonexistent/replogd.toml", &c).code(), common::Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace server
