@@ -1,0 +1,98 @@
+// replogd: one member of a replog cluster. Flags and/or a TOML config file
+// (flags win) -> server::ServerConfig -> server::Server. SIGTERM or SIGINT
+// shuts it down cleanly.
+//
+//   replogd --id 1 --data-dir data/1 --listen 127.0.0.1:7001 \
+//     --initial-members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
+
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/config.h"
+#include "server/server.h"
+
+namespace {
+
+int Fail(const std::string& what) {
+  std::fprintf(stderr, "replogd: %s\n", what.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"replogd: a member of a replog cluster (a replicated, durable, ordered log)"};
+  std::string config_file, members, log_level;
+  server::ServerConfig flags;
+  int tick_ms = 0, heartbeat_ticks = 0, election_ticks = 0;
+  uint64_t segment_bytes = 0, id = 0;
+  app.add_option("--config", config_file, "TOML config file (flags given too override its keys)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--id", id, "this member's id (> 0, unique in the cluster)");
+  app.add_option("--data-dir", flags.data_dir, "directory for this member's data");
+  app.add_option("--listen", flags.listen_address, "HOST:PORT to serve clients and peers on");
+  app.add_option("--advertise", flags.advertise_address,
+                 "HOST:PORT the others reach this member at (default: its address in --initial-members)");
+  app.add_option("--initial-members", members, "the cluster's members: ID=HOST:PORT,ID=HOST:PORT,...");
+  app.add_option("--tick-ms", tick_ms, "Raft tick in milliseconds (default 50)");
+  app.add_option("--heartbeat-ticks", heartbeat_ticks, "ticks between leader heartbeats (default 2)");
+  app.add_option("--election-ticks", election_ticks, "ticks without a leader before an election (default 10)");
+  app.add_option("--segment-bytes", segment_bytes, "log segment size in bytes (default 64 MiB)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)");
+  CLI11_PARSE(app, argc, argv);
+
+  server::ServerConfig config;
+  if (!config_file.empty()) {
+    common::Status s = server::LoadConfigFile(config_file, &config);
+    if (!s.ok()) return Fail(s.message());
+  }
+  if (id != 0) config.id = id;
+  if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
+  if (!flags.listen_address.empty()) config.listen_address = flags.listen_address;
+  if (!flags.advertise_address.empty()) config.advertise_address = flags.advertise_address;
+  if (!members.empty()) {
+    auto m = server::ParseMembers(members);
+    if (!m.has_value()) return Fail("--initial-members: " + m.error().message());
+    config.initial_members = std::move(*m);
+  }
+  if (tick_ms != 0) config.tick_ms = tick_ms;
+  if (heartbeat_ticks != 0) config.heartbeat_ticks = heartbeat_ticks;
+  if (election_ticks != 0) config.election_ticks = election_ticks;
+  if (segment_bytes != 0) config.segment_bytes = segment_bytes;
+  if (!log_level.empty()) config.log_level = log_level;
+  if (config.listen_address.empty() && config.initial_members.contains(config.id)) {
+    config.listen_address = config.initial_members.at(config.id);
+  }
+  if (common::Status s = config.Validate(); !s.ok()) return Fail(s.message());
+
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e [%l] member " + std::to_string(config.id) + ": %v");
+
+  // Signals are taken by one thread with sigwait, so no handler runs on an
+  // arbitrary thread; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = server::Server::Start(config);
+  if (!server.has_value()) return Fail(server.error().ToString());
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    (*server)->Shutdown();
+  });
+  // Only the signal thread shuts the server down, so once Wait returns the
+  // thread is done.
+  (*server)->Wait();
+  waiter.join();
+  return 0;
+}

@@ -1,0 +1,140 @@
+#include "server/server.h"
+
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "common/fs.h"
+#include "logservice/log_service.h"
+#include "logservice/log_state_machine.h"
+#include "raft/durable/durable_storage.h"
+#include "raft/node/node.h"
+#include "transport/grpc_transport.h"
+
+namespace server {
+
+using common::Result;
+using common::Status;
+
+namespace {
+
+constexpr transport::GroupId kLogGroup = 1;
+constexpr int kMaxMessageBytes = 64 << 20;
+
+raft::NodeOptions NodeOptionsOf(const ServerConfig& c) {
+  raft::NodeOptions o;
+  o.group = kLogGroup;
+  o.raft.id = c.id;
+  o.raft.election_tick = c.election_ticks;
+  o.raft.heartbeat_tick = c.heartbeat_ticks;
+  o.raft.check_quorum = true;
+  o.raft.pre_vote = true;
+  o.raft.disable_proposal_forwarding = true;
+  o.raft.seed = c.id * 0x9e3779b97f4a7c15ULL ^ static_cast<uint64_t>(common::RealClock().NowNanos());
+  o.tick_ns = int64_t{c.tick_ms} * 1'000'000;
+  o.peers = c.initial_members;
+  return o;
+}
+
+bool IsFresh(const raft::DurableStorage& storage) {
+  return !storage.snapshot_meta().has_value() && storage.LastIndex() == 0;
+}
+
+}  // namespace
+
+// Declared in the order they are built; destroyed in reverse.
+struct Server::Parts {
+  ServerConfig config;
+  common::RealClock clock;
+  std::unique_ptr<common::Fs> fs;
+  std::unique_ptr<raft::DurableStorage> storage;
+  std::unique_ptr<transport::GrpcTransport> transport;
+  logservice::LogStateMachine state_machine;
+  std::unique_ptr<raft::Node> node;
+  std::unique_ptr<logservice::LogService> log_service;
+  std::unique_ptr<grpc::Server> grpc_server;
+  std::string bound_address;
+};
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
+  RETURN_IF_ERROR(config.Validate());
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  if (p->config.advertise_address.empty()) p->config.advertise_address = config.initial_members.at(config.id);
+  p->fs = std::make_unique<common::PosixFs>();
+  RETURN_IF_ERROR(p->fs->CreateDir(config.data_dir).WithContext("data directory " + config.data_dir));
+  storage::Options log_options;
+  log_options.segment_bytes = config.segment_bytes;
+  ASSIGN_OR_RETURN(p->storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/log", log_options));
+  if (IsFresh(*p->storage)) {
+    raft::ConfState initial;
+    for (const auto& [id, addr] : config.initial_members) initial.voters.push_back(id);
+    RETURN_IF_ERROR(p->storage->Bootstrap(initial));
+    spdlog::info("bootstrapped a new cluster: members {}", FormatMembers(config.initial_members));
+  }
+
+  transport::GrpcTransportOptions topts;
+  topts.self = config.id;
+  topts.max_message_bytes = kMaxMessageBytes;
+  p->transport = std::make_unique<transport::GrpcTransport>(topts);
+
+  ASSIGN_OR_RETURN(p->node, raft::Node::Start(NodeOptionsOf(p->config), *p->storage, *p->transport,
+                                              p->state_machine, p->clock));
+  p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->clock);
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.RegisterService(p->log_service.get());
+  builder.RegisterService(p->transport->service());
+  p->grpc_server = builder.BuildAndStart();
+  if (!p->grpc_server || port == 0) {
+    p->node->Shutdown();
+    return common::UnavailableError("cannot listen on " + config.listen_address +
+                                    " (in use, or not an address of this machine)");
+  }
+  const size_t colon = config.listen_address.rfind(':');
+  p->bound_address = config.listen_address.substr(0, colon + 1) + std::to_string(port);
+  spdlog::info("member {} serving on {} (advertised as {}), data in {}", config.id, p->bound_address,
+               p->config.advertise_address, config.data_dir);
+  return std::unique_ptr<Server>(new Server(std::move(p)));
+}
+
+Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Server::~Server() { Shutdown(); }
+
+const std::string& Server::bound_address() const { return parts_->bound_address; }
+
+void Server::Wait() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return stopped_; });
+}
+
+void Server::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+  }
+  Parts& p = *parts_;
+  spdlog::info("member {} shutting down", p.config.id);
+  p.log_service->BeginShutdown();
+  p.node->Shutdown();
+  p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  p.transport->Shutdown();
+  p.grpc_server->Wait();
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  cv_.notify_all();
+  spdlog::info("member {} stopped", p.config.id);
+}
+
+}  // namespace server

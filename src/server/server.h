@@ -1,0 +1,56 @@
+#pragma once
+
+// Server: one replogd member (DESIGN §1, "server/"). It owns and wires the
+// parts: the POSIX file system and real clock, the log group's DurableStorage
+// under <data_dir>/log, the gRPC peer transport, the log group's raft::Node
+// and state machine, the replog.v1.Log service, and the one gRPC server that
+// carries client and peer traffic on one port.
+//
+// Start: an empty data directory is bootstrapped with the initial members as
+// the group's first configuration; a directory with state restarts from it
+// (the initial members then only give the peers' addresses).
+//
+// Shutdown order: the services stop taking calls (tailing consumers end),
+// the node stops (pending produces complete with an error), the gRPC server
+// drains, the transport closes its streams, storage is closed last.
+//
+// Threads: Start, Wait and Shutdown may be called from any thread; Shutdown
+// is idempotent and Wait returns once it has run.
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/status.h"
+#include "server/config.h"
+
+namespace server {
+
+class Server {
+ public:
+  // Errors: the config's (kInvalidArgument), the storage's (a locked or
+  // damaged data directory), a port that cannot be bound (kUnavailable).
+  static common::Result<std::unique_ptr<Server>> Start(const ServerConfig& config);
+  ~Server();
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The address the gRPC server bound (a listen port 0 resolved).
+  const std::string& bound_address() const;
+  // Blocks until Shutdown() has completed.
+  void Wait();
+  void Shutdown();
+
+ private:
+  struct Parts;
+  explicit Server(std::unique_ptr<Parts> parts);
+
+  std::unique_ptr<Parts> parts_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+};
+
+}  // namespace server
