@@ -1,37 +1,73 @@
 #!/usr/bin/env bash
-# `make run`: what a new user can run today. The replicated service (replogd,
-# a local 3-member cluster under ./data) arrives with issue 4; until then this
-# writes a small demo log under ./data/demo with the storage engine and prints
-# commands that work on it, each one ready to paste from the repository root.
+# `make run`: starts a local 3-member replog cluster on 127.0.0.1:7001-7003
+# with data under ./data/1, ./data/2 and ./data/3, prints how to use it, and
+# stops every member cleanly (SIGTERM) on Ctrl-C. Data is kept between runs:
+# a second `make run` restarts the same cluster (remove ./data to start over).
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-demo=data/demo
-log=$demo/log-sync # where `replog-bench storage --workload sync --keep` leaves its log
-rm -rf "$demo"
+replogd=$build/apps/replogd/replogd
+replog=$build/apps/replog/replog
+members=1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
 mkdir -p data
-echo "Built. Writing a demo log under $demo with the storage benchmark (about 5 s)..."
-# Only the one-line summary: the JSON line is for scripts.
-"$build/bench/replog-bench" storage --workload sync --dir "$demo" \
-  --seconds 1 --warmup-seconds 0 --record-size 256 --batch 4 --keep | grep -v '^{'
+
+for port in 7001 7002 7003; do
+  if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+    echo "run: port $port is in use (another 'make run'?); stop it first" >&2
+    exit 1
+  fi
+done
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "Stopping the cluster..."
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  echo "Stopped. Data is in ./data (logs in ./data/N/replogd.log)."
+}
+trap stop INT TERM EXIT
+
+for id in 1 2 3; do
+  mkdir -p data/$id
+  "$replogd" --id $id --data-dir data/$id --listen 127.0.0.1:700$id --initial-members $members \
+    >>data/$id/replogd.log 2>&1 &
+  pids+=($!)
+done
+
+# Wait until a leader is known (at most 10 s).
+for _ in $(seq 100); do
+  if "$replog" servers >/dev/null 2>&1 && "$replog" servers --json 2>/dev/null | grep -q '"is_leader": *true'; then
+    break
+  fi
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "run: a member exited at start; its log:" >&2
+      tail -n 20 data/*/replogd.log >&2
+      exit 1
+    fi
+  done
+  sleep 0.1
+done
 
 cat <<MSG
 
-replog — what exists so far
-  $build/apps/replog-dump/replog-dump   lists and verifies the records of a log directory or segment file
-  $build/bench/replog-bench             storage engine benchmarks, each with same-disk baselines
+replog: a 3-member cluster is running on 127.0.0.1:7001, :7002 and :7003
+(data under ./data, member logs in ./data/N/replogd.log).
 
-Try:
-  $build/apps/replog-dump/replog-dump $log --summary
-  $build/apps/replog-dump/replog-dump $log --verify && echo clean
-  $build/apps/replog-dump/replog-dump $log | head -20
-  $build/bench/replog-bench storage --help
-  $build/bench/replog-bench storage --workload group --dir data/bench --seconds 5
-  make test
+$("$replog" servers 2>&1)
 
-Not built yet: the replicated log service (replogd, a local 3-member cluster
-under ./data), the replog CLI, the client library and the KV store (README.md,
-"State of the project").
+In another terminal, from $root:
+  $replog produce hello world            # two records; prints their offsets
+  seq 1000 | $replog produce             # one record per line of stdin
+  $replog consume --from 0 --max 5       # read from the first offset
+  $replog consume --from 0 --follow      # tail the log (Ctrl-C to stop)
+  $replog servers                        # members and the leader
+  kill -9 <pid of the leader>            # and produce again: a new leader takes over
+
+Members: pids ${pids[*]}. Press Ctrl-C here to stop the cluster.
 MSG
+wait
