@@ -1,0 +1,175 @@
+#pragma once
+
+// replog::Client: the C++ client of the log service (replog.v1.Log,
+// proto/replog/v1/log.proto; docs/client.md).
+//
+// Discovery. Connect() asks the bootstrap addresses, in order, for
+// GetServers until one answers; the answer lists every member (id, advertised
+// address, role) and the leader. The client keeps that view and refreshes it
+// whenever the leader it knows stops being one.
+//
+// Produce goes to the leader. A member that is not the leader answers
+// UNAVAILABLE with the leader's id and address in trailing metadata; the
+// client follows the hint at once. Without a hint it asks the members for
+// GetServers again, with exponential backoff, until the operation's deadline.
+// Every failed attempt falls in one of three classes (rpc_outcome.h):
+//   - not applied: UNAVAILABLE answered by a member (not the leader, no
+//     leader), ABORTED (proposed but overwritten: never committed), or a
+//     connection that could not be made (the request never left). Retrying
+//     cannot duplicate the records.
+//   - unknown: DEADLINE_EXCEEDED, CANCELLED, or a connection that broke after
+//     the request was sent. The records may have been committed. The client
+//     retries anyway (duplicates are allowed only here) and says so in
+//     ProduceResult::retried_after_unknown_outcome.
+//   - final: any other code (INVALID_ARGUMENT, ...): returned at once.
+//
+// Consume spreads reads over the followers (round robin over the members
+// that are not the leader), falling back to any member; ConsumeStream tails
+// the log and, when its stream breaks, reconnects to another member from the
+// next offset it has not delivered.
+//
+// Errors are common::Status with the gRPC code of the failure kept
+// (kUnavailable, kOutOfRange with the server's message naming the valid range,
+// ...) and a message naming the operation and the member.
+//
+// Threads: every method is thread-safe; many threads may share one Client
+// (its gRPC channels are shared, each call makes its own stub). The Client
+// must outlive the calls running on it.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "client/types.h"
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace replog {
+
+class Backoff;
+class Members;
+
+struct ClientOptions {
+  // host:port of some members; at least one. Members found through
+  // GetServers are used in addition.
+  std::vector<std::string> bootstrap_addresses;
+  // Bound of one whole operation (Produce, Consume, Servers, a stream's
+  // reconnection), retries and backoff included.
+  int64_t deadline_ms = 10'000;
+  // Bound of one RPC attempt within it.
+  int64_t attempt_timeout_ms = 2'000;
+  // Bound of one GetServers call during discovery (a stopped member must not
+  // hold up failover for long).
+  int64_t discovery_timeout_ms = 500;
+  // Backoff between attempts that found no leader: doubles from initial up
+  // to max, each sleep a random fraction (50-100%) of the current value.
+  int64_t initial_backoff_ms = 10;
+  int64_t max_backoff_ms = 500;
+  // Largest response accepted (Consume batches).
+  int max_receive_bytes = 64 << 20;
+  // Seed of the backoff jitter.
+  uint64_t seed = 1;
+  // Clock for deadlines and backoff sleeps; nullptr: a RealClock owned by the
+  // client. When set it must outlive the client; a ManualClock (tests) must
+  // then be used from one thread only.
+  common::Clock* clock = nullptr;
+};
+
+// Why the stream callback is called and what it returns: true to go on,
+// false to end ConsumeStream with OK.
+using BatchCallback = std::function<bool(const ConsumeBatch&)>;
+
+class Client {
+ public:
+  // Validates `options` (kInvalidArgument) and discovers the members; fails
+  // with kUnavailable (naming every address tried and why) when no bootstrap
+  // address answers GetServers within options.deadline_ms. A cluster without
+  // a leader yet is fine: Produce waits for one.
+  static common::Result<std::unique_ptr<Client>> Connect(ClientOptions options);
+
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Appends `records` (at least one) as one batch: committed together or not
+  // at all. Returns their offsets, in order, once committed. Errors:
+  // kInvalidArgument (no records, or the server refused them), and after the
+  // deadline kUnavailable when no attempt can have been committed, or
+  // kDeadlineExceeded when one may have been (outcome unknown). Other codes
+  // from the server are returned as they come.
+  common::Result<ProduceResult> Produce(const std::vector<Record>& records);
+
+  // Reads the first records at or after `from_offset` (0: from the first
+  // retained) from one member chosen by options.read_from. A member that
+  // fails is skipped for the next. kOutOfRange (message from the server, with
+  // the valid range) when from_offset is outside what the leader retains;
+  // kUnavailable / kDeadlineExceeded when no member answered in time.
+  common::Result<ConsumeBatch> Consume(uint64_t from_offset, const ConsumeOptions& options = {});
+
+  // Tails the log from `from_offset`: calls `on_batch` for every batch the
+  // server sends (possibly empty), in offset order, each record once. When
+  // the stream ends or breaks, reconnects to another member from the next
+  // undelivered offset. Returns OK when `on_batch` returns false or `stop` is
+  // requested (another thread may request it at any time); kOutOfRange as
+  // Consume; kUnavailable when no member could be streamed from for
+  // options.deadline_ms. `on_batch` runs on the calling thread.
+  common::Status ConsumeStream(uint64_t from_offset, const ConsumeOptions& options, const BatchCallback& on_batch,
+                               std::stop_token stop = {});
+
+  // Asks the members for GetServers (any member answers) and returns the
+  // fresh view; kUnavailable when none answers in time.
+  common::Result<ClusterView> Servers();
+
+  // The view as last learned, without a call.
+  ClusterView cached_view() const;
+
+ private:
+  Client(ClientOptions options, std::unique_ptr<common::Clock> owned_clock);
+
+  // Asks the members for GetServers in turn until one names a leader (OK),
+  // or all were asked and some answered (OK, no leader), or none answered
+  // (kUnavailable listing each address's error).
+  common::Status Discover(int64_t deadline_ns);
+  Backoff NewBackoff();
+  // Sleeps the backoff's next delay unless that passes the deadline (false).
+  bool SleepBefore(Backoff& backoff, int64_t deadline_ns);
+  // Where a stream is: the next offset to deliver, the highest committed
+  // offset any member reported, and what the last connection did.
+  struct StreamState {
+    uint64_t next = 0;
+    uint64_t committed_seen = 0;
+    bool delivered = false;  // the last connection got at least one batch
+    bool stopped = false;    // the callback or `stop` ended the stream
+  };
+
+  // One Consume RPC to `address`; takes a leader hint from a failure.
+  common::Result<ConsumeBatch> ConsumeFrom(const std::string& address, uint64_t from_offset,
+                                           const ConsumeOptions& options, int64_t deadline_ns);
+  // Tries the members in read order once: a batch or a final error, or
+  // nullopt when every member failed in a way another try may cure (*last
+  // is then the last such error).
+  std::optional<common::Result<ConsumeBatch>> ConsumeOnce(uint64_t from_offset, const ConsumeOptions& options,
+                                                          int64_t deadline_ns, common::Status* last);
+  std::vector<std::string> ReadOrder(const ConsumeOptions& options);
+  // One ConsumeStream connection to `address` from state->next, delivering
+  // batches until it ends; returns how it ended (OK when stopped).
+  common::Status StreamFrom(const std::string& address, StreamState* state, const ConsumeOptions& options,
+                            const BatchCallback& on_batch, std::stop_token stop);
+  static bool Resumable(const common::Status& s, const StreamState& state);
+  int64_t NowNs();
+  int64_t DeadlineNs();
+  void Sleep(int64_t ns);
+
+  ClientOptions options_;
+  std::unique_ptr<common::Clock> owned_clock_;
+  common::Clock* clock_;
+  std::unique_ptr<Members> members_;
+  std::atomic<uint64_t> backoff_seed_;
+};
+
+}  // namespace replog

@@ -1,0 +1,275 @@
+// replog::Client against a fake replog.v1.Log cluster on real gRPC servers
+// (fake_log_service.h): discovery, Produce and its retry classes.
+
+#include "client/client.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "client/fake_log_service.h"
+
+namespace replog {
+namespace {
+
+using common::Code;
+using testing::FakeCluster;
+using testing::FaultHint;
+using testing::ProduceFault;
+
+// Options for a client of `cluster`; with a ManualClock backoff costs no
+// real time.
+ClientOptions Options(std::vector<std::string> addresses, common::Clock* clock = nullptr) {
+  ClientOptions o;
+  o.bootstrap_addresses = std::move(addresses);
+  o.clock = clock;
+  return o;
+}
+
+std::unique_ptr<Client> MustConnect(ClientOptions o) {
+  auto c = Client::Connect(std::move(o));
+  EXPECT_TRUE(c.has_value()) << c.status().ToString();
+  return c.has_value() ? std::move(*c) : nullptr;
+}
+
+std::vector<Record> Values(std::initializer_list<const char*> values) {
+  std::vector<Record> out;
+  for (const char* v : values) out.push_back(Record{.value = v});
+  return out;
+}
+
+TEST(ClientTest, ConnectDiscoversMembersAndLeaderFromAnyMember) {
+  FakeCluster fake(3);
+  auto client = MustConnect(Options({fake.address(3)}));
+  ASSERT_NE(client, nullptr);
+  ClusterView v = client->cached_view();
+  ASSERT_EQ(v.servers.size(), 3u);
+  EXPECT_EQ(v.leader_id, 1u);
+  EXPECT_EQ(v.LeaderAddress(), fake.address(1));
+  EXPECT_EQ(v.answered_by, fake.address(3));
+  EXPECT_EQ(v.servers[1], (ServerInfo{2, fake.address(2), "follower", false}));
+}
+
+TEST(ClientTest, ConnectSkipsABootstrapAddressThatRefuses) {
+  FakeCluster fake(3);
+  std::string dead = fake.address(2);
+  fake.Stop(2);
+  auto client = MustConnect(Options({dead, fake.address(1)}));
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ(client->cached_view().servers.size(), 3u);
+}
+
+TEST(ClientTest, ConnectFailsNamingTheAddressesWhenNoneAnswers) {
+  FakeCluster fake(1);
+  std::string dead = fake.address(1);
+  fake.Stop(1);
+  common::ManualClock clock;
+  ClientOptions o = Options({dead}, &clock);
+  o.deadline_ms = 200;
+  auto c = Client::Connect(o);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code(), Code::kUnavailable);
+  EXPECT_NE(c.error().message().find(dead), std::string::npos) << c.error().message();
+}
+
+TEST(ClientTest, ConnectRejectsOptionsWithoutAddresses) {
+  auto c = Client::Connect(ClientOptions{});
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code(), Code::kInvalidArgument);
+}
+
+TEST(ClientTest, ProduceGoesToTheLeaderAndReturnsOffsets) {
+  FakeCluster fake(3);
+  auto client = MustConnect(Options({fake.address(2)}));
+  std::vector<Record> records = Values({"a", "b"});
+  records[0].key = "k";
+  records[0].headers = {Header{"h", "x"}};
+  auto r = client->Produce(records);
+  ASSERT_TRUE(r.has_value()) << r.status().ToString();
+  EXPECT_EQ(r->offsets, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(r->attempts, 1u);
+  EXPECT_FALSE(r->retried_after_unknown_outcome);
+  EXPECT_EQ(r->leader_address, fake.address(1));
+  EXPECT_EQ(fake.produces(1), 1u);
+  EXPECT_EQ(fake.produces(2) + fake.produces(3), 0u);
+  std::vector<Record> log = fake.log();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].key, "k");
+  EXPECT_EQ(log[0].headers, records[0].headers);
+  EXPECT_EQ(log[1].value, "b");
+}
+
+TEST(ClientTest, ProduceFollowsTheLeaderHintOfAStaleView) {
+  FakeCluster fake(3);
+  fake.SetAdvertisedLeader(2);  // GetServers names 2, but 1 leads
+  auto client = MustConnect(Options({fake.address(3)}));
+  auto r = client->Produce(Values({"a"}));
+  ASSERT_TRUE(r.has_value()) << r.status().ToString();
+  EXPECT_EQ(r->attempts, 2u);
+  EXPECT_FALSE(r->retried_after_unknown_outcome);
+  EXPECT_EQ(r->leader_address, fake.address(1));
+  EXPECT_EQ(fake.produces(2), 1u);
+  EXPECT_EQ(fake.log().size(), 1u);
+}
+
+TEST(ClientTest, ProduceMovesToTheNewLeaderAfterALeaderChange) {
+  FakeCluster fake(3);
+  auto client = MustConnect(Options(fake.addresses()));
+  ASSERT_TRUE(client->Produce(Values({"a"})).has_value());
+  fake.SetLeader(3);
+  auto r = client->Produce(Values({"b"}));
+  ASSERT_TRUE(r.has_value()) << r.status().ToString();
+  EXPECT_EQ(r->leader_address, fake.address(3));
+  EXPECT_EQ(r->offsets, std::vector<uint64_t>{2});
+  // The next one goes straight to the new leader.
+  auto r2 = client->Produce(Values({"c"}));
+  ASSERT_TRUE(r2.has_value());
+  EXPECT_EQ(r2->attempts, 1u);
+  EXPECT_EQ(fake.produces(1), 2u);
+}
+
+TEST(ClientTest, ProduceWithoutALeaderBacksOffAndRediscovers) {
+  FakeCluster fake(3);
+  common::ManualClock clock;
+  auto client = MustConnect(Options(fake.addresses(), &clock));
+  fake.AddProduceFault(1, ProduceFault{.hint = FaultHint::kLeaderless});
+  fake.AddProduceFault(1, ProduceFault{.hint = FaultHint::kLeaderless});
+  int64_t before = clock.NowNanos();
+  auto r = client->Produce(Values({"a"}));
+  ASSERT_TRUE(r.has_value()) << r.status().ToString();
+  EXPECT_EQ(r->attempts, 3u);
+  EXPECT_FALSE(r->retried_after_unknown_outcome);
+  EXPECT_GT(clock.NowNanos(), before);  // it slept between attempts
+  EXPECT_EQ(fake.log().size(), 1u);
+}
+
+TEST(ClientTest, ProduceFlagsARetryAfterADeadlineExceeded) {
+  FakeCluster fake(3);
+  common::ManualClock clock;
+  auto client = MustConnect(Options(fake.addresses(), &clock));
+  // The leader commits, then the answer is lost: the retry duplicates.
+  fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::DEADLINE_EXCEEDED, .append_first = true});
+  auto r = client->Produce(Values({"a"}));
+  ASSERT_TRUE(r.has_value()) << r.status().ToString();
+  EXPECT_TRUE(r->retried_after_unknown_outcome);
+  EXPECT_EQ(r->attempts, 2u);
+  EXPECT_EQ(r->offsets, std::vector<uint64_t>{2});
+  EXPECT_EQ(fake.log().size(), 2u);
+}
+
+TEST(ClientTest, ProduceRetriesAbortedWithoutFlaggingIt) {
+  FakeCluster fake(3);
+  common::ManualClock clock;
+  auto client = MustConnect(Options(fake.addresses(), &clock));
+  fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::ABORTED});
+  auto r = client->Produce(Values({"a"}));
+  ASSERT_TRUE(r.has_value()) << r.status().ToString();
+  EXPECT_FALSE(r->retried_after_unknown_outcome);
+  EXPECT_EQ(r->attempts, 2u);
+}
+
+TEST(ClientTest, ProduceTreatsUnavailableWithoutMetadataAsUnknown) {
+  FakeCluster fake(3);
+  common::ManualClock clock;
+  auto client = MustConnect(Options(fake.addresses(), &clock));
+  fake.AddProduceFault(1, ProduceFault{.hint = FaultHint::kNone});
+  auto r = client->Produce(Values({"a"}));
+  ASSERT_TRUE(r.has_value()) << r.status().ToString();
+  EXPECT_TRUE(r->retried_after_unknown_outcome);
+}
+
+TEST(ClientTest, ProduceToAStoppedLeaderIsSafeToRetry) {
+  FakeCluster fake(3);
+  common::ManualClock clock;
+  // Learns that 1 leads from 2, without a connection to 1 yet.
+  auto client = MustConnect(Options({fake.address(2)}, &clock));
+  fake.Stop(1);
+  fake.SetLeader(2);
+  auto r = client->Produce(Values({"a"}));
+  ASSERT_TRUE(r.has_value()) << r.status().ToString();
+  EXPECT_FALSE(r->retried_after_unknown_outcome);  // the refused connection sent nothing
+  EXPECT_EQ(r->leader_address, fake.address(2));
+}
+
+TEST(ClientTest, ProduceGivesUpWithDeadlineExceededWhenAnAttemptMayHaveCommitted) {
+  FakeCluster fake(3);
+  common::ManualClock clock;
+  ClientOptions o = Options(fake.addresses(), &clock);
+  o.deadline_ms = 1000;
+  auto client = MustConnect(o);
+  for (int i = 0; i < 100; i++) fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::DEADLINE_EXCEEDED});
+  auto r = client->Produce(Values({"a"}));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kDeadlineExceeded);
+  EXPECT_NE(r.error().message().find("outcome unknown"), std::string::npos) << r.error().message();
+}
+
+TEST(ClientTest, ProduceGivesUpWithUnavailableWhenNoLeaderAppears) {
+  FakeCluster fake(3);
+  common::ManualClock clock;
+  ClientOptions o = Options(fake.addresses(), &clock);
+  o.deadline_ms = 1000;
+  auto client = MustConnect(o);
+  fake.SetLeader(0);
+  auto r = client->Produce(Values({"a"}));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kUnavailable) << r.error().ToString();
+  EXPECT_TRUE(fake.log().empty());
+}
+
+TEST(ClientTest, ProduceReturnsAFinalErrorAtOnce) {
+  FakeCluster fake(3);
+  auto client = MustConnect(Options(fake.addresses()));
+  fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::INVALID_ARGUMENT});
+  auto r = client->Produce(Values({"a"}));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+  EXPECT_NE(r.error().message().find(fake.address(1)), std::string::npos) << r.error().message();
+  EXPECT_EQ(fake.produces(1), 1u);
+}
+
+TEST(ClientTest, ProduceOfNoRecordsIsInvalid) {
+  FakeCluster fake(1);
+  auto client = MustConnect(Options(fake.addresses()));
+  auto r = client->Produce({});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+}
+
+TEST(ClientTest, ProduceFromManyThreadsSharesOneClient) {
+  FakeCluster fake(3);
+  auto client = MustConnect(Options(fake.addresses()));
+  constexpr int kThreads = 8;
+  constexpr int kEach = 25;
+  std::vector<std::vector<uint64_t>> offsets(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; i++) {
+        auto r = client->Produce(Values({"x"}));
+        if (r.has_value()) offsets[t].push_back(r->offsets[0]);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<uint64_t> all;
+  for (const auto& v : offsets) all.insert(v.begin(), v.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_EQ(fake.log().size(), static_cast<size_t>(kThreads * kEach));
+}
+
+TEST(ClientTest, ServersAsksAgain) {
+  FakeCluster fake(3);
+  auto client = MustConnect(Options(fake.addresses()));
+  fake.SetLeader(3);
+  auto v = client->Servers();
+  ASSERT_TRUE(v.has_value()) << v.status().ToString();
+  EXPECT_EQ(v->leader_id, 3u);
+  EXPECT_TRUE(v->servers[2].is_leader);
+  EXPECT_EQ(client->cached_view().leader_id, 3u);
+}
+
+}  // namespace
+}  // namespace replog

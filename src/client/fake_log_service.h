@@ -1,0 +1,91 @@
+#pragma once
+
+// A fake replog.v1.Log cluster for the client's tests: N real gRPC servers on
+// 127.0.0.1 (ports picked by the kernel), one shared in-memory log, one
+// member "is leader" and the others answer Produce with UNAVAILABLE and the
+// leader hint, as the real service does (log.proto). Tests script faults:
+// answers with a given code (after appending or not), stale GetServers views,
+// lagging members, streams that break. Test-only (library client_testing).
+//
+// Threads: every method is thread-safe; gRPC's threads run the handlers.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "client/types.h"
+
+namespace replog::testing {
+
+struct FakeState;
+
+// The trailing metadata of a scripted UNAVAILABLE answer.
+enum class FaultHint {
+  kLeader,      // the current leader's id and address (or id 0 when none)
+  kLeaderless,  // "replog-leader-id" 0: the member knows no leader
+  kNone,        // no metadata: looks like a transport failure to the client
+};
+
+// What a scripted fault does to the next Produce a member receives.
+struct ProduceFault {
+  grpc::StatusCode code = grpc::StatusCode::UNAVAILABLE;
+  bool append_first = false;  // commit the records, then answer `code` (outcome unknown to the client)
+  FaultHint hint = FaultHint::kLeader;  // UNAVAILABLE only
+};
+
+class FakeCluster {
+ public:
+  // Starts `members` servers with ids 1..members; member 1 leads.
+  explicit FakeCluster(int members);
+  // Shuts every server down (streams end at once).
+  ~FakeCluster();
+  FakeCluster(const FakeCluster&) = delete;
+  FakeCluster& operator=(const FakeCluster&) = delete;
+
+  std::vector<std::string> addresses() const;
+  std::string address(uint64_t id) const;  // id in 1..members
+
+  // Makes `id` the leader (0: none). A member answers UNAVAILABLE with
+  // "replog-leader-id" 0 and no address when none is known, unless
+  // set_hint_when_leaderless(false).
+  void SetLeader(uint64_t id);
+  void set_hint_when_leaderless(bool on);
+  // GetServers answers name `id` as the leader whoever leads (a stale view);
+  // nullopt: the truth.
+  void SetAdvertisedLeader(std::optional<uint64_t> id);
+  // The next Produce received by member `id` fails as `fault` says.
+  void AddProduceFault(uint64_t id, ProduceFault fault);
+  // Member `id` serves reads as if its log ended at `end` (a lagging
+  // follower); nullopt: up to date.
+  void SetMemberEnd(uint64_t id, std::optional<uint64_t> end);
+  // The next ConsumeStream on member `id` delivers up to `records` records,
+  // then ends with `code`.
+  void BreakNextStream(uint64_t id, size_t records, grpc::StatusCode code);
+  // Drops records below `offset` (retention).
+  void TruncateBefore(uint64_t offset);
+  // Stops member `id`'s server: its port refuses connections afterwards.
+  void Stop(uint64_t id);
+
+  // Appends records as if produced; returns their offsets.
+  std::vector<uint64_t> Append(const std::vector<Record>& records);
+  // The whole log (offsets from 1, dense, from the first retained).
+  std::vector<Record> log() const;
+
+  // Calls member `id` received, by kind.
+  uint64_t produces(uint64_t id) const;
+  uint64_t consumes(uint64_t id) const;
+  uint64_t streams(uint64_t id) const;
+
+ private:
+  class Service;
+  struct Member;
+
+  std::shared_ptr<FakeState> state_;
+  std::vector<std::unique_ptr<Member>> members_;
+};
+
+}  // namespace replog::testing

@@ -1,0 +1,53 @@
+#pragma once
+
+// How the client reads a finished RPC: the leader hint a member attached, the
+// class of a failed Produce attempt (client.h explains the classes), and the
+// conversion of grpc::Status to common::Status, which keeps the code.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/status.h"
+
+namespace replog {
+
+// Trailing metadata keys of a member's UNAVAILABLE answer (log.proto).
+inline constexpr char kLeaderIdKey[] = "replog-leader-id";
+inline constexpr char kLeaderAddressKey[] = "replog-leader-address";
+
+struct LeaderHint {
+  // A replog key was in the trailing metadata: a member, not gRPC, answered.
+  bool from_member = false;
+  uint64_t id = 0;      // 0: none known
+  std::string address;  // "": none known
+};
+
+// The hint in `ctx`'s trailing metadata. Call after the RPC finished.
+LeaderHint ReadLeaderHint(const grpc::ClientContext& ctx);
+
+enum class AttemptClass {
+  kOk,
+  kNotApplied,  // certainly not committed: safe to retry
+  kUnknown,     // may have been committed: a retry may duplicate
+  kFinal,       // do not retry: return the error
+};
+
+// True when gRPC failed the call before sending it: no connection to the
+// member could be made ("failed to connect to all addresses").
+bool NeverSent(const grpc::Status& status);
+
+// The class of a Produce attempt that ended with `status` and `hint`.
+AttemptClass ClassifyProduce(const grpc::Status& status, const LeaderHint& hint);
+
+// True for the codes after which a read may be tried on another member:
+// all but those that say the request (or its range) is wrong.
+bool RetryableRead(common::Code code);
+
+// common::Status with the same code and the message "<context>: <message>".
+// OK stays OK.
+common::Status FromGrpc(const grpc::Status& status, std::string_view context);
+
+}  // namespace replog
