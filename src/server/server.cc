@@ -46,7 +46,8 @@ bool IsFresh(const raft::DurableStorage& storage) {
 
 }  // namespace
 
-// Declared in the order they are built; destroyed in reverse.
+// Declared in the order they are built; destroyed in reverse (the gRPC
+// server before the services it calls).
 struct Server::Parts {
   ServerConfig config;
   common::RealClock clock;
@@ -89,8 +90,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  transport::GrpcTransport::ConfigureServerBuilder(topts, &builder);
   builder.RegisterService(p->log_service.get());
   builder.RegisterService(p->transport->service());
   p->grpc_server = builder.BuildAndStart();
@@ -119,15 +119,19 @@ void Server::Wait() {
 
 void Server::Shutdown() {
   {
-    std::lock_guard lock(mu_);
-    if (stopped_) return;
+    std::unique_lock lock(mu_);
+    if (shutting_down_) {  // another thread runs it: wait for it to finish
+      cv_.wait(lock, [&] { return stopped_; });
+      return;
+    }
+    shutting_down_ = true;
   }
   Parts& p = *parts_;
   spdlog::info("member {} shutting down", p.config.id);
   p.log_service->BeginShutdown();
   p.node->Shutdown();
-  p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   p.transport->Shutdown();
+  p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   p.grpc_server->Wait();
   {
     std::lock_guard lock(mu_);

@@ -11,8 +11,8 @@
 // (the initial members then only give the peers' addresses).
 //
 // Shutdown order: the services stop taking calls (tailing consumers end),
-// the node stops (pending produces complete with an error), the gRPC server
-// drains, the transport closes its streams, storage is closed last.
+// the node stops (pending produces complete with an error), the transport
+// closes its streams, the gRPC server drains; storage is closed last.
 //
 // Threads: Start, Wait and Shutdown may be called from any thread; Shutdown
 // is idempotent and Wait returns once it has run.
@@ -50,6 +50,7 @@ class Server {
   std::unique_ptr<Parts> parts_;
   std::mutex mu_;
   std::condition_variable cv_;
+  bool shutting_down_ = false;
   bool stopped_ = false;
 };
 
