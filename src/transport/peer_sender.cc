@@ -15,8 +15,8 @@ namespace {
 // length prefixes of the nesting (entry in message in batch).
 constexpr uint64_t kEntryOverhead = 40;
 constexpr uint64_t kMessageOverhead = 96;
-// A batch that grew past this is dropped after its write rather than kept
-// for reuse, so that one catch-up burst does not pin its memory.
+// A batch that grew past this is freed after its write rather than kept for
+// reuse, so that one catch-up burst does not pin its memory.
 constexpr uint64_t kMaxReusedBatchBytes = 4 << 20;
 
 uint64_t Seed(uint64_t seed, NodeId peer) {
@@ -143,9 +143,7 @@ bool PeerSender::OpenStream() {
 bool PeerSender::WriteItems(std::vector<Item>& items) {
   const uint64_t limit = static_cast<uint64_t>(options_.max_message_bytes) -
                          static_cast<uint64_t>(options_.max_message_bytes) / 16;
-  // One batch per group; batch_bytes[i] estimates batches_[i].
-  size_t used = 0;
-  uint64_t batch_bytes[16] = {};
+  size_t used = 0;  // batches_[0, used) hold this round's groups
   first_write_of_round_ = true;
   for (Item& item : items) {
     if (item.bytes > limit) {
@@ -153,41 +151,35 @@ bool PeerSender::WriteItems(std::vector<Item>& items) {
       reports_.Unreachable(item.group, peer_);
       continue;
     }
-    size_t b = 0;
-    while (b < used && batches_[b].group() != item.group) ++b;
-    if (b == used) {
-      if (used == std::size(batch_bytes)) {
-        // More groups than batches at hand: write what we have first.
-        for (size_t i = 0; i < used; ++i) {
-          if (batches_[i].messages_size() > 0 && !WriteBatch(batches_[i], batch_bytes[i])) return false;
-        }
-        used = 0;
-        b = 0;
-      }
-      if (used == batches_.size()) batches_.emplace_back();
-      used++;
-      batches_[b].Clear();
-      batches_[b].set_group(item.group);
-      batches_[b].set_from_node(options_.self);
-      batches_[b].set_to_node(peer_);
-      batch_bytes[b] = 0;
-    }
-    if (batch_bytes[b] + item.bytes > limit) {
-      if (!WriteBatch(batches_[b], batch_bytes[b])) return false;
-      batches_[b].clear_messages();
-      batch_bytes[b] = 0;
-    }
-    EncodeMessage(std::move(item.msg), batches_[b].add_messages());
-    batch_bytes[b] += item.bytes;
+    Pending& pending = BatchFor(item.group, &used);
+    // Split rather than exceed the message size limit; the group's order
+    // holds because the earlier part is written first.
+    if (pending.bytes + item.bytes > limit && !WriteBatch(pending)) return false;
+    EncodeMessage(std::move(item.msg), pending.batch.add_messages());
+    pending.bytes += item.bytes;
   }
   for (size_t i = 0; i < used; ++i) {
-    if (batches_[i].messages_size() > 0 && !WriteBatch(batches_[i], batch_bytes[i])) return false;
+    if (batches_[i].batch.messages_size() > 0 && !WriteBatch(batches_[i])) return false;
   }
   return true;
 }
 
-bool PeerSender::WriteBatch(replog::v1::PeerBatch& batch, uint64_t bytes) {
-  if (!writer_->Write(batch)) {
+PeerSender::Pending& PeerSender::BatchFor(GroupId group, size_t* used) {
+  for (size_t i = 0; i < *used; ++i) {
+    if (batches_[i].batch.group() == group) return batches_[i];
+  }
+  if (*used == batches_.size()) batches_.emplace_back();
+  Pending& pending = batches_[(*used)++];
+  pending.batch.Clear();  // keeps its messages allocated for reuse
+  pending.batch.set_group(group);
+  pending.batch.set_from_node(options_.self);
+  pending.batch.set_to_node(peer_);
+  pending.bytes = 0;
+  return pending;
+}
+
+bool PeerSender::WriteBatch(Pending& pending) {
+  if (!writer_->Write(pending.batch)) {
     // A stream that carried several rounds may have died while idle (the
     // peer restarted, keepalive closed the connection). If nothing of this
     // round was written yet, one retry on a fresh stream cannot duplicate or
@@ -196,21 +188,23 @@ bool PeerSender::WriteBatch(replog::v1::PeerBatch& batch, uint64_t bytes) {
     // refuses it (misrouted, shutting down), and retrying would hide that.
     if (!first_write_of_round_ || stream_rounds_ < 2) return false;
     CloseStream();
-    if (!OpenStream() || !writer_->Write(batch)) return false;
+    if (!OpenStream() || !writer_->Write(pending.batch)) return false;
   }
   if (first_write_of_round_) ++stream_rounds_;
   first_write_of_round_ = false;
   internal::Add(counters_.batches_sent);
-  internal::Add(counters_.messages_sent, static_cast<uint64_t>(batch.messages_size()));
-  if (bytes > kMaxReusedBatchBytes) {
-    const uint64_t group = batch.group();
-    batch = replog::v1::PeerBatch();
-    batch.set_group(group);
-    batch.set_from_node(options_.self);
-    batch.set_to_node(peer_);
+  internal::Add(counters_.messages_sent, static_cast<uint64_t>(pending.batch.messages_size()));
+  if (pending.bytes > kMaxReusedBatchBytes) {
+    // Do not keep a catch-up burst's memory around for reuse.
+    const GroupId group = pending.batch.group();
+    pending.batch = replog::v1::PeerBatch();
+    pending.batch.set_group(group);
+    pending.batch.set_from_node(options_.self);
+    pending.batch.set_to_node(peer_);
   } else {
-    batch.clear_messages();
+    pending.batch.clear_messages();
   }
+  pending.bytes = 0;
   return true;
 }
 

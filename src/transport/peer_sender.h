@@ -71,7 +71,12 @@ class PeerSender {
   struct Item {
     GroupId group;
     raft::Message msg;
-    uint64_t bytes;
+    uint64_t bytes;  // MessageBytes(msg)
+  };
+  // A batch being filled for one group, and its estimated size.
+  struct Pending {
+    replog::v1::PeerBatch batch;
+    uint64_t bytes = 0;
   };
 
   void Run();
@@ -79,7 +84,9 @@ class PeerSender {
   bool TakeQueue(std::vector<Item>* items);  // waits; false once stopped
   bool OpenStream();                         // false once stopped
   bool WriteItems(std::vector<Item>& items);  // false when the stream broke
-  bool WriteBatch(replog::v1::PeerBatch& batch, uint64_t bytes);
+  // The batch of `group` among batches_[0, *used), started if needed.
+  Pending& BatchFor(GroupId group, size_t* used);
+  bool WriteBatch(Pending& pending);  // writes and empties it; false when broken
   grpc::Status CloseStream();  // Finish()es the stream, if any; its status
 
   void FailAndBackOff(std::vector<Item>& items);
@@ -105,7 +112,7 @@ class PeerSender {
   // Sender thread only.
   std::unique_ptr<grpc::ClientWriter<replog::v1::PeerBatch>> writer_;
   replog::v1::PeerStreamSummary summary_;
-  std::vector<replog::v1::PeerBatch> batches_;  // reused across writes
+  std::vector<Pending> batches_;  // reused across rounds
   int stream_rounds_ = 0;              // rounds written on this stream
   bool first_write_of_round_ = false;  // nothing of the current items written yet
   int64_t backoff_ms_ = 0;

@@ -1,5 +1,6 @@
 #include "transport/peer_service.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -114,18 +115,8 @@ grpc::Status PeerService::ReceiveSnapshot(grpc::ServerReader<replog::v1::Snapsho
   bool last = false;
   while (!last && reader->Read(&chunk)) {
     if (!msg.has_value()) {
-      if (!chunk.has_message()) return Refused(grpc::StatusCode::INVALID_ARGUMENT, "first chunk without its message");
-      if (chunk.to_node() != options_.self) {
-        return Refused(grpc::StatusCode::FAILED_PRECONDITION,
-                       "snapshot for node " + std::to_string(chunk.to_node()) + " reached node " +
-                           std::to_string(options_.self));
-      }
-      common::Result<raft::Message> decoded = DecodeMessage(std::move(*chunk.mutable_message()));
-      if (!decoded.has_value()) return Refused(grpc::StatusCode::INVALID_ARGUMENT, decoded.error().ToString());
-      if (decoded->type != raft::MessageType::kSnap) {
-        return Refused(grpc::StatusCode::INVALID_ARGUMENT, "snapshot chunk without a kSnap message");
-      }
-      msg = std::move(decoded).value();
+      grpc::Status status = TakeSnapshotHeader(chunk, &msg);
+      if (!status.ok()) return status;
       group = chunk.group();
     }
     if (data.size() + chunk.data().size() > options_.max_snapshot_bytes) {
@@ -151,6 +142,22 @@ grpc::Status PeerService::ReceiveSnapshot(grpc::ServerReader<replog::v1::Snapsho
     internal::Add(counters_.dropped_unknown_group);
     return Refused(grpc::StatusCode::NOT_FOUND, "group " + std::to_string(group) + " is not hosted here");
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::TakeSnapshotHeader(replog::v1::SnapshotChunk& chunk,
+                                             std::optional<raft::Message>* msg) {
+  if (!chunk.has_message()) return Refused(grpc::StatusCode::INVALID_ARGUMENT, "first chunk without its message");
+  if (chunk.to_node() != options_.self) {
+    return Refused(grpc::StatusCode::FAILED_PRECONDITION, "snapshot for node " + std::to_string(chunk.to_node()) +
+                                                              " reached node " + std::to_string(options_.self));
+  }
+  common::Result<raft::Message> decoded = DecodeMessage(std::move(*chunk.mutable_message()));
+  if (!decoded.has_value()) return Refused(grpc::StatusCode::INVALID_ARGUMENT, decoded.error().ToString());
+  if (decoded->type != raft::MessageType::kSnap) {
+    return Refused(grpc::StatusCode::INVALID_ARGUMENT, "snapshot chunk without a kSnap message");
+  }
+  *msg = std::move(decoded).value();
   return grpc::Status::OK;
 }
 

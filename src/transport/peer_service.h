@@ -23,6 +23,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <unordered_set>
 #include <vector>
 
@@ -60,6 +61,8 @@ class PeerService final : public replog::v1::Peer::Service {
   // after logging a bad message, so that a stream logs one.
   void Route(replog::v1::PeerBatch& batch, bool* logged);
   grpc::Status ReceiveSnapshot(grpc::ServerReader<replog::v1::SnapshotChunk>* reader);
+  // Checks the first chunk and decodes its message into *msg.
+  grpc::Status TakeSnapshotHeader(replog::v1::SnapshotChunk& chunk, std::optional<raft::Message>* msg);
 
   const GrpcTransportOptions& options_;
   const InboxRegistry& inboxes_;
