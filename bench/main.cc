@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "bench/micro_bench.h"
+#include "bench/produce_bench.h"
 #include "bench/raft_bench.h"
 #include "bench/storage_bench.h"
 
@@ -115,7 +116,16 @@ int main(int argc, char** argv) {
   AddStorageFlags(storage, &config, &no_preallocate);
   bench::RaftBenchConfig raft_config;
   CLI::App* raft = bench::AddRaftCommand(&app, &raft_config);
+  bench::ClientBenchConfig client_config;
+  CLI::App* produce = bench::AddProduceCommand(&app, &client_config);
+  CLI::App* consume = bench::AddConsumeCommand(&app, &client_config);
   CLI11_PARSE(app, argc, argv);
+  if (produce->parsed() || consume->parsed()) {
+    common::Status cs = produce->parsed() ? bench::RunProduceBench(client_config) : bench::RunConsumeBench(client_config);
+    if (cs.ok()) return 0;
+    std::fprintf(stderr, "replog-bench: %s\n", cs.ToString().c_str());
+    return 1;
+  }
   if (raft->parsed()) {
     common::Status rs = bench::RunRaftBench(raft_config);
     if (rs.ok()) return 0;

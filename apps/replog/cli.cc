@@ -172,6 +172,7 @@ int Parse(CLI::App& app, int argc, const char* const* argv, const CliIo& io) {
 int RunCli(int argc, const char* const* argv, const CliIo& io) {
   CLI::App app{"replog: produce to and consume from a replog cluster"};
   app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the command
   GlobalFlags g;
   app.add_option("--addrs", g.addrs, "members to ask first, host:port,host:port,...")
       ->envname("REPLOG_ADDRS")

@@ -108,7 +108,7 @@ TEST(ReplogCliTest, ServersTableAndJson) {
   Outcome o = RunReplog({"--addrs", fake.address(2), "servers"});
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_NE(o.out.find("leader     *\n"), std::string::npos) << o.out;
-  Outcome j = RunReplog({"--addrs", fake.address(2), "--json", "servers"});
+  Outcome j = RunReplog({"--addrs", fake.address(2), "servers", "--json"});  // global flags after the command too
   EXPECT_EQ(j.code, 0) << j.err;
   EXPECT_EQ(j.out.rfind("{\"leader_id\":1,", 0), 0u) << j.out;
 }

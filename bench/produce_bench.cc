@@ -1,0 +1,271 @@
+#include "bench/produce_bench.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "bench/latency.h"
+#include "bench/report.h"
+#include "client/cli_format.h"
+#include "client/client.h"
+#include "common/clock.h"
+
+namespace bench {
+
+namespace {
+
+using common::Result;
+using common::Status;
+using replog::Client;
+using replog::Record;
+
+// What one client thread measured.
+struct ThreadStats {
+  LatencyRecorder latency;
+  uint64_t ops = 0;
+  uint64_t records = 0;
+  uint64_t bytes = 0;  // value bytes
+  uint64_t errors = 0;
+  uint64_t unknown_retries = 0;
+  int64_t last_end_ns = 0;
+  std::string first_error;
+};
+
+// What one request did: records and value bytes moved, or an error.
+struct OpResult {
+  Status status;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  bool unknown_retry = false;
+};
+
+using Op = std::function<OpResult()>;
+
+// Calls `op` back to back until d.end_ns, recording the requests that start
+// in the measured window (bench/latency.h's schedule).
+void ClosedLoop(common::Clock& clock, const Deadlines& d, const Op& op, ThreadStats* s) {
+  int64_t start = clock.NowNanos();
+  while (start < d.end_ns) {
+    OpResult r = op();
+    int64_t end = clock.NowNanos();
+    if (start >= d.measure_start_ns) {
+      s->last_end_ns = end;
+      if (r.status.ok()) {
+        s->latency.Add(end - start);
+        s->ops++;
+        s->records += r.records;
+        s->bytes += r.bytes;
+        s->unknown_retries += r.unknown_retry ? 1 : 0;
+      } else {
+        if (s->errors++ == 0) s->first_error = r.status.ToString();
+      }
+    }
+    start = end;
+  }
+}
+
+Status Validate(const ClientBenchConfig& c) {
+  if (c.clients == 0 || c.batch == 0) return common::InvalidArgumentError("--clients and --batch must be positive");
+  if (c.seconds <= 0 || c.warmup_seconds < 0 || c.timeout_seconds <= 0) {
+    return common::InvalidArgumentError("--seconds and --timeout must be positive, --warmup-seconds not negative");
+  }
+  if (replog::cli::SplitAddresses(c.addrs).empty()) return common::InvalidArgumentError("--addrs names no address");
+  return Status::Ok();
+}
+
+// The Clients the threads share: --connections of them (0: one per thread).
+Result<std::vector<std::unique_ptr<Client>>> ConnectAll(const ClientBenchConfig& c) {
+  replog::ClientOptions o;
+  o.bootstrap_addresses = replog::cli::SplitAddresses(c.addrs);
+  o.deadline_ms = static_cast<int64_t>(c.timeout_seconds * 1000);
+  uint64_t n = c.connections == 0 ? c.clients : std::min(c.connections, c.clients);
+  std::vector<std::unique_ptr<Client>> out;
+  for (uint64_t i = 0; i < n; i++) {
+    o.seed = i + 1;
+    auto client = Client::Connect(o);
+    if (!client.has_value()) return client.error();
+    out.push_back(std::move(*client));
+  }
+  return out;
+}
+
+// `record_size` bytes that do not compress to nothing.
+std::string Payload(uint64_t record_size, uint64_t salt) {
+  std::string v(record_size, 'a');
+  uint64_t x = salt * 0x9E3779B97F4A7C15ull + 1;
+  for (char& ch : v) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    ch = static_cast<char>('a' + x % 26);
+  }
+  return v;
+}
+
+// Runs `make_op(thread)` on --clients threads and prints the report.
+Status RunThreads(const ClientBenchConfig& c, const std::string& workload,
+                  const std::function<Op(uint64_t)>& make_op, std::vector<std::unique_ptr<Client>>& clients) {
+  common::RealClock clock;
+  std::vector<ThreadStats> stats(c.clients);
+  std::vector<Op> ops;
+  for (uint64_t i = 0; i < c.clients; i++) ops.push_back(make_op(i));
+  std::fprintf(stderr, "%s: %lu clients over %zu connections, %.1f s warm-up, %.1f s measured\n", workload.c_str(),
+               static_cast<unsigned long>(c.clients), clients.size(), c.warmup_seconds, c.seconds);
+  Deadlines d = StartDeadlines(clock, c.warmup_seconds, c.seconds);
+  std::vector<std::thread> threads;
+  for (uint64_t i = 0; i < c.clients; i++) {
+    threads.emplace_back([&, i] { ClosedLoop(clock, d, ops[i], &stats[i]); });
+  }
+  for (auto& t : threads) t.join();
+
+  ThreadStats total;
+  for (ThreadStats& s : stats) {
+    total.latency.Merge(s.latency);
+    total.ops += s.ops;
+    total.records += s.records;
+    total.bytes += s.bytes;
+    total.unknown_retries += s.unknown_retries;
+    total.last_end_ns = std::max(total.last_end_ns, s.last_end_ns);
+    if (total.errors == 0 && s.errors > 0) total.first_error = s.first_error;
+    total.errors += s.errors;
+  }
+  double seconds = std::max(1e-9, static_cast<double>(total.last_end_ns - d.measure_start_ns) / 1e9);
+  LatencySummary lat = total.latency.Summarize();
+
+  Report r;
+  r.workload = workload;
+  r.record_size = c.record_size;
+  r.batch = c.batch;
+  r.writers = c.clients;
+  r.seconds = seconds;
+  double ops_per_s = static_cast<double>(total.ops) / seconds;
+  r.records_per_s = static_cast<double>(total.records) / seconds;
+  r.mb_per_s = static_cast<double>(total.bytes) / seconds / kMiB;
+  r.SetLatency(lat);
+  r.AddInt("clients", static_cast<int64_t>(c.clients));
+  r.AddInt("connections", static_cast<int64_t>(clients.size()));
+  r.AddNum("ops_per_s", ops_per_s);
+  std::optional<double> none;
+  r.AddNum("p50_ms", lat.count == 0 ? none : std::optional<double>(lat.p50_us / 1e3));
+  r.AddNum("p99_ms", lat.count == 0 ? none : std::optional<double>(lat.p99_us / 1e3));
+  r.AddNum("max_ms", lat.count == 0 ? none : std::optional<double>(lat.max_us / 1e3));
+  r.AddInt("errors", static_cast<int64_t>(total.errors));
+  if (workload == "produce") r.AddInt("unknown_outcome_retries", static_cast<int64_t>(total.unknown_retries));
+  if (workload == "consume") r.AddBool("follower", c.follower);
+  if (!total.first_error.empty()) r.AddStr("first_error", total.first_error);
+  r.summary = std::to_string(c.clients) + " clients, batch " + std::to_string(c.batch) + " x " +
+              std::to_string(c.record_size) + " B: " + Num(ops_per_s) + " ops/s, " + Num(*r.records_per_s) +
+              " records/s, " + Num(*r.mb_per_s, 1) + " MB/s, " +
+              (lat.count == 0 ? std::string("no operations")
+                              : "p50 " + Num(lat.p50_us / 1e3, 2) + " ms, p99 " + Num(lat.p99_us / 1e3, 2) +
+                                    " ms, max " + Num(lat.max_us / 1e3, 2) + " ms") +
+              ", " + std::to_string(total.errors) + " errors";
+  std::printf("%s\n%s\n", FormatSummary(r).c_str(), FormatJson(r).c_str());
+  std::fflush(stdout);
+  return Status::Ok();
+}
+
+// Appends `n` records of `record_size` bytes, 1000 per request.
+Status ProduceFirst(Client& client, uint64_t n, uint64_t record_size) {
+  constexpr uint64_t kPerRequest = 1000;
+  std::fprintf(stderr, "producing %lu records of %lu B first\n", static_cast<unsigned long>(n),
+               static_cast<unsigned long>(record_size));
+  for (uint64_t done = 0; done < n;) {
+    uint64_t k = std::min(kPerRequest, n - done);
+    std::vector<Record> records;
+    for (uint64_t i = 0; i < k; i++) records.push_back(Record{.value = Payload(record_size, done + i)});
+    auto r = client.Produce(records);
+    if (!r.has_value()) return r.error().WithContext("--produce-first");
+    done += k;
+  }
+  return Status::Ok();
+}
+
+void AddCommonFlags(CLI::App* cmd, ClientBenchConfig* c) {
+  cmd->add_option("--addrs", c->addrs, "members, host:port,...")->capture_default_str();
+  cmd->add_option("--clients", c->clients, "closed-loop client threads")->capture_default_str();
+  cmd->add_option("--connections", c->connections, "Clients (gRPC connections) they share (0: one per client)")
+      ->capture_default_str();
+  cmd->add_option("--record-size", c->record_size, "value bytes per record")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  cmd->add_option("--seconds", c->seconds, "measured seconds")->capture_default_str();
+  cmd->add_option("--warmup-seconds", c->warmup_seconds, "unrecorded seconds before")->capture_default_str();
+  cmd->add_option("--timeout", c->timeout_seconds, "seconds one request may take, retries included")
+      ->capture_default_str();
+}
+
+}  // namespace
+
+CLI::App* AddProduceCommand(CLI::App* app, ClientBenchConfig* config) {
+  CLI::App* cmd = app->add_subcommand("produce", "closed-loop producers against a running cluster (replog::Client)");
+  AddCommonFlags(cmd, config);
+  cmd->add_option("--batch", config->batch, "records per Produce request")->capture_default_str();
+  return cmd;
+}
+
+CLI::App* AddConsumeCommand(CLI::App* app, ClientBenchConfig* config) {
+  CLI::App* cmd = app->add_subcommand("consume", "closed-loop consumers against a running cluster (replog::Client)");
+  AddCommonFlags(cmd, config);
+  cmd->add_option("--batch", config->consume_batch, "most records per Consume request")->capture_default_str();
+  cmd->add_option("--from", config->from, "first offset (0: the first retained)")->capture_default_str();
+  cmd->add_option("--follower", config->follower, "read from followers (false: from the leader)")
+      ->capture_default_str();
+  cmd->add_option("--produce-first", config->produce_first, "records of --record-size to append before measuring")
+      ->capture_default_str();
+  return cmd;
+}
+
+Status RunProduceBench(const ClientBenchConfig& c) {
+  RETURN_IF_ERROR(Validate(c));
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Client>> clients, ConnectAll(c));
+  auto make_op = [&](uint64_t thread) -> Op {
+    Client* client = clients[thread % clients.size()].get();
+    auto records = std::make_shared<std::vector<Record>>();
+    for (uint64_t i = 0; i < c.batch; i++) records->push_back(Record{.value = Payload(c.record_size, thread * 1000 + i)});
+    uint64_t bytes = c.batch * c.record_size;
+    return [client, records, bytes]() {
+      auto r = client->Produce(*records);
+      if (!r.has_value()) return OpResult{r.error()};
+      return OpResult{Status::Ok(), records->size(), bytes, r->retried_after_unknown_outcome};
+    };
+  };
+  return RunThreads(c, "produce", make_op, clients);
+}
+
+Status RunConsumeBench(const ClientBenchConfig& config) {
+  ClientBenchConfig c = config;
+  c.batch = c.consume_batch;  // what the report and the checks call batch
+  RETURN_IF_ERROR(Validate(c));
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Client>> clients, ConnectAll(c));
+  if (c.produce_first > 0) RETURN_IF_ERROR(ProduceFirst(*clients[0], c.produce_first, c.record_size));
+  replog::ConsumeOptions options;
+  options.max_records = static_cast<uint32_t>(std::min<uint64_t>(c.batch, UINT32_MAX));
+  options.read_from = c.follower ? replog::ReadFrom::kFollower : replog::ReadFrom::kLeader;
+  // Where the log is: each client starts at its own point of [first, end].
+  auto probe = clients[0]->Consume(c.from, replog::ConsumeOptions{.max_records = 1, .read_from = options.read_from});
+  if (!probe.has_value()) return probe.error().WithContext("consume bench: first read");
+  const uint64_t first = std::max<uint64_t>(c.from, probe->first_offset);
+  const uint64_t end = probe->committed_offset;
+  if (end < first) return common::FailedPreconditionError("consume bench: the log is empty (try --produce-first N)");
+  auto make_op = [&](uint64_t thread) -> Op {
+    Client* client = clients[thread % clients.size()].get();
+    auto next = std::make_shared<uint64_t>(first + (end - first + 1) * thread / c.clients);
+    return [client, next, options, first, end]() {
+      auto b = client->Consume(*next, options);
+      if (!b.has_value()) return OpResult{b.error()};
+      uint64_t bytes = 0;
+      for (const Record& r : b->records) bytes += r.value.size();
+      *next = b->records.empty() || b->next_offset > end ? first : b->next_offset;
+      return OpResult{Status::Ok(), b->records.size(), bytes};
+    };
+  };
+  return RunThreads(c, "consume", make_op, clients);
+}
+
+}  // namespace bench

@@ -1,0 +1,60 @@
+#pragma once
+
+// `replog-bench produce` and `replog-bench consume`: closed-loop clients
+// against a running cluster, through replog::Client (src/client/client.h).
+//
+// --clients threads each keep one request in flight: a Produce of --batch
+// records of --record-size bytes, or a Consume of up to --batch records. A
+// request's latency is from its call to its return (retries included).
+// Threads share --connections Clients (gRPC connections; default one per
+// client thread, as etcd's benchmark does). After --warmup-seconds, requests
+// that start within --seconds are measured. Prints ONE summary line and ONE
+// JSON line (bench/report.h) with, besides the common fields, clients,
+// ops_per_s, p50_ms, p99_ms, max_ms, errors (requests that failed; the
+// first error's message is in first_error) and, for produce,
+// unknown_outcome_retries.
+//
+// consume reads from a follower (--follower, the default) or the leader,
+// each client from its own point of the retained log, wrapping around at the
+// end; --produce-first N appends N records of --record-size bytes first.
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace bench {
+
+// Every flag of `replog-bench produce` and `replog-bench consume`.
+struct ClientBenchConfig {
+  std::string addrs = "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003";
+  uint64_t clients = 1;
+  uint64_t connections = 0;  // 0: one per client
+  uint64_t record_size = 256;
+  uint64_t batch = 1;            // produce: records per request
+  uint64_t consume_batch = 1000;  // consume: most records per request (its --batch)
+  double seconds = 10;
+  double warmup_seconds = 1;
+  double timeout_seconds = 10;  // ClientOptions::deadline_ms of each request
+  // consume only
+  uint64_t from = 0;            // first offset read (0: the first retained)
+  bool follower = true;         // read from followers (false: the leader)
+  uint64_t produce_first = 0;   // records to append before measuring
+};
+
+// Add the subcommands and their flags to `app`; `app` and `config` must
+// outlive the parse.
+CLI::App* AddProduceCommand(CLI::App* app, ClientBenchConfig* config);
+CLI::App* AddConsumeCommand(CLI::App* app, ClientBenchConfig* config);
+
+// Run the workload and print its two lines on stdout (progress on stderr).
+// kInvalidArgument for bad flags; the Client's error when the cluster cannot
+// be reached. Failed requests during the run are counted, not returned.
+common::Status RunProduceBench(const ClientBenchConfig& config);
+common::Status RunConsumeBench(const ClientBenchConfig& config);
+
+}  // namespace bench
