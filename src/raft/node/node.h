@@ -75,11 +75,24 @@ class StateMachine {
   virtual Status Restore(const Snapshot& snapshot) = 0;
 };
 
+// The core's configuration a Node starts from: Config's defaults plus
+// check_quorum and pre_vote, which a long-running cluster wants (a deposed or
+// partitioned member neither keeps leading nor disrupts the others).
+inline Config DefaultNodeRaftConfig() {
+  Config c;
+  c.check_quorum = true;
+  c.pre_vote = true;
+  return c;
+}
+
 struct NodeOptions {
   transport::GroupId group = 1;
   // The core's configuration. id is required; Start fills `applied` from the
-  // storage's snapshot. Timeouts are in ticks of tick_ns.
-  Config raft;
+  // storage's snapshot and sets disable_proposal_forwarding (a follower
+  // refuses proposals with a leader hint rather than forwarding them). A
+  // seed of 0 is replaced by one drawn from the clock. Timeouts are in ticks
+  // of tick_ns.
+  Config raft = DefaultNodeRaftConfig();
   int64_t tick_ns = 50'000'000;
   // Addresses of the members known at start (this node included), given to
   // the transport and used in leader hints.
@@ -121,6 +134,10 @@ struct NodeStatus {
   ConfState conf_state;
   std::map<NodeId, std::string> peers;       // known addresses
   std::map<NodeId, uint64_t> match_index;    // the leader's view; empty on others
+  // OK while the node runs; else the error that stopped it (a failed persist,
+  // a snapshot the state machine could not restore). A stopped node refuses
+  // everything with kUnavailable until it is destroyed and started again.
+  Status error;
 };
 
 class Node final : public transport::Inbox {
@@ -141,9 +158,14 @@ class Node final : public transport::Inbox {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  // Proposes `commands` as consecutive entries: committed together or not at
-  // all. `done` receives one ApplyResult per command, in order. timeout_ns
-  // <= 0 means the default.
+  // Proposes `commands` as consecutive entries of one append. `done`
+  // receives one ApplyResult per command, in order. They are committed
+  // together or not at all, except in one rare case: a batch larger than
+  // one append message (Config::max_size_per_msg) can be cut by a leader
+  // change, its first entries committed and the rest overwritten; `done`
+  // then gets kDeadlineExceeded (outcome unknown: part of it is in the log).
+  // timeout_ns <= 0 means the default. The timeout only covers the wait
+  // for commit: once committed, the entries are applied whatever the time.
   void ProposeAsync(std::vector<std::string> commands, int64_t timeout_ns, ApplyCallback done);
   std::future<Result<ApplyResult>> Apply(std::string command, int64_t timeout_ns = 0);
   std::future<Result<std::vector<ApplyResult>>> ApplyBatch(std::vector<std::string> commands,
