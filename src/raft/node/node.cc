@@ -109,6 +109,7 @@ void Node::Impl::StartThreads() {
   next_tick_ns_ = now + opts_.tick_ns;
   next_sweep_ns_ = now + opts_.tick_ns;
   raft_thread_ = std::thread([this] { RaftLoop(); });
+  raft_thread_id_ = raft_thread_.get_id();
   apply_thread_ = std::thread([this] { ApplyLoop(); });
 }
 
@@ -199,6 +200,10 @@ void Node::Impl::SetApplied(uint64_t index) {
     { std::lock_guard<std::mutex> l(applied_mu_); }
     applied_cv_.notify_all();
   }
+}
+
+int64_t Node::Impl::Deadline(int64_t timeout_ns) {
+  return node_internal::DeadlineAfter(clock_.NowNanos(), timeout_ns > 0 ? timeout_ns : opts_.default_timeout_ns);
 }
 
 void Node::Impl::Enqueue(Proposal p) {
@@ -308,7 +313,7 @@ void Node::ProposeAsync(std::vector<std::string> commands, int64_t timeout_ns, A
     return;
   }
   p.commands = std::move(commands);
-  p.deadline_ns = impl_->clock_.NowNanos() + (timeout_ns > 0 ? timeout_ns : impl_->opts_.default_timeout_ns);
+  p.deadline_ns = impl_->Deadline(timeout_ns);
   impl_->Enqueue(std::move(p));
 }
 
@@ -330,7 +335,7 @@ std::future<Result<ApplyResult>> Node::Apply(std::string command, int64_t timeou
   }
   p.bytes = command.size();
   p.commands.push_back(std::move(command));
-  p.deadline_ns = impl_->clock_.NowNanos() + (timeout_ns > 0 ? timeout_ns : impl_->opts_.default_timeout_ns);
+  p.deadline_ns = impl_->Deadline(timeout_ns);
   impl_->Enqueue(std::move(p));
   return f;
 }
@@ -349,7 +354,7 @@ void Node::ReadIndexAsync(int64_t timeout_ns, ReadCallback done) {
     done(common::UnavailableError("raft node " + std::to_string(id()) + ": no leader known; read refused"));
     return;
   }
-  Read r{impl_->clock_.NowNanos() + (timeout_ns > 0 ? timeout_ns : impl_->opts_.default_timeout_ns),
+  Read r{impl_->Deadline(timeout_ns),
          std::move(done)};
   {
     std::lock_guard<std::mutex> l(impl_->in_mu_);
@@ -378,7 +383,7 @@ uint64_t Node::WaitApplied(uint64_t index, int64_t deadline_ns) {
   while ((applied = im.applied_.load()) < index && !im.stopped_.load()) {
     int64_t now = im.clock_.NowNanos();
     if (now >= deadline_ns) break;
-    im.applied_cv_.wait_for(l, std::chrono::nanoseconds(deadline_ns - now));
+    im.applied_cv_.wait_for(l, node_internal::WaitSlice(deadline_ns - now));
   }
   im.applied_waiters_.fetch_sub(1);
   return applied;
@@ -395,7 +400,7 @@ std::future<Status> Node::ChangeMembership(ConfChange cc, std::map<NodeId, std::
   if (!addresses.empty()) cc.context = EncodePeerAddresses(addresses);
   p.bytes = cc.context.size();
   p.conf_change = std::move(cc);
-  p.deadline_ns = impl_->clock_.NowNanos() + (timeout_ns > 0 ? timeout_ns : impl_->opts_.default_timeout_ns);
+  p.deadline_ns = impl_->Deadline(timeout_ns);
   impl_->Enqueue(std::move(p));
   return f;
 }
@@ -419,12 +424,12 @@ Status Node::TransferLeadership(NodeId to) {
 
 Status Node::WaitForLeader(int64_t timeout_ns) {
   Impl& im = *impl_;
-  const int64_t deadline = im.clock_.NowNanos() + timeout_ns;
+  const int64_t deadline = node_internal::DeadlineAfter(im.clock_.NowNanos(), timeout_ns);
   std::unique_lock<std::mutex> l(im.status_mu_);
   while (im.pub_leader_.load() == kNoNode && !im.stopped_.load()) {
     int64_t now = im.clock_.NowNanos();
     if (now >= deadline) break;
-    im.status_cv_.wait_for(l, std::chrono::nanoseconds(deadline - now));
+    im.status_cv_.wait_for(l, node_internal::WaitSlice(deadline - now));
   }
   if (im.pub_leader_.load() != kNoNode && !im.stopped_.load()) return Status::Ok();
   return common::UnavailableError("raft node " + std::to_string(id()) + ": no leader known");
@@ -432,7 +437,7 @@ Status Node::WaitForLeader(int64_t timeout_ns) {
 
 NodeStatus Node::GetStatus() const {
   Impl& im = *impl_;
-  if (std::this_thread::get_id() == im.raft_thread_.get_id()) return im.BuildStatus();
+  if (std::this_thread::get_id() == im.raft_thread_id_) return im.BuildStatus();
   std::promise<NodeStatus> promise;
   std::future<NodeStatus> f = promise.get_future();
   {

@@ -27,7 +27,7 @@ void Node::Impl::ApplyLoop() {
           int64_t next = reads_waiting_.begin()->second.deadline_ns;
           for (const auto& [index, r] : reads_waiting_) next = std::min(next, r.deadline_ns);
           int64_t now = clock_.NowNanos();
-          if (next > now) apply_cv_.wait_for(l, std::chrono::nanoseconds(next - now));
+          if (next > now) apply_cv_.wait_for(l, node_internal::WaitSlice(next - now));
         }
         apply_waiting_ = false;
         if (!reads_waiting_.empty() && apply_q_.empty()) {

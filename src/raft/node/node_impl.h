@@ -12,7 +12,9 @@
 //   status_mu_  what the raft thread publishes for other threads
 // Callbacks run with no lock held.
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -108,6 +110,17 @@ struct Inputs {
   }
 };
 
+// now + timeout, saturating (a caller may pass a huge timeout for "never").
+inline int64_t DeadlineAfter(int64_t now, int64_t timeout_ns) {
+  return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+}
+// How long one condition-variable wait may last: the standard library adds
+// the duration to its own clock, which must not overflow.
+inline std::chrono::nanoseconds WaitSlice(int64_t ns) {
+  constexpr int64_t kMaxWaitNs = 10'000'000'000;
+  return std::chrono::nanoseconds(std::clamp<int64_t>(ns, 0, kMaxWaitNs));
+}
+
 // "not the leader; leader is 2 at 127.0.0.1:7002" (or "; no leader known").
 std::string NotLeaderMessage(NodeId self, NodeId leader, const std::map<NodeId, std::string>& peers);
 
@@ -122,6 +135,7 @@ struct Node::Impl {
   void StartThreads();
   void Shutdown();
   void Enqueue(node_internal::Proposal p);
+  int64_t Deadline(int64_t timeout_ns);  // now + timeout (<= 0: the default)
   void Fatal(const Status& s);  // any thread: stop for good
   Status StoppedError();        // kUnavailable naming why
   NodeStatus BuildStatus();     // raft thread (or after it stopped)
@@ -167,6 +181,7 @@ struct Node::Impl {
   Node* node_ = nullptr;
   bool registered_ = false;
   std::thread raft_thread_;
+  std::thread::id raft_thread_id_;  // set before Start returns, never changed
   std::thread apply_thread_;
   std::mutex shutdown_mu_;  // serializes Shutdown()
   bool shut_down_ = false;

@@ -36,7 +36,7 @@ bool Node::Impl::WaitInputs(Inputs& in) {
     int64_t now = clock_.NowNanos();
     if (now >= next_tick_ns_) break;
     raft_waiting_ = true;
-    in_cv_.wait_for(l, std::chrono::nanoseconds(next_tick_ns_ - now));
+    in_cv_.wait_for(l, node_internal::WaitSlice(next_tick_ns_ - now));
     raft_waiting_ = false;
   }
   if (stop_) return false;
@@ -72,11 +72,15 @@ void Node::Impl::HandleInputs(Inputs& in) {
   }
 }
 
+// At most one tick per iteration, as etcd's ticker drops the ticks its loop
+// was too busy to take: a node stalled by its own disk must not count the
+// stall as silence from the leader (whose heartbeats wait in the queue) and
+// campaign, nor a leader send a burst of heartbeats.
 void Node::Impl::Tick(int64_t now) {
-  while (now >= next_tick_ns_) {
-    raft_->Tick();
-    next_tick_ns_ += opts_.tick_ns;
-  }
+  if (now < next_tick_ns_) return;
+  raft_->Tick();
+  next_tick_ns_ += opts_.tick_ns;
+  if (next_tick_ns_ <= now) next_tick_ns_ = now + opts_.tick_ns;
 }
 
 // Group commit: everything queued since the last iteration goes into as few

@@ -312,6 +312,34 @@ TEST(NodeTest, ShutdownFailsPendingProposalsPromptly) {
   c.net().Heal();
 }
 
+TEST(NodeTest, StartRefusesABadConfigAndATakenGroup) {
+  TestCluster c(3);
+  replog_testing::MemFs fs;
+  auto storage = DurableStorage::Open(fs, "/other");
+  ASSERT_TRUE(storage.has_value());
+  node_testing::Notifier notifier;
+  node_testing::RecordingSm sm(notifier);
+  common::RealClock clock;
+  NodeOptions o;
+  auto bad = Node::Start(o, **storage, *c.member(1).transport, sm, clock);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), common::Code::kInvalidArgument);
+  o.raft.id = 1;
+  auto taken = Node::Start(o, **storage, *c.member(1).transport, sm, clock);
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_EQ(taken.error().code(), common::Code::kFailedPrecondition);
+  // The running node was not disturbed.
+  ASSERT_TRUE(c.ApplyOnLeader("x").has_value());
+}
+
+TEST(NodeTest, WaitAppliedWithoutDeadlineReturnsOnceApplied) {
+  TestCluster c(3);
+  ASSERT_NE(c.WaitForLeader(), kNoNode);
+  auto w = c.ApplyOnLeader("x");
+  ASSERT_TRUE(w.has_value());
+  for (NodeId id : c.ids()) EXPECT_GE(c.node(id).WaitApplied(w->index, INT64_MAX), w->index);
+}
+
 TEST(NodeTest, TransferLeadershipHandsOver) {
   TestCluster c(3);
   NodeId leader = c.WaitForLeader();
