@@ -58,6 +58,18 @@ Status GiveUp(const Status& last, bool unknown, uint32_t attempts) {
   return common::UnavailableError("produce: no leader committed the records in time, none were committed; " + tail);
 }
 
+// The result of the attempt to `target` that succeeded.
+Result<ProduceResult> Accepted(const v1::ProduceResponse& response, const std::string& target, size_t records,
+                               ProduceResult result) {
+  if (response.offsets_size() != static_cast<int>(records)) {
+    return common::InternalError("produce to " + target + ": " + std::to_string(response.offsets_size()) +
+                                 " offsets for " + std::to_string(records) + " records");
+  }
+  result.offsets.assign(response.offsets().begin(), response.offsets().end());
+  result.leader_address = target;
+  return result;
+}
+
 Status Validate(const ClientOptions& o) {
   if (o.bootstrap_addresses.empty()) return common::InvalidArgumentError("client: no bootstrap address");
   for (const std::string& a : o.bootstrap_addresses) {
@@ -85,7 +97,8 @@ Client::Client(ClientOptions options, std::unique_ptr<common::Clock> owned_clock
     : options_(std::move(options)),
       owned_clock_(std::move(owned_clock)),
       clock_(options_.clock != nullptr ? options_.clock : owned_clock_.get()),
-      members_(std::make_unique<Members>(options_.bootstrap_addresses, options_.max_receive_bytes)),
+      members_(std::make_unique<Members>(options_.bootstrap_addresses, options_.max_receive_bytes,
+                                         options_.keepalive_ms)),
       backoff_seed_(options_.seed) {}
 
 Client::~Client() = default;
@@ -147,6 +160,16 @@ Status Client::Discover(int64_t deadline_ns) {
   return common::UnavailableError("no member answered GetServers (" + errors + ")");
 }
 
+std::string Client::LeaderOrDiscover(int64_t deadline_ns, Status* last) {
+  std::string target = members_->leader_address();
+  if (!target.empty()) return target;
+  Status ds = Discover(deadline_ns);
+  target = members_->leader_address();
+  if (!ds.ok()) *last = ds;
+  else if (target.empty()) *last = common::UnavailableError("no leader known (members answered without one)");
+  return target;
+}
+
 Result<ClusterView> Client::Servers() {
   int64_t deadline = DeadlineNs();
   Backoff backoff = NewBackoff();
@@ -169,27 +192,13 @@ Result<ProduceResult> Client::Produce(const std::vector<Record>& records) {
   Status last = common::UnavailableError("no leader known");
   int hops = 0;
   for (;;) {
-    std::string target = members_->leader_address();
-    if (target.empty()) {
-      Status ds = Discover(deadline);
-      target = members_->leader_address();
-      if (!ds.ok()) last = ds;
-      else if (target.empty()) last = common::UnavailableError("no leader known (members answered without one)");
-    }
+    std::string target = LeaderOrDiscover(deadline, &last);
     int64_t remaining = deadline - NowNs();
     if (!target.empty() && remaining > 0) {
       ProduceAttempt a =
           SendProduce(*members_, target, request, std::min(remaining, options_.attempt_timeout_ms * 1'000'000));
       result.attempts++;
-      if (a.cls == AttemptClass::kOk) {
-        if (a.response.offsets_size() != static_cast<int>(records.size())) {
-          return common::InternalError("produce to " + target + ": " + std::to_string(a.response.offsets_size()) +
-                                       " offsets for " + std::to_string(records.size()) + " records");
-        }
-        result.offsets.assign(a.response.offsets().begin(), a.response.offsets().end());
-        result.leader_address = target;
-        return result;
-      }
+      if (a.cls == AttemptClass::kOk) return Accepted(a.response, target, records.size(), std::move(result));
       if (a.cls == AttemptClass::kFinal) {
         if (result.retried_after_unknown_outcome) return GiveUp(a.status, true, result.attempts);
         return a.status;

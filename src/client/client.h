@@ -70,6 +70,12 @@ struct ClientOptions {
   // to max, each sleep a random fraction (50-100%) of the current value.
   int64_t initial_backoff_ms = 10;
   int64_t max_backoff_ms = 500;
+  // > 0: gRPC keepalive pings every keepalive_ms on a connection, which is
+  // dropped when a ping gets no answer within keepalive_ms, so that a stream
+  // from a stopped (SIGSTOP) member breaks and resumes elsewhere. The
+  // servers must permit pings that often (gRPC servers refuse pings more
+  // often than every 5 minutes by default). 0: off.
+  int64_t keepalive_ms = 0;
   // Largest response accepted (Consume batches).
   int max_receive_bytes = 64 << 20;
   // Seed of the backoff jitter.
@@ -135,6 +141,9 @@ class Client {
   // or all were asked and some answered (OK, no leader), or none answered
   // (kUnavailable listing each address's error).
   common::Status Discover(int64_t deadline_ns);
+  // The leader's address; when none is known, Discover first. "" when the
+  // members know none either, with *last saying why.
+  std::string LeaderOrDiscover(int64_t deadline_ns, common::Status* last);
   Backoff NewBackoff();
   // Sleeps the backoff's next delay unless that passes the deadline (false).
   bool SleepBefore(Backoff& backoff, int64_t deadline_ns);

@@ -28,8 +28,8 @@ std::string ClusterView::LeaderAddress() const {
   return "";
 }
 
-Members::Members(std::vector<std::string> bootstrap, int max_receive_bytes)
-    : bootstrap_(std::move(bootstrap)), max_receive_bytes_(max_receive_bytes) {}
+Members::Members(std::vector<std::string> bootstrap, int max_receive_bytes, int64_t keepalive_ms)
+    : bootstrap_(std::move(bootstrap)), max_receive_bytes_(max_receive_bytes), keepalive_ms_(keepalive_ms) {}
 
 std::shared_ptr<grpc::Channel> Members::Channel(const std::string& address) {
   std::lock_guard lock(mu_);
@@ -44,6 +44,11 @@ std::shared_ptr<grpc::Channel> Members::Channel(const std::string& address) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  if (keepalive_ms_ > 0) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(keepalive_ms_));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(keepalive_ms_));
+    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
   auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   channels_.emplace(address, channel);
   return channel;

@@ -20,7 +20,9 @@ namespace replog {
 
 class Members {
  public:
-  Members(std::vector<std::string> bootstrap, int max_receive_bytes);
+  // keepalive_ms > 0: channels ping an idle connection that often and drop
+  // it when no answer comes within keepalive_ms (a stopped member).
+  Members(std::vector<std::string> bootstrap, int max_receive_bytes, int64_t keepalive_ms);
 
   // The channel to `address`. Channels of one Members share no connection
   // with other Clients' (a local subchannel pool), reconnect within a
@@ -55,6 +57,7 @@ class Members {
 
   const std::vector<std::string> bootstrap_;
   const int max_receive_bytes_;
+  const int64_t keepalive_ms_;
   mutable std::mutex mu_;
   ClusterView view_;
   std::string leader_address_;
