@@ -2,7 +2,7 @@
 // (flags win) -> server::ServerConfig -> server::Server. SIGTERM or SIGINT
 // shuts it down cleanly.
 //
-//   replogd --id 1 --data-dir data/1 --listen 127.0.0.1:7001 \
+//   replogd --id 1 --data-dir data/1 --listen 127.0.0.1:7001
 //     --initial-members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
 
 #include <signal.h>

@@ -15,7 +15,9 @@ using common::Status;
 
 namespace {
 
-const grpc::Status kShuttingDown(grpc::StatusCode::UNAVAILABLE, "this member is shutting down");
+grpc::Status ShuttingDown(grpc::ServerContext* ctx) {
+  return ToGrpcWithHint(common::UnavailableError("this member is shutting down"), raft::LeaderHint{}, ctx);
+}
 
 const char* RoleOf(const raft::NodeStatus& st, raft::NodeId id, bool learner) {
   if (id == st.leader) return "leader";
@@ -47,7 +49,7 @@ int64_t LogService::ProduceTimeout(const grpc::ServerContext* ctx) const {
 
 grpc::Status LogService::Produce(grpc::ServerContext* ctx, const replog::v1::ProduceRequest* req,
                                  replog::v1::ProduceResponse* resp) {
-  if (shutting_down_.load()) return kShuttingDown;
+  if (shutting_down_.load()) return ShuttingDown(ctx);
   Result<std::vector<std::string>> commands = Encode(*req);
   if (!commands.has_value()) return ToGrpc(commands.error());
   Result<std::vector<raft::ApplyResult>> applied =
@@ -78,7 +80,7 @@ Status LogService::Barrier(const grpc::ServerContext* ctx) {
 
 grpc::Status LogService::Consume(grpc::ServerContext* ctx, const replog::v1::ConsumeRequest* req,
                                  replog::v1::ConsumeResponse* resp) {
-  if (shutting_down_.load()) return kShuttingDown;
+  if (shutting_down_.load()) return ShuttingDown(ctx);
   if (req->linearizable()) {
     Status s = Barrier(ctx);
     if (!s.ok()) return ToGrpcWithHint(s, node_.leader_hint(), ctx);
@@ -95,7 +97,7 @@ grpc::Status LogService::Consume(grpc::ServerContext* ctx, const replog::v1::Con
 
 grpc::Status LogService::ConsumeStream(grpc::ServerContext* ctx, const replog::v1::ConsumeRequest* req,
                                        grpc::ServerWriter<replog::v1::ConsumeResponse>* writer) {
-  if (shutting_down_.load()) return kShuttingDown;
+  if (shutting_down_.load()) return ShuttingDown(ctx);
   if (req->linearizable()) {
     Status s = Barrier(ctx);
     if (!s.ok()) return ToGrpcWithHint(s, node_.leader_hint(), ctx);

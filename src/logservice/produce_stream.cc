@@ -67,7 +67,9 @@ void WriteLoop(StreamState& st, Stream* stream) {
 }  // namespace
 
 grpc::Status LogService::ProduceStream(grpc::ServerContext* ctx, Stream* stream) {
-  if (shutting_down_.load()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "this member is shutting down");
+  if (shutting_down_.load()) {
+    return ToGrpcWithHint(common::UnavailableError("this member is shutting down"), raft::LeaderHint{}, ctx);
+  }
   auto st = std::make_shared<StreamState>();
   std::thread writer([&] { WriteLoop(*st, stream); });
   replog::v1::ProduceRequest req;

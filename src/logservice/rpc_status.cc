@@ -10,7 +10,9 @@ grpc::Status ToGrpc(const common::Status& s) {
 }
 
 grpc::Status ToGrpcWithHint(const common::Status& s, const raft::LeaderHint& hint, grpc::ServerContext* ctx) {
-  if (s.code() == common::Code::kUnavailable && hint.id != raft::kNoNode) {
+  if (s.code() == common::Code::kUnavailable) {
+    // Always present, "0" without a leader: it tells the client that this
+    // member answered (nothing was proposed), not the network.
     ctx->AddTrailingMetadata(kLeaderIdKey, std::to_string(hint.id));
     if (!hint.address.empty()) ctx->AddTrailingMetadata(kLeaderAddressKey, hint.address);
   }

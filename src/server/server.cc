@@ -101,7 +101,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   }
   const size_t colon = config.listen_address.rfind(':');
   p->bound_address = config.listen_address.substr(0, colon + 1) + std::to_string(port);
-  spdlog::info("member {} serving on {} (advertised as {}), data in {}", config.id, p->bound_address,
+  spdlog::info("serving on {} (advertised as {}), data in {}", p->bound_address,
                p->config.advertise_address, config.data_dir);
   return std::unique_ptr<Server>(new Server(std::move(p)));
 }
@@ -127,7 +127,7 @@ void Server::Shutdown() {
     shutting_down_ = true;
   }
   Parts& p = *parts_;
-  spdlog::info("member {} shutting down", p.config.id);
+  spdlog::info("shutting down");
   p.log_service->BeginShutdown();
   p.node->Shutdown();
   p.transport->Shutdown();
@@ -138,7 +138,7 @@ void Server::Shutdown() {
     stopped_ = true;
   }
   cv_.notify_all();
-  spdlog::info("member {} stopped", p.config.id);
+  spdlog::info("stopped");
 }
 
 }  // namespace server
