@@ -10,11 +10,13 @@
 //     messages from the transport, ticks every `tick_ns`), calls Step/Tick/
 //     ProposeBatch, and handles each Ready in the order of ready.h: sends
 //     `messages` first (so the leader writes its disk in parallel with its
-//     followers, thesis §10.2.1), persists with DurableStorage::Persist
-//     (group commit: every proposal queued while the previous persist ran
-//     goes into the next one), then sends `messages_after_persist` (a
-//     follower acknowledges only what is durable), applies conf changes
-//     (Raft::ApplyConfChange) and hands committed entries to the apply thread.
+//     followers, thesis §10.2.1), applies conf changes (Raft::ApplyConfChange)
+//     and hands committed entries to the apply thread (they are durable here
+//     already, so this need not wait for the persist), persists with
+//     DurableStorage::Persist (group commit: every proposal queued while the
+//     previous persist ran goes into the next one), then sends
+//     `messages_after_persist` (a follower acknowledges only what is durable)
+//     and hands a snapshot received from the leader to the apply thread.
 //   - the apply thread calls the StateMachine in index order, completes the
 //     proposals whose entries it applied, advances applied() and releases
 //     linearizable reads whose index it reached.

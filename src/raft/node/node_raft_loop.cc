@@ -192,11 +192,24 @@ void Node::Impl::StartReads(std::vector<Read> reads) {
   reads_by_ctx_.emplace(std::move(ctx), std::move(reads));
 }
 
-// One Ready, in the order of ready.h.
+// One Ready, in the order of ready.h, with one liberty: committed entries
+// are handed to the apply thread before the persist, not after. They are
+// durable here already (the core hands out only entries below its unstable
+// ones, RaftLog::ApplyLimit) and committed, so applying them cannot depend
+// on this Ready's write; the state machine then works, and proposers learn
+// their outcome, while the fsync of the next entries runs (as etcd's server
+// does). A snapshot (never in the same Ready as committed entries) is
+// restored only after the persist that installs it.
 bool Node::Impl::HandleReady() {
   Ready rd = raft_->GetReady();
   // 1. A leader's appends and heartbeats leave before its own write (§10.2.1).
   if (!rd.messages.empty()) transport_.Send(opts_.group, std::move(rd.messages));
+  // 4 (early). Conf changes, committed entries and reads for the apply thread.
+  ApplyTask task;
+  CHECK(!rd.snapshot || rd.committed_entries.empty());
+  if (!rd.committed_entries.empty() && !HandleCommitted(rd.committed_entries, task)) return false;
+  HandleReadStates(rd.read_states, task);
+  if (!task.empty()) PushApply(std::move(task));
   // 2. Persist: a failure is fatal (what was acknowledged can no longer be
   //    trusted to be on disk, and the log is read-only now).
   if (rd.snapshot || !rd.entries.empty() || rd.hard_state) {
@@ -208,8 +221,8 @@ bool Node::Impl::HandleReady() {
   }
   // 3. Votes and acknowledgements promise what is now durable.
   if (!rd.messages_after_persist.empty()) transport_.Send(opts_.group, std::move(rd.messages_after_persist));
-  // 4. Snapshot, conf changes, committed entries and reads for the apply thread.
-  ApplyTask task;
+  // 4. A snapshot from the leader, now installed: the state machine loads it
+  //    before any later entry.
   if (rd.snapshot && !rd.snapshot->empty()) {
     const uint64_t snap_index = rd.snapshot->meta.index;
     while (!inflight_.empty() && inflight_.begin()->first <= snap_index) {
@@ -217,17 +230,15 @@ bool Node::Impl::HandleReady() {
              common::Status(common::Code::kDeadlineExceeded, "raft node: outcome unknown: a snapshot replaced the log"));
       inflight_.erase(inflight_.begin());
     }
-    task.snapshot = std::move(rd.snapshot);
+    ApplyTask snap_task;
+    snap_task.snapshot = std::move(rd.snapshot);
+    PushApply(std::move(snap_task));
   }
-  if (!rd.committed_entries.empty() && !HandleCommitted(rd.committed_entries, task)) return false;
-  HandleReadStates(rd.read_states, task);
   if (rd.soft_state != soft_) OnSoftState(rd.soft_state);
-  if (!task.empty()) PushApply(std::move(task));
   // 5.
   raft_->Advance();
   return true;
 }
-
 
 // Conf changes are applied here, on the raft thread, before Advance (the
 // core's configuration must follow its log); the entries themselves, conf
