@@ -41,7 +41,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <grpcpp/impl/codegen/service_type.h>
+#include <grpcpp/impl/service_type.h>
 #include <grpcpp/server_builder.h>
 
 #include "transport/grpc_options.h"

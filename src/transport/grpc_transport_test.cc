@@ -148,8 +148,9 @@ int DeadPort() {
 }
 
 TEST(GrpcTransportTest, MessagesArriveInOrderPerGroup) {
-  TestNode a(Options(1)), b(Options(2)), c(Options(3));
+  // Declared first: they must outlive the transports delivering to them.
   RecordingInbox inbox_b, inbox_c;
+  TestNode a(Options(1)), b(Options(2)), c(Options(3));
   ASSERT_TRUE(b.transport().Register(1, &inbox_b).ok());
   ASSERT_TRUE(c.transport().Register(1, &inbox_c).ok());
   a.transport().SetPeer(2, b.address());
@@ -179,8 +180,9 @@ TEST(GrpcTransportTest, MessagesArriveInOrderPerGroup) {
 }
 
 TEST(GrpcTransportTest, TwoGroupsOverOneStreamAreRoutedApart) {
-  TestNode a(Options(1)), b(Options(2));
+  // Declared first: they must outlive the transports delivering to them.
   RecordingInbox group1, group2;
+  TestNode a(Options(1)), b(Options(2));
   ASSERT_TRUE(b.transport().Register(1, &group1).ok());
   ASSERT_TRUE(b.transport().Register(2, &group2).ok());
   a.transport().SetPeer(2, b.address());
@@ -201,8 +203,9 @@ TEST(GrpcTransportTest, TwoGroupsOverOneStreamAreRoutedApart) {
 }
 
 TEST(GrpcTransportTest, LargeSnapshotArrivesWholeAndIsReported) {
-  TestNode a(Options(1)), b(Options(2));
+  // Declared first: they must outlive the transports delivering to them.
   RecordingInbox inbox_a, inbox_b;
+  TestNode a(Options(1)), b(Options(2));
   ASSERT_TRUE(a.transport().Register(7, &inbox_a).ok());
   ASSERT_TRUE(b.transport().Register(7, &inbox_b).ok());
   a.transport().SetPeer(2, b.address());
@@ -223,8 +226,9 @@ TEST(GrpcTransportTest, LargeSnapshotArrivesWholeAndIsReported) {
 }
 
 TEST(GrpcTransportTest, SnapshotToDeadPeerReportsFailed) {
-  TestNode a(Options(1));
+  // Declared first: they must outlive the transports delivering to them.
   RecordingInbox inbox_a;
+  TestNode a(Options(1));
   ASSERT_TRUE(a.transport().Register(1, &inbox_a).ok());
   a.transport().SetPeer(2, "127.0.0.1:" + std::to_string(DeadPort()));
   Message snap{.type = MessageType::kSnap, .from = 1, .to = 2, .term = 4};
@@ -235,10 +239,11 @@ TEST(GrpcTransportTest, SnapshotToDeadPeerReportsFailed) {
 }
 
 TEST(GrpcTransportTest, SnapshotOverTheReceiversLimitFails) {
+  // Declared first: they must outlive the transports delivering to them.
+  RecordingInbox inbox_a, inbox_b;
   GrpcTransportOptions small = Options(2);
   small.max_snapshot_bytes = 1 << 20;
   TestNode a(Options(1)), b(small);
-  RecordingInbox inbox_a, inbox_b;
   ASSERT_TRUE(a.transport().Register(1, &inbox_a).ok());
   ASSERT_TRUE(b.transport().Register(1, &inbox_b).ok());
   a.transport().SetPeer(2, b.address());
@@ -251,11 +256,13 @@ TEST(GrpcTransportTest, SnapshotOverTheReceiversLimitFails) {
 }
 
 TEST(GrpcTransportTest, PeerThatStartsLateGetsMessagesAfterReconnect) {
+  // Declared first: they must outlive the transports delivering to them.
+  RecordingInbox inbox_a;
+  RecordingInbox inbox_b;
   GrpcTransportOptions options = Options(1);
   options.backoff_initial_ms = 20;
   options.backoff_max_ms = 100;
   TestNode a(options);
-  RecordingInbox inbox_a;
   ASSERT_TRUE(a.transport().Register(1, &inbox_a).ok());
   const int port = DeadPort();
   a.transport().SetPeer(2, "127.0.0.1:" + std::to_string(port));
@@ -264,7 +271,6 @@ TEST(GrpcTransportTest, PeerThatStartsLateGetsMessagesAfterReconnect) {
   ASSERT_TRUE(inbox_a.WaitUnreachable(2));
 
   TestNode b(Options(2), port);
-  RecordingInbox inbox_b;
   ASSERT_TRUE(b.transport().Register(1, &inbox_b).ok());
   // Raft resends (heartbeats, probes) until one gets through.
   bool arrived = false;
@@ -284,10 +290,12 @@ TEST(GrpcTransportTest, PeerThatStartsLateGetsMessagesAfterReconnect) {
 }
 
 TEST(GrpcTransportTest, PeerRestartedOnTheSamePortGetsMessages) {
+  // Declared first: they must outlive the transports delivering to them.
+  RecordingInbox inbox_b;
+  RecordingInbox inbox_b2;
   TestNode a(Options(1));
   auto b = std::make_unique<TestNode>(Options(2));
   const int port = b->port();
-  RecordingInbox inbox_b;
   ASSERT_TRUE(b->transport().Register(1, &inbox_b).ok());
   a.transport().SetPeer(2, b->address());
   for (uint64_t i = 0; i < 3; ++i) {
@@ -297,7 +305,6 @@ TEST(GrpcTransportTest, PeerRestartedOnTheSamePortGetsMessages) {
   b.reset();  // the process dies; a's stream breaks
 
   b = std::make_unique<TestNode>(Options(2), port);
-  RecordingInbox inbox_b2;
   ASSERT_TRUE(b->transport().Register(1, &inbox_b2).ok());
   bool arrived = false;
   for (uint64_t i = 3; i < 100 && !arrived; ++i) {
@@ -331,11 +338,12 @@ class BlackHole {
 };
 
 TEST(GrpcTransportTest, FullQueueDropsAndReports) {
+  // Declared first: they must outlive the transports delivering to them.
+  RecordingInbox inbox_a;
   GrpcTransportOptions options = Options(1);
   options.max_queue_messages = 4;
   options.connect_timeout_ms = 10'000;  // the stuck connection outlives the test
   TestNode a(options);
-  RecordingInbox inbox_a;
   ASSERT_TRUE(a.transport().Register(1, &inbox_a).ok());
   BlackHole hole;
   a.transport().SetPeer(2, hole.address());
@@ -351,10 +359,11 @@ TEST(GrpcTransportTest, FullQueueDropsAndReports) {
 }
 
 TEST(GrpcTransportTest, ByteLimitDropsAndReports) {
+  // Declared first: they must outlive the transports delivering to them.
+  RecordingInbox inbox_a, inbox_b;
   GrpcTransportOptions options = Options(1);
   options.max_queue_bytes = 1000;
   TestNode a(options), b(Options(2));
-  RecordingInbox inbox_a, inbox_b;
   ASSERT_TRUE(a.transport().Register(1, &inbox_a).ok());
   ASSERT_TRUE(b.transport().Register(1, &inbox_b).ok());
   a.transport().SetPeer(2, b.address());
@@ -366,11 +375,12 @@ TEST(GrpcTransportTest, ByteLimitDropsAndReports) {
 }
 
 TEST(GrpcTransportTest, BigBacklogIsSplitUnderTheMessageSizeLimit) {
+  // Declared first: they must outlive the transports delivering to them.
+  RecordingInbox inbox_b;
   GrpcTransportOptions options_a = Options(1);
   GrpcTransportOptions options_b = Options(2);
   options_a.max_message_bytes = options_b.max_message_bytes = 256 << 10;
   TestNode a(options_a), b(options_b);
-  RecordingInbox inbox_b;
   ASSERT_TRUE(b.transport().Register(1, &inbox_b).ok());
   a.transport().SetPeer(2, b.address());
   std::vector<Message> msgs;
@@ -383,11 +393,25 @@ TEST(GrpcTransportTest, BigBacklogIsSplitUnderTheMessageSizeLimit) {
   EXPECT_GE(a.transport().stats().batches_sent, 8u);
 }
 
+TEST(GrpcTransportTest, MessageOverGrpcsDefaultLimitPasses) {
+  // Declared first: they must outlive the transports delivering to them.
+  RecordingInbox inbox_b;
+  // gRPC refuses more than 4 MiB by default; ConfigureServerBuilder raises it.
+  TestNode a(Options(1)), b(Options(2));
+  ASSERT_TRUE(b.transport().Register(1, &inbox_b).ok());
+  a.transport().SetPeer(2, b.address());
+  const Message big = App(1, 2, 0, std::string(6 << 20, 'B'));
+  a.transport().Send(1, {big});
+  ASSERT_TRUE(inbox_b.WaitDelivered(1));
+  EXPECT_EQ(inbox_b.delivered()[0], big);
+}
+
 TEST(GrpcTransportTest, OversizeMessageIsDroppedAndReported) {
+  // Declared first: they must outlive the transports delivering to them.
+  RecordingInbox inbox_a, inbox_b;
   GrpcTransportOptions options = Options(1);
   options.max_message_bytes = 64 << 10;
   TestNode a(options), b(Options(2));
-  RecordingInbox inbox_a, inbox_b;
   ASSERT_TRUE(a.transport().Register(1, &inbox_a).ok());
   ASSERT_TRUE(b.transport().Register(1, &inbox_b).ok());
   a.transport().SetPeer(2, b.address());
@@ -399,8 +423,9 @@ TEST(GrpcTransportTest, OversizeMessageIsDroppedAndReported) {
 }
 
 TEST(GrpcTransportTest, UnknownGroupIsDroppedAndCounted) {
-  TestNode a(Options(1)), b(Options(2));
+  // Declared first: they must outlive the transports delivering to them.
   RecordingInbox inbox_b;
+  TestNode a(Options(1)), b(Options(2));
   ASSERT_TRUE(b.transport().Register(1, &inbox_b).ok());
   a.transport().SetPeer(2, b.address());
   a.transport().Send(9, {App(1, 2, 0), App(1, 2, 1)});
@@ -412,8 +437,9 @@ TEST(GrpcTransportTest, UnknownGroupIsDroppedAndCounted) {
 }
 
 TEST(GrpcTransportTest, UnregisteredGroupGetsNothingMore) {
-  TestNode a(Options(1)), b(Options(2));
+  // Declared first: they must outlive the transports delivering to them.
   RecordingInbox inbox_b, marker;
+  TestNode a(Options(1)), b(Options(2));
   ASSERT_TRUE(b.transport().Register(1, &inbox_b).ok());
   ASSERT_TRUE(b.transport().Register(2, &marker).ok());
   EXPECT_EQ(b.transport().Register(1, &marker).code(), common::Code::kFailedPrecondition);
@@ -429,8 +455,9 @@ TEST(GrpcTransportTest, UnregisteredGroupGetsNothingMore) {
 }
 
 TEST(GrpcTransportTest, UnknownPeerIsReported) {
-  TestNode a(Options(1));
+  // Declared first: they must outlive the transports delivering to them.
   RecordingInbox inbox_a;
+  TestNode a(Options(1));
   ASSERT_TRUE(a.transport().Register(1, &inbox_a).ok());
   Message snap{.type = MessageType::kSnap, .from = 1, .to = 5};
   snap.snapshot = raft::Snapshot{.meta = {.index = 5, .term = 1}};
@@ -442,8 +469,9 @@ TEST(GrpcTransportTest, UnknownPeerIsReported) {
 }
 
 TEST(GrpcTransportTest, BatchForAnotherNodeIsRefused) {
-  TestNode a(Options(1)), c(Options(3));
+  // Declared first: they must outlive the transports delivering to them.
   RecordingInbox inbox_a, inbox_c;
+  TestNode a(Options(1)), c(Options(3));
   ASSERT_TRUE(a.transport().Register(1, &inbox_a).ok());
   ASSERT_TRUE(c.transport().Register(1, &inbox_c).ok());
   a.transport().SetPeer(2, c.address());  // node 2's address now answers as node 3
@@ -453,8 +481,10 @@ TEST(GrpcTransportTest, BatchForAnotherNodeIsRefused) {
 }
 
 TEST(GrpcTransportTest, ChangedAddressIsUsed) {
-  TestNode a(Options(1)), b(Options(2)), b2(Options(2));
+  // Declared first: they must outlive the transports delivering to them.
   RecordingInbox inbox_b, inbox_b2;
+  RecordingInbox inbox_a;
+  TestNode a(Options(1)), b(Options(2)), b2(Options(2));
   ASSERT_TRUE(b.transport().Register(1, &inbox_b).ok());
   ASSERT_TRUE(b2.transport().Register(1, &inbox_b2).ok());
   a.transport().SetPeer(2, b.address());
@@ -465,16 +495,16 @@ TEST(GrpcTransportTest, ChangedAddressIsUsed) {
   ASSERT_TRUE(inbox_b2.WaitDelivered(1));
   EXPECT_EQ(inbox_b2.delivered()[0].index, 1u);
   a.transport().RemovePeer(2);
-  RecordingInbox inbox_a;
   ASSERT_TRUE(a.transport().Register(1, &inbox_a).ok());
   a.transport().Send(1, {App(1, 2, 2)});
   ASSERT_TRUE(inbox_a.WaitUnreachable(2));
 }
 
 TEST(GrpcTransportTest, ShutdownWithOpenStreamsIsPrompt) {
+  // Declared first: they must outlive the transports delivering to them.
+  RecordingInbox inbox_a, inbox_b;
   auto a = std::make_unique<TestNode>(Options(1));
   auto b = std::make_unique<TestNode>(Options(2));
-  RecordingInbox inbox_a, inbox_b;
   ASSERT_TRUE(a->transport().Register(1, &inbox_a).ok());
   ASSERT_TRUE(b->transport().Register(1, &inbox_b).ok());
   a->transport().SetPeer(2, b->address());
