@@ -12,7 +12,9 @@ GrpcTransport::GrpcTransport(GrpcTransportOptions options)
 
 GrpcTransport::~GrpcTransport() { Shutdown(); }
 
-common::Status GrpcTransport::Register(GroupId group, Inbox* inbox) { return inboxes_.Register(group, inbox); }
+common::Status GrpcTransport::Register(GroupId group, Inbox* inbox) {
+  return inboxes_.Register(group, inbox);
+}
 
 void GrpcTransport::Unregister(GroupId group) { inboxes_.Unregister(group); }
 

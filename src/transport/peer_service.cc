@@ -147,10 +147,13 @@ grpc::Status PeerService::ReceiveSnapshot(grpc::ServerReader<replog::v1::Snapsho
 
 grpc::Status PeerService::TakeSnapshotHeader(replog::v1::SnapshotChunk& chunk,
                                              std::optional<raft::Message>* msg) {
-  if (!chunk.has_message()) return Refused(grpc::StatusCode::INVALID_ARGUMENT, "first chunk without its message");
+  if (!chunk.has_message()) {
+    return Refused(grpc::StatusCode::INVALID_ARGUMENT, "first chunk without its message");
+  }
   if (chunk.to_node() != options_.self) {
-    return Refused(grpc::StatusCode::FAILED_PRECONDITION, "snapshot for node " + std::to_string(chunk.to_node()) +
-                                                              " reached node " + std::to_string(options_.self));
+    return Refused(grpc::StatusCode::FAILED_PRECONDITION,
+                   "snapshot for node " + std::to_string(chunk.to_node()) + " reached node " +
+                       std::to_string(options_.self));
   }
   common::Result<raft::Message> decoded = DecodeMessage(std::move(*chunk.mutable_message()));
   if (!decoded.has_value()) return Refused(grpc::StatusCode::INVALID_ARGUMENT, decoded.error().ToString());
