@@ -1,0 +1,157 @@
+// replogd's life: SIGTERM shuts a member down cleanly (exit code 0, a
+// tailing stream on it ends with OK) and a restart with the same flags
+// reopens the same data; bad flags and a data directory in use end the
+// process at once with a message a user can act on.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/client.h"
+#include "cluster_harness.h"
+#include "log_checks.h"
+
+namespace cluster_testing {
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+TEST(ClusterLifecycleTest, SigtermShutsDownCleanly) {
+  ClusterOptions options;
+  options.name = "sigterm";
+  auto cluster_or = Cluster::Start(options);
+  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
+  Cluster& cluster = **cluster_or;
+  auto leader = cluster.WaitForLeader(15'000);
+  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+
+  replog::ClientOptions client_options;
+  client_options.bootstrap_addresses = cluster.Addresses();
+  auto client = replog::Client::Connect(client_options);
+  ASSERT_TRUE(client.has_value()) << client.error().ToString();
+  std::vector<Ack> acks;
+  for (int i = 0; i < 200; i++) {
+    replog::Record r;
+    r.value = "s-" + std::to_string(i);
+    auto res = (*client)->Produce({r});
+    ASSERT_TRUE(res.has_value()) << res.error().ToString();
+    acks.push_back(Ack{r.value, res->offsets.at(0), res->retried_after_unknown_outcome});
+  }
+
+  // A tailing consumer on a follower: SIGTERM must end its stream with OK.
+  const uint64_t follower = *leader % 3 + 1;
+  auto stub = cluster.Stub(follower);
+  grpc::ClientContext ctx;
+  replog::v1::ConsumeRequest req;
+  auto reader = stub->ConsumeStream(&ctx, req);
+  replog::v1::ConsumeResponse resp;
+  ASSERT_TRUE(reader->Read(&resp)) << "the follower's stream gave nothing";
+
+  std::vector<uint64_t> order = {follower};
+  for (uint64_t id : cluster.ids()) {
+    if (id != follower) order.push_back(id);
+  }
+  for (uint64_t id : order) {
+    const int64_t t0 = cluster.clock().NowNanos();
+    auto exit = cluster.Terminate(id, 10'000);
+    ASSERT_TRUE(exit.has_value()) << exit.error().ToString();
+    std::printf("[ sigterm  ] member %llu: %s after %.0f ms\n", static_cast<unsigned long long>(id),
+                exit->ToString().c_str(), Ms(cluster.clock().NowNanos() - t0));
+    EXPECT_EQ(exit->signal, 0) << "member " << id << "\n" << cluster.LogTail(id);
+    EXPECT_EQ(exit->code, 0) << "member " << id << "\n" << cluster.LogTail(id);
+    if (id == follower) {
+      while (reader->Read(&resp)) {
+      }
+      grpc::Status end = reader->Finish();
+      EXPECT_TRUE(end.ok()) << "the stream on a member shut down by SIGTERM ended with " << end.error_code() << " "
+                            << end.error_message();
+    }
+  }
+
+  for (uint64_t id : cluster.ids()) ASSERT_TRUE(cluster.Restart(id).ok());
+  auto again = cluster.WaitForLeader(15'000);
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  const uint64_t max_acked = MaxOffset(acks);
+  common::Status caught_up = cluster.WaitCommitted(cluster.ids(), max_acked, 15'000);
+  ASSERT_TRUE(caught_up.ok()) << caught_up.ToString();
+  auto log = ReadIdenticalLogs(cluster, cluster.ids(), max_acked);
+  ASSERT_TRUE(log.has_value()) << log.error().ToString();
+  for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost across a clean restart: " << m;
+  EXPECT_EQ(log->size(), acks.size());
+
+  replog::Record after;
+  after.value = "after-restart";
+  auto res = (*client)->Produce({after});
+  ASSERT_TRUE(res.has_value()) << res.error().ToString();
+  EXPECT_GT(res->offsets.at(0), max_acked);
+}
+
+struct BadRun {
+  std::string what;
+  std::vector<std::string> args;
+  std::vector<std::string> any_of;  // the output names at least one of these (lower case)
+};
+
+void ExpectClearFailure(const BadRun& run, const std::string& work_dir) {
+  auto out = RunReplogd(run.args, work_dir, 10'000);
+  ASSERT_TRUE(out.has_value()) << run.what << ": " << out.error().ToString();
+  std::string first_line = out->output.substr(0, out->output.find('\n'));
+  std::printf("[ bad flag ] %s: %s; says: %s\n", run.what.c_str(), out->status.ToString().c_str(),
+              first_line.c_str());
+  EXPECT_EQ(out->status.signal, 0) << run.what << ": crashed instead of refusing:\n" << out->output;
+  EXPECT_NE(out->status.code, 0) << run.what << ": exited 0:\n" << out->output;
+  const std::string text = Lower(out->output);
+  const bool named = std::any_of(run.any_of.begin(), run.any_of.end(),
+                                 [&](const std::string& w) { return text.find(w) != std::string::npos; });
+  EXPECT_TRUE(named) << run.what << ": the message names none of the expected words:\n" << out->output;
+}
+
+TEST(ClusterLifecycleTest, BadFlagsGiveClearErrors) {
+  ClusterOptions options;
+  options.name = "flags";
+  options.members = 1;
+  auto cluster_or = Cluster::Start(options);
+  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
+  Cluster& cluster = **cluster_or;
+  auto leader = cluster.WaitForLeader(15'000);
+  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+  auto ports = FreeLoopbackPorts(1);
+  ASSERT_TRUE(ports.has_value()) << ports.error().ToString();
+  const std::string addr = "127.0.0.1:" + std::to_string(ports->at(0));
+  const std::string dir = cluster.dir();
+  const std::string fresh = dir + "/fresh";
+
+  const std::vector<BadRun> runs = {
+      {"no --id", {"--data-dir", fresh, "--listen", addr, "--initial-members", "1=" + addr}, {"id"}},
+      {"--id 0", {"--id", "0", "--data-dir", fresh, "--initial-members", "1=" + addr}, {"id"}},
+      {"malformed --initial-members",
+       {"--id", "1", "--data-dir", fresh, "--initial-members", "1=" + addr + ",two"},
+       {"initial-members", "initial_members"}},
+      {"--initial-members without this member",
+       {"--id", "4", "--data-dir", fresh, "--listen", addr, "--initial-members", "1=" + addr},
+       {"initial-members", "initial_members", "member"}},
+      {"an unknown flag", {"--id", "1", "--bogus-flag", "x"}, {"bogus-flag"}},
+      {"no --data-dir", {"--id", "1", "--initial-members", "1=" + addr}, {"data-dir", "data_dir"}},
+      {"a data directory locked by a running member",
+       {"--id", "1", "--data-dir", dir + "/data/1", "--listen", addr, "--initial-members", "1=" + addr},
+       {"lock"}},
+  };
+  for (const BadRun& run : runs) ExpectClearFailure(run, dir);
+
+  // The member whose directory was tried is unharmed.
+  EXPECT_TRUE(cluster.Running(1)) << cluster.LogTail(1);
+  auto servers = cluster.GetServers(1, 2'000);
+  EXPECT_TRUE(servers.has_value()) << servers.error().ToString();
+}
+
+}  // namespace
+}  // namespace cluster_testing

@@ -1,0 +1,64 @@
+#include "log_checks.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace cluster_testing {
+
+using common::Result;
+
+namespace {
+
+std::string Describe(const std::vector<LogRecord>& log, size_t i) {
+  if (i >= log.size()) return "(end of log, " + std::to_string(log.size()) + " records)";
+  return "offset " + std::to_string(log[i].offset) + " = \"" + log[i].value + "\"";
+}
+
+}  // namespace
+
+Result<std::vector<LogRecord>> ReadIdenticalLogs(Cluster& cluster, const std::vector<uint64_t>& ids,
+                                                 uint64_t through) {
+  std::vector<std::vector<LogRecord>> logs;
+  for (uint64_t id : ids) {
+    ASSIGN_OR_RETURN(std::vector<LogRecord> log, cluster.ReadLog(id, through));
+    logs.push_back(std::move(log));
+  }
+  for (size_t m = 1; m < logs.size(); m++) {
+    const std::vector<LogRecord>& a = logs[0];
+    const std::vector<LogRecord>& b = logs[m];
+    const size_t n = std::max(a.size(), b.size());
+    for (size_t i = 0; i < n; i++) {
+      if (i < a.size() && i < b.size() && a[i] == b[i]) continue;
+      return common::DataLossError("the logs of members " + std::to_string(ids[0]) + " and " +
+                                   std::to_string(ids[m]) + " differ at record #" + std::to_string(i) + ": " +
+                                   Describe(a, i) + " vs " + Describe(b, i) + " (" + std::to_string(a.size()) +
+                                   " and " + std::to_string(b.size()) + " records through offset " +
+                                   std::to_string(through) + ")");
+    }
+  }
+  return logs.empty() ? std::vector<LogRecord>{} : std::move(logs[0]);
+}
+
+std::vector<std::string> MissingAcks(const std::vector<LogRecord>& log, const std::vector<Ack>& acks, size_t limit) {
+  std::unordered_map<uint64_t, const std::string*> at;
+  for (const LogRecord& r : log) at[r.offset] = &r.value;
+  std::vector<std::string> out;
+  size_t missing = 0;
+  for (const Ack& a : acks) {
+    auto it = at.find(a.offset);
+    if (it != at.end() && *it->second == a.value) continue;
+    if (++missing > limit) continue;
+    out.push_back("\"" + a.value + "\" acknowledged at offset " + std::to_string(a.offset) + ", but the log has " +
+                  (it == at.end() ? std::string("no record there") : "\"" + *it->second + "\""));
+  }
+  if (missing > limit) out.push_back("... and " + std::to_string(missing - limit) + " more");
+  return out;
+}
+
+uint64_t MaxOffset(const std::vector<Ack>& acks) {
+  uint64_t max = 0;
+  for (const Ack& a : acks) max = std::max(max, a.offset);
+  return max;
+}
+
+}  // namespace cluster_testing
