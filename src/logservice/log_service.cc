@@ -15,7 +15,7 @@ using common::Status;
 
 namespace {
 
-grpc::Status ShuttingDown(grpc::ServerContext* ctx) {
+grpc::Status ShuttingDown(grpc::ServerContextBase* ctx) {
   return ToGrpcWithHint(common::UnavailableError("this member is shutting down"), raft::LeaderHint{}, ctx);
 }
 
@@ -41,22 +41,35 @@ Result<std::vector<std::string>> LogService::Encode(const replog::v1::ProduceReq
   return commands;
 }
 
-int64_t LogService::ProduceTimeout(const grpc::ServerContext* ctx) const {
+int64_t LogService::ProduceTimeout(const grpc::ServerContextBase* ctx) const {
   const auto left = ctx->deadline() - std::chrono::system_clock::now();
   const int64_t left_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
   return std::clamp<int64_t>(left_ns, 1'000'000, options_.produce_timeout_ns);
 }
 
-grpc::Status LogService::Produce(grpc::ServerContext* ctx, const replog::v1::ProduceRequest* req,
-                                 replog::v1::ProduceResponse* resp) {
-  if (shutting_down_.load()) return ShuttingDown(ctx);
+grpc::ServerUnaryReactor* LogService::Produce(grpc::CallbackServerContext* ctx, const replog::v1::ProduceRequest* req,
+                                              replog::v1::ProduceResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (shutting_down_.load()) {
+    reactor->Finish(ShuttingDown(ctx));
+    return reactor;
+  }
   Result<std::vector<std::string>> commands = Encode(*req);
-  if (!commands.has_value()) return ToGrpc(commands.error());
-  Result<std::vector<raft::ApplyResult>> applied =
-      node_.ApplyBatch(std::move(*commands), ProduceTimeout(ctx)).get();
-  if (!applied.has_value()) return ToGrpcWithHint(applied.error(), node_.leader_hint(), ctx);
-  for (const raft::ApplyResult& a : *applied) resp->add_offsets(a.index);
-  return grpc::Status::OK;
+  if (!commands.has_value()) {
+    reactor->Finish(ToGrpc(commands.error()));
+    return reactor;
+  }
+  // ctx and resp live until Finish.
+  node_.ProposeAsync(std::move(*commands), ProduceTimeout(ctx),
+                     [this, ctx, resp, reactor](Result<std::vector<raft::ApplyResult>> applied) {
+                       if (!applied.has_value()) {
+                         reactor->Finish(ToGrpcWithHint(applied.error(), node_.leader_hint(), ctx));
+                         return;
+                       }
+                       for (const raft::ApplyResult& a : *applied) resp->add_offsets(a.index);
+                       reactor->Finish(grpc::Status::OK);
+                     });
+  return reactor;
 }
 
 ReadRange LogService::CurrentRange() const {
@@ -73,7 +86,7 @@ ReadLimits LogService::LimitsOf(const replog::v1::ConsumeRequest& req) const {
   return l;
 }
 
-Status LogService::Barrier(const grpc::ServerContext* ctx) {
+Status LogService::Barrier(const grpc::ServerContextBase* ctx) {
   Result<uint64_t> index = node_.ReadIndex(ProduceTimeout(ctx)).get();
   return index.status();
 }

@@ -15,9 +15,11 @@
 // OUT_OF_RANGE for an offset outside [first retained, end of the committed
 // log], with that range in the message.
 //
-// Threads: gRPC's sync server threads call the handlers; node callbacks
-// complete ProduceStream responses. BeginShutdown() may be called from any
-// thread.
+// Threads: Produce uses gRPC's callback API: the handler proposes and
+// returns, and the node's callback (on its apply thread) finishes the call,
+// so no thread waits for a commit. The other methods run on gRPC's sync
+// server threads; node callbacks complete ProduceStream responses.
+// BeginShutdown() may be called from any thread.
 
 #include <atomic>
 #include <cstdint>
@@ -51,7 +53,7 @@ struct LogServiceOptions {
   size_t max_stream_inflight = 1024;
 };
 
-class LogService final : public replog::v1::Log::Service {
+class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<replog::v1::Log::Service> {
  public:
   // `node`, `storage` (the group's) and `clock` must outlive the service.
   LogService(raft::Node& node, const raft::DurableStorage& storage, common::Clock& clock,
@@ -61,8 +63,8 @@ class LogService final : public replog::v1::Log::Service {
   // with OK within stream_poll_ns. Call before shutting down the gRPC server.
   void BeginShutdown() { shutting_down_.store(true); }
 
-  grpc::Status Produce(grpc::ServerContext* ctx, const replog::v1::ProduceRequest* req,
-                       replog::v1::ProduceResponse* resp) override;
+  grpc::ServerUnaryReactor* Produce(grpc::CallbackServerContext* ctx, const replog::v1::ProduceRequest* req,
+                                    replog::v1::ProduceResponse* resp) override;
   grpc::Status ProduceStream(
       grpc::ServerContext* ctx,
       grpc::ServerReaderWriter<replog::v1::ProduceResponse, replog::v1::ProduceRequest>* stream) override;
@@ -76,11 +78,11 @@ class LogService final : public replog::v1::Log::Service {
  private:
   // The records of `req` as entry payloads; INVALID_ARGUMENT when malformed.
   common::Result<std::vector<std::string>> Encode(const replog::v1::ProduceRequest& req);
-  int64_t ProduceTimeout(const grpc::ServerContext* ctx) const;
+  int64_t ProduceTimeout(const grpc::ServerContextBase* ctx) const;
   ReadRange CurrentRange() const;
   ReadLimits LimitsOf(const replog::v1::ConsumeRequest& req) const;
   // ReadIndex barrier for a linearizable read.
-  common::Status Barrier(const grpc::ServerContext* ctx);
+  common::Status Barrier(const grpc::ServerContextBase* ctx);
 
   raft::Node& node_;
   const raft::DurableStorage& storage_;

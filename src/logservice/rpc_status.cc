@@ -9,7 +9,7 @@ grpc::Status ToGrpc(const common::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(s.code())), s.message());
 }
 
-grpc::Status ToGrpcWithHint(const common::Status& s, const raft::LeaderHint& hint, grpc::ServerContext* ctx) {
+grpc::Status ToGrpcWithHint(const common::Status& s, const raft::LeaderHint& hint, grpc::ServerContextBase* ctx) {
   if (s.code() == common::Code::kUnavailable) {
     // Always present, "0" without a leader: it tells the client that this
     // member answered (nothing was proposed), not the network.

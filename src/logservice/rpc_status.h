@@ -21,6 +21,6 @@ inline constexpr char kLeaderAddressKey[] = "replog-leader-address";
 grpc::Status ToGrpc(const common::Status& s);
 
 // ToGrpc, plus the leader hint on `ctx` when `s` is kUnavailable.
-grpc::Status ToGrpcWithHint(const common::Status& s, const raft::LeaderHint& hint, grpc::ServerContext* ctx);
+grpc::Status ToGrpcWithHint(const common::Status& s, const raft::LeaderHint& hint, grpc::ServerContextBase* ctx);
 
 }  // namespace logservice
