@@ -142,7 +142,9 @@ std::vector<std::string> CheckDuplicates(const std::vector<LogRecord>& log, cons
 TEST(ClusterFailoverTest, KillLeaderMidProduceLosesNothing) {
   ClusterOptions options;
   options.name = "failover";
-  if (EnvInt("REPLOG_CLUSTER_DEFAULT_TIMINGS", 0) == 1) options.tick_ms = options.heartbeat_ticks = options.election_ticks = 0;
+  if (EnvInt("REPLOG_CLUSTER_DEFAULT_TIMINGS", 0) == 1) {
+    options.tick_ms = options.heartbeat_ticks = options.election_ticks = 0;
+  }
   auto cluster_or = Cluster::Start(options);
   ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
   Cluster& cluster = **cluster_or;
@@ -163,8 +165,9 @@ TEST(ClusterFailoverTest, KillLeaderMidProduceLosesNothing) {
   }
 
   ASSERT_TRUE(WaitDone(producers.done, total / 2, 120'000, clock)) << producers.done.load() << " acks so far";
-  const uint64_t victim = cluster.LeaderId();
-  ASSERT_NE(victim, 0u) << "no leader at the halfway point";
+  auto leader_now = cluster.WaitForLeader(5'000);
+  ASSERT_TRUE(leader_now.has_value()) << "at the halfway point: " << leader_now.error().ToString();
+  const uint64_t victim = *leader_now;
   const int64_t kill_ns = clock.NowNanos();
   ASSERT_TRUE(cluster.Kill(victim).ok());
   std::printf("[ failover ] %d acks; SIGKILL leader %llu\n", producers.done.load(),
