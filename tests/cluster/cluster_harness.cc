@@ -70,6 +70,12 @@ bool Verbose() {
   return verbose;
 }
 
+// REPLOG_CLUSTER_LOG_LEVEL overrides every member's --log-level.
+std::string LogLevel(const std::string& fallback) {
+  const char* v = std::getenv("REPLOG_CLUSTER_LOG_LEVEL");
+  return v != nullptr && v[0] != '\0' ? v : fallback;
+}
+
 bool KeepDirAlways() {
   const char* keep = std::getenv("REPLOG_CLUSTER_KEEP");
   return keep != nullptr && std::string(keep) == "1";
@@ -187,7 +193,7 @@ std::vector<std::string> Cluster::Args(const Member& m) const {
     initial += std::to_string(other.id) + "=" + other.address;
   }
   std::vector<std::string> args = {"--id", std::to_string(m.id), "--data-dir", m.data_dir, "--listen", m.address,
-                                   "--initial-members", initial, "--log-level", options_.log_level};
+                                   "--initial-members", initial, "--log-level", LogLevel(options_.log_level)};
   auto add = [&](const char* flag, int value) {
     if (value == 0) return;
     args.push_back(flag);
