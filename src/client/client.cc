@@ -36,7 +36,7 @@ struct ProduceAttempt {
 
 ProduceAttempt SendProduce(Members& members, const std::string& address, const v1::ProduceRequest& request,
                            int64_t timeout_ns) {
-  auto stub = v1::Log::NewStub(members.Channel(address));
+  auto stub = v1::Log::NewStub(members.Connected(address, timeout_ns));
   grpc::ClientContext ctx;
   SetTimeout(&ctx, timeout_ns);
   ProduceAttempt a;
@@ -141,9 +141,10 @@ Status Client::Discover(int64_t deadline_ns) {
   for (const std::string& address : members_->DiscoveryOrder()) {
     int64_t remaining = deadline_ns - NowNs();
     if (remaining <= 0) break;
-    auto stub = v1::Log::NewStub(members_->Channel(address));
+    const int64_t timeout_ns = std::min(remaining, options_.discovery_timeout_ms * 1'000'000);
+    auto stub = v1::Log::NewStub(members_->Connected(address, timeout_ns));
     grpc::ClientContext ctx;
-    SetTimeout(&ctx, std::min(remaining, options_.discovery_timeout_ms * 1'000'000));
+    SetTimeout(&ctx, timeout_ns);
     v1::GetServersResponse response;
     grpc::Status gs = stub->GetServers(&ctx, v1::GetServersRequest(), &response);
     if (!gs.ok()) {

@@ -50,9 +50,10 @@ Result<ConsumeBatch> Client::ConsumeFrom(const std::string& address, uint64_t fr
                                          const ConsumeOptions& options, int64_t deadline_ns) {
   int64_t remaining = deadline_ns - NowNs();
   if (remaining <= 0) return Status(Code::kDeadlineExceeded, "consume from " + address + ": deadline passed");
-  auto stub = v1::Log::NewStub(members_->Channel(address));
+  const int64_t timeout_ns = std::min(remaining, options_.attempt_timeout_ms * 1'000'000);
+  auto stub = v1::Log::NewStub(members_->Connected(address, timeout_ns));
   grpc::ClientContext ctx;
-  SetTimeout(&ctx, std::min(remaining, options_.attempt_timeout_ms * 1'000'000));
+  SetTimeout(&ctx, timeout_ns);
   v1::ConsumeResponse response;
   grpc::Status gs = stub->Consume(&ctx, MakeRequest(from_offset, options), &response);
   if (gs.ok()) return FromProto(response, address);
@@ -95,7 +96,7 @@ Result<ConsumeBatch> Client::Consume(uint64_t from_offset, const ConsumeOptions&
 
 Status Client::StreamFrom(const std::string& address, StreamState* state, const ConsumeOptions& options,
                           const BatchCallback& on_batch, std::stop_token stop) {
-  auto stub = v1::Log::NewStub(members_->Channel(address));
+  auto stub = v1::Log::NewStub(members_->Connected(address, options_.attempt_timeout_ms * 1'000'000));
   grpc::ClientContext ctx;
   std::stop_callback cancel(stop, [&ctx] { ctx.TryCancel(); });
   auto reader = stub->ConsumeStream(&ctx, MakeRequest(state->next, options));

@@ -42,7 +42,9 @@ std::shared_ptr<grpc::Channel> Members::Channel(const std::string& address) {
   // gRPC waits 1 s and more before reconnecting by default; a restarted
   // member should be usable sooner.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  // Also the time a connection attempt may take: at 100 ms a loaded machine
+  // cut attempts short ("tcp handshaker shutdown") over and over.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   if (keepalive_ms_ > 0) {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(keepalive_ms_));
@@ -51,6 +53,31 @@ std::shared_ptr<grpc::Channel> Members::Channel(const std::string& address) {
   }
   auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   channels_.emplace(address, channel);
+  return channel;
+}
+
+std::shared_ptr<grpc::Channel> Members::Connected(const std::string& address, int64_t timeout_ns) {
+  std::shared_ptr<grpc::Channel> channel = Channel(address);
+  const gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+  const gpr_timespec deadline =
+      gpr_time_add(now, gpr_time_from_nanos(std::max<int64_t>(timeout_ns, 0), GPR_TIMESPAN));
+  // In TRANSIENT_FAILURE the next connection attempt is due after gRPC's
+  // backoff, but its timer fires only while something polls: wait a moment
+  // once, so that a member that came back is tried now. A member still down
+  // costs that moment, then the call fails at once.
+  const gpr_timespec failure_wait = gpr_time_min(deadline, gpr_time_add(now, gpr_time_from_millis(50, GPR_TIMESPAN)));
+  bool waited_in_failure = false;
+  grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_SHUTDOWN) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      if (waited_in_failure) break;
+      waited_in_failure = true;
+      if (!channel->WaitForStateChange(state, failure_wait)) break;
+    } else if (!channel->WaitForStateChange(state, deadline)) {
+      break;
+    }
+    state = channel->GetState(/*try_to_connect=*/true);
+  }
   return channel;
 }
 

@@ -29,6 +29,12 @@ class Members {
   // second of a member's return, and accept responses up to
   // max_receive_bytes.
   std::shared_ptr<grpc::Channel> Channel(const std::string& address);
+  // Channel(address), once its connection is up, has failed (after one
+  // short wait for a retry that was due), or timeout_ns has passed. A sync call on a channel that is still connecting fails at
+  // once, and gRPC 1.51's sync client notices a connection that completed
+  // meanwhile only from its backup poller (every 5 s): a restarted member
+  // would stay unusable that long. Waiting here drives the connection.
+  std::shared_ptr<grpc::Channel> Connected(const std::string& address, int64_t timeout_ns);
 
   // Takes the view of a GetServers answer; its leader becomes the leader.
   void Update(const ClusterView& view);
