@@ -11,7 +11,7 @@ WERROR ?= $(if $(CI),ON,OFF)
 export CCACHE_BASEDIR := $(CURDIR)
 DEBUG_PREFIX_MAP := -fdebug-prefix-map=$(CURDIR)=.
 
-.PHONY: all setup configure build test run bench bench-storage soak clean
+.PHONY: all setup configure build test run bench bench-storage bench-cluster soak clean
 
 all: build
 
@@ -40,6 +40,12 @@ bench: build
 # leaves logs of a few GiB under ./data/bench for reuse; knobs in the script.
 bench-storage: build
 	BUILD=$(BUILD_DIR) bash scripts/bench-storage.sh
+
+# The service benchmarks of BENCHMARKS.md: produce at 1/16/64 clients, consume
+# from a follower, failover gaps, each beside etcd 3.4 when
+# ../shared/tools/etcd-bench.sh is there; knobs in the script (about 10 min).
+bench-cluster: build
+	BUILD=$(BUILD_DIR) bash scripts/bench-cluster.sh
 
 # Simulation seeds for as long as SOAK_SECONDS allows (3 and 5 members, then
 # liveness runs), starting at SOAK_SEED; stops at the first failing seed and

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -206,6 +207,7 @@ CLI::App* AddProduceCommand(CLI::App* app, ClientBenchConfig* config) {
   CLI::App* cmd = app->add_subcommand("produce", "closed-loop producers against a running cluster (replog::Client)");
   AddCommonFlags(cmd, config);
   cmd->add_option("--batch", config->batch, "records per Produce request")->capture_default_str();
+  cmd->add_option("--ack-log", config->ack_log, "append the Unix time in ms of every acknowledged request here");
   return cmd;
 }
 
@@ -221,17 +223,42 @@ CLI::App* AddConsumeCommand(CLI::App* app, ClientBenchConfig* config) {
   return cmd;
 }
 
+// The --ack-log file: one line per acknowledged request, from any thread.
+class AckLog {
+ public:
+  static Result<std::unique_ptr<AckLog>> Open(const std::string& path) {
+    if (path.empty()) return std::unique_ptr<AckLog>();
+    std::FILE* f = std::fopen(path.c_str(), "a");
+    if (f == nullptr) return common::InvalidArgumentError("--ack-log: cannot open " + path);
+    return std::unique_ptr<AckLog>(new AckLog(f));
+  }
+  ~AckLog() { std::fclose(file_); }
+  void Add(int64_t unix_ms) {
+    std::lock_guard lock(mu_);
+    std::fprintf(file_, "%lld\n", static_cast<long long>(unix_ms));
+    std::fflush(file_);
+  }
+
+ private:
+  explicit AckLog(std::FILE* f) : file_(f) {}
+  std::mutex mu_;
+  std::FILE* file_;
+};
+
 Status RunProduceBench(const ClientBenchConfig& c) {
   RETURN_IF_ERROR(Validate(c));
+  ASSIGN_OR_RETURN(std::unique_ptr<AckLog> ack_log, AckLog::Open(c.ack_log));
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Client>> clients, ConnectAll(c));
+  common::RealClock wall;
   auto make_op = [&](uint64_t thread) -> Op {
     Client* client = clients[thread % clients.size()].get();
     auto records = std::make_shared<std::vector<Record>>();
     for (uint64_t i = 0; i < c.batch; i++) records->push_back(Record{.value = Payload(c.record_size, thread * 1000 + i)});
     uint64_t bytes = c.batch * c.record_size;
-    return [client, records, bytes]() {
+    return [client, records, bytes, log = ack_log.get(), &wall]() {
       auto r = client->Produce(*records);
       if (!r.has_value()) return OpResult{r.error()};
+      if (log != nullptr) log->Add(wall.WallMillis());
       return OpResult{Status::Ok(), records->size(), bytes, r->retried_after_unknown_outcome};
     };
   };

@@ -44,6 +44,10 @@ struct ClientBenchConfig {
   uint64_t from = 0;            // first offset read (0: the first retained)
   bool follower = true;         // read from followers (false: the leader)
   uint64_t produce_first = 0;   // records to append before measuring
+  // produce only: when set, the wall-clock time (Unix ms) of every
+  // acknowledged request is appended to this file, one per line, so that a
+  // script can find the write gap around a fault it injected.
+  std::string ack_log;
 };
 
 // Add the subcommands and their flags to `app`; `app` and `config` must

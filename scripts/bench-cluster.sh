@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Issue 4's service benchmarks, side by side with etcd 3.4 in one run
+# (BENCHMARKS.md, "The replicated log service"). Starts a 3-member replog
+# cluster on 127.0.0.1:7201-7203 with default settings and data under
+# $WORK, then, RUNS times: replog produce at each of CLIENTS, then etcd put at
+# the same concurrency (../shared/tools/etcd-bench.sh, same disk). Then
+# consume from a follower (1 KiB records), and FAILOVERS times the gap from
+# SIGKILL of the leader to the next acknowledged produce (and etcd's, with
+# its FAILOVER=1 mode). LONG_SECONDS > 0 adds a loaded run without faults
+# that must see no leader change. Every result is a JSON line in $OUT; a
+# table of medians ends the run. Knobs (environment): BUILD, WORK, RUNS,
+# CLIENTS, DURATION, FAILOVERS, LONG_SECONDS, ETCD_BENCH (path; skipped if
+# missing).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+BUILD=${BUILD:-build}
+WORK=${WORK:-data/bench-cluster}
+RUNS=${RUNS:-3}
+CLIENTS=${CLIENTS:-"1 16 64"}
+DURATION=${DURATION:-10}
+FAILOVERS=${FAILOVERS:-5}
+LONG_SECONDS=${LONG_SECONDS:-0}
+ETCD_BENCH=${ETCD_BENCH:-$root/../shared/tools/etcd-bench.sh}
+OUT=${OUT:-$WORK/results.jsonl}
+replogd=$BUILD/apps/replogd/replogd
+bench=$BUILD/bench/replog-bench
+addrs=127.0.0.1:7201,127.0.0.1:7202,127.0.0.1:7203
+members=1=127.0.0.1:7201,2=127.0.0.1:7202,3=127.0.0.1:7203
+log() { echo "[bench-cluster $(date +%H:%M:%S)] $*" >&2; }
+
+declare -A PID=()
+start() {
+  local id=$1
+  "$replogd" --id "$id" --data-dir "$WORK/m$id" --listen "127.0.0.1:720$id" --initial-members "$members" \
+    --log-level warn >>"$WORK/m$id.log" 2>&1 &
+  PID[$id]=$!
+}
+stop_all() {
+  local id
+  for id in "${!PID[@]}"; do kill -TERM "${PID[$id]}" 2>/dev/null || true; done
+  for id in "${!PID[@]}"; do wait "${PID[$id]}" 2>/dev/null || true; done
+  PID=()
+}
+trap stop_all EXIT
+servers_json() { "$BUILD/apps/replog/replog" --addrs "$addrs" servers --json 2>/dev/null; }
+leader() { servers_json | python3 -c 'import json,sys; print(json.load(sys.stdin)["leader_id"])'; }
+term() { servers_json | python3 -c 'import json,sys; print(json.load(sys.stdin)["term"])'; }
+wait_leader() {
+  for _ in $(seq 200); do
+    local l
+    l=$(leader 2>/dev/null || echo 0)
+    [ "${l:-0}" != 0 ] && return 0
+    sleep 0.05
+  done
+  log "no leader after 10 s"; exit 1
+}
+fresh() {
+  stop_all; rm -rf "$WORK"/m*; mkdir -p "$WORK"
+  for id in 1 2 3; do start "$id"; done
+  wait_leader
+}
+# Runs replog-bench, keeps its JSON line with a label.
+record() {
+  local label=$1; shift
+  "$bench" "$@" 2>/dev/null | tee /dev/stderr | grep '^{' | sed "s/^{/{\"label\":\"$label\",/" >>"$OUT"
+}
+
+mkdir -p "$WORK"
+: >"$OUT"
+log "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for run in $(seq "$RUNS"); do
+  fresh
+  for c in $CLIENTS; do
+    record "replog produce C=$c" produce --addrs "$addrs" --clients "$c" --record-size 256 --batch 1 \
+      --seconds "$DURATION" --warmup-seconds 1
+  done
+  stop_all
+  if [ -x "$ETCD_BENCH" ]; then
+    CLIENTS="$CLIENTS" DURATION="${DURATION}s" READS=0 "$ETCD_BENCH" 2>/dev/null | tee -a "$OUT" >&2
+  fi
+done
+
+fresh
+for c in 1 4; do
+  record "replog consume follower 1KiB C=$c" consume --addrs "$addrs" --clients "$c" --record-size 1024 \
+    --seconds "$DURATION" --follower true --produce-first $((c == 1 ? 300000 : 0))
+done
+
+for k in $(seq "$FAILOVERS"); do
+  fresh
+  acks=$WORK/acks.$k
+  : >"$acks"
+  "$bench" produce --addrs "$addrs" --clients 1 --seconds 6 --warmup-seconds 0 --ack-log "$acks" >/dev/null 2>&1 &
+  producer=$!
+  sleep 2
+  l=$(leader)
+  kill_ms=$(date +%s%3N)
+  kill -9 "${PID[$l]}"
+  wait "${PID[$l]}" 2>/dev/null || true
+  unset "PID[$l]"
+  wait "$producer" || true
+  # The outage ends with the first ack after the longest silence that
+  # straddles the kill (an ack or two in flight may still land just after it).
+  gap=$(awk -v t="$kill_ms" 'NR > 1 && $1 > t && prev >= t - 1000 && $1 - prev > best { best = $1 - prev; end = $1 }
+                             { prev = $1 } END { if (end) print end - t }' "$acks")
+  log "failover $k: leader $l killed; next ack after ${gap:-none} ms"
+  echo "{\"label\":\"replog failover\",\"failover_ms\":${gap:-null}}" >>"$OUT"
+done
+if [ -x "$ETCD_BENCH" ]; then
+  CLIENTS=" " READS=0 FAILOVER=1 "$ETCD_BENCH" 2>/dev/null | tee -a "$OUT" >&2
+fi
+
+if [ "$LONG_SECONDS" -gt 0 ]; then
+  fresh
+  t0=$(term)
+  record "replog produce long C=64" produce --addrs "$addrs" --clients 64 --record-size 256 --batch 1 \
+    --seconds "$LONG_SECONDS" --warmup-seconds 1
+  t1=$(term)
+  log "long run: term $t0 before, $t1 after ($((t1 - t0)) leader changes at most)"
+  echo "{\"label\":\"replog long run\",\"seconds\":$LONG_SECONDS,\"term_before\":$t0,\"term_after\":$t1}" >>"$OUT"
+fi
+stop_all
+
+python3 - "$OUT" <<'PY'
+import json, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line.startswith("{"): continue
+    d = json.loads(line)
+    rows.setdefault(d.get("label", "?"), []).append(d)
+def med(ds, *keys):
+    vals = [d[k] for d in ds for k in keys if d.get(k) is not None][:len(ds)]
+    return statistics.median(vals) if vals else None
+print(f"{'label':40} {'n':>2} {'ops/s':>10} {'MB/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failover ms':>11}")
+for label, ds in rows.items():
+    f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
+    print(f"{label:40} {len(ds):>2} {f(med(ds,'ops_per_s','tput'),0):>10} {f(med(ds,'mb_per_s')):>8} "
+          f"{f(med(ds,'p50_ms'),2):>8} {f(med(ds,'p99_ms'),2):>8} {f(med(ds,'failover_ms'),0):>11}")
+PY
