@@ -22,6 +22,7 @@ DURATION=${DURATION:-10}
 FAILOVERS=${FAILOVERS:-5}
 LONG_SECONDS=${LONG_SECONDS:-0}
 ETCD_BENCH=${ETCD_BENCH:-$root/../shared/tools/etcd-bench.sh}
+ETCD_WORK=${ETCD_WORK:-/tmp/replog-etcd-bench}  # etcd-bench.sh reads WORK too: same disk as ./data here
 OUT=${OUT:-$WORK/results.jsonl}
 replogd=$BUILD/apps/replogd/replogd
 bench=$BUILD/bench/replog-bench
@@ -62,8 +63,10 @@ fresh() {
 }
 # Runs replog-bench, keeps its JSON line with a label.
 record() {
-  local label=$1; shift
-  "$bench" "$@" 2>/dev/null | tee /dev/stderr | grep '^{' | sed "s/^{/{\"label\":\"$label\",/" >>"$OUT"
+  local label=$1 out; shift
+  out=$("$bench" "$@" 2>/dev/null)
+  grep -v '^{' <<<"$out" >&2 || true
+  grep '^{' <<<"$out" | sed "s/^{/{\"label\":\"$label\",/" >>"$OUT"
 }
 
 mkdir -p "$WORK"
@@ -77,7 +80,8 @@ for run in $(seq "$RUNS"); do
   done
   stop_all
   if [ -x "$ETCD_BENCH" ]; then
-    CLIENTS="$CLIENTS" DURATION="${DURATION}s" READS=0 "$ETCD_BENCH" 2>/dev/null | tee -a "$OUT" >&2
+    WORK=$ETCD_WORK CLIENTS="$CLIENTS" DURATION="${DURATION}s" READS=0 "$ETCD_BENCH" 2>>"$WORK/etcd-bench.log" >>"$OUT"
+    tail -n 3 "$OUT" >&2
   fi
 done
 
@@ -108,7 +112,8 @@ for k in $(seq "$FAILOVERS"); do
   echo "{\"label\":\"replog failover\",\"failover_ms\":${gap:-null}}" >>"$OUT"
 done
 if [ -x "$ETCD_BENCH" ]; then
-  CLIENTS=" " READS=0 FAILOVER=1 "$ETCD_BENCH" 2>/dev/null | tee -a "$OUT" >&2
+  WORK=$ETCD_WORK CLIENTS=" " READS=0 FAILOVER=1 "$ETCD_BENCH" 2>>"$WORK/etcd-bench.log" >>"$OUT"
+  tail -n 3 "$OUT" >&2
 fi
 
 if [ "$LONG_SECONDS" -gt 0 ]; then
