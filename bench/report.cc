@@ -3,30 +3,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include "client/cli_format.h"
+
 namespace bench {
 
 namespace {
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+using replog::cli::JsonString;
 
 // Three decimals at most, trailing zeros dropped; null when not finite.
 std::string JsonNumber(double v) {
