@@ -28,6 +28,7 @@ stop() {
   kill -TERM "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
   echo "Stopped. Data is in ./data (logs in ./data/N/replogd.log)."
+  exit 0
 }
 trap stop INT TERM EXIT
 
