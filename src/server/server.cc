@@ -130,9 +130,12 @@ void Server::Shutdown() {
   spdlog::info("shutting down");
   p.log_service->BeginShutdown();
   p.node->Shutdown();
+  spdlog::debug("shutdown: raft node stopped");
   p.transport->Shutdown();
+  spdlog::debug("shutdown: transport stopped");
   p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   p.grpc_server->Wait();
+  spdlog::debug("shutdown: gRPC server drained");
   {
     std::lock_guard lock(mu_);
     stopped_ = true;
