@@ -1,0 +1,98 @@
+// ProduceStream on a real cluster: pipelined requests come back with their
+// ids and offsets in commit order; a malformed request gets an error
+// response without breaking the stream; a follower answers every request
+// with UNAVAILABLE and the leader hint.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cluster_harness.h"
+#include "replog/v1/log.grpc.pb.h"
+
+namespace cluster_testing {
+namespace {
+
+replog::v1::ProduceRequest Request(uint64_t id, int records) {
+  replog::v1::ProduceRequest req;
+  req.set_request_id(id);
+  for (int i = 0; i < records; ++i) req.add_records()->set_value("r" + std::to_string(id) + "-" + std::to_string(i));
+  return req;
+}
+
+TEST(ClusterProduceStreamTest, PipelinedRequestsComeBackInOrderWithTheirIds) {
+  ClusterOptions options;
+  options.name = "produce-stream";
+  auto cluster_or = Cluster::Start(options);
+  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
+  Cluster& cluster = **cluster_or;
+  auto leader = cluster.WaitForLeader(15'000);
+  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+
+  auto stub = cluster.Stub(*leader);
+  grpc::ClientContext ctx;
+  auto stream = stub->ProduceStream(&ctx);
+  constexpr uint64_t kRequests = 200;
+  for (uint64_t id = 1; id <= kRequests; ++id) {
+    // Request 50 is malformed (no records): an error response, not a broken stream.
+    ASSERT_TRUE(stream->Write(Request(id, id == 50 ? 0 : 3)));
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  std::vector<replog::v1::ProduceResponse> responses;
+  replog::v1::ProduceResponse resp;
+  while (stream->Read(&resp)) responses.push_back(resp);
+  grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(responses.size(), kRequests);
+
+  uint64_t last_offset = 0;
+  std::vector<bool> seen(kRequests + 1, false);
+  for (const auto& r : responses) {
+    ASSERT_GE(r.request_id(), 1u);
+    ASSERT_LE(r.request_id(), kRequests);
+    EXPECT_FALSE(seen[r.request_id()]) << "request " << r.request_id() << " answered twice";
+    seen[r.request_id()] = true;
+    if (r.request_id() == 50) {
+      EXPECT_EQ(r.error_code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT)) << r.error_message();
+      continue;
+    }
+    ASSERT_EQ(r.error_code(), 0) << r.error_message();
+    ASSERT_EQ(r.offsets_size(), 3);
+    // Committed responses come in commit order, each batch on consecutive offsets.
+    EXPECT_GT(r.offsets(0), last_offset);
+    EXPECT_EQ(r.offsets(1), r.offsets(0) + 1);
+    EXPECT_EQ(r.offsets(2), r.offsets(0) + 2);
+    last_offset = r.offsets(2);
+  }
+
+  // Every record is in the log at the offset its response gave.
+  auto log = cluster.ReadLog(*leader, last_offset);
+  ASSERT_TRUE(log.has_value()) << log.error().ToString();
+  std::map<uint64_t, std::string> by_offset;
+  for (const LogRecord& rec : *log) by_offset[rec.offset] = rec.value;
+  for (const auto& r : responses) {
+    for (int i = 0; i < r.offsets_size(); ++i) {
+      EXPECT_EQ(by_offset[r.offsets(i)], "r" + std::to_string(r.request_id()) + "-" + std::to_string(i));
+    }
+  }
+
+  // A follower answers with the leader hint, per request.
+  const uint64_t follower = *leader % 3 + 1;
+  auto fstub = cluster.Stub(follower);
+  grpc::ClientContext fctx;
+  auto fstream = fstub->ProduceStream(&fctx);
+  ASSERT_TRUE(fstream->Write(Request(7, 1)));
+  ASSERT_TRUE(fstream->WritesDone());
+  ASSERT_TRUE(fstream->Read(&resp));
+  EXPECT_EQ(resp.request_id(), 7u);
+  EXPECT_EQ(resp.error_code(), static_cast<int>(grpc::StatusCode::UNAVAILABLE));
+  EXPECT_EQ(resp.leader_id(), *leader);
+  EXPECT_EQ(resp.leader_address(), cluster.Address(*leader));
+  EXPECT_FALSE(fstream->Read(&resp));
+  EXPECT_TRUE(fstream->Finish().ok());
+}
+
+}  // namespace
+}  // namespace cluster_testing
