@@ -179,7 +179,7 @@ int RunCli(int argc, const char* const* argv, const CliIo& io) {
       ->capture_default_str();
   app.add_flag("--json", g.json, "JSON output, one object per line");
   app.add_option("--timeout", g.timeout_s, "seconds an operation may take, retries included")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
   ProduceFlags pf;
   ConsumeFlags cf;

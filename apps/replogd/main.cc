@@ -6,6 +6,7 @@
 //     --initial-members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -95,9 +96,14 @@ int main(int argc, char** argv) {
     spdlog::info("signal {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     (*server)->Shutdown();
   });
-  // Only the signal thread shuts the server down, so once Wait returns the
-  // thread is done.
-  (*server)->Wait();
+  common::Status stopped = (*server)->Wait();
+  if (!stopped.ok()) {
+    // The node stopped after an error it cannot go on from: shut down (the
+    // signal thread does it) and exit non-zero so that a supervisor restarts
+    // the member, which then reopens and checks its storage.
+    spdlog::critical("stopping: {}", stopped.ToString());
+    kill(getpid(), SIGTERM);
+  }
   waiter.join();
-  return 0;
+  return stopped.ok() ? 0 : 1;
 }

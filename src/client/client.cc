@@ -78,6 +78,12 @@ Status Validate(const ClientOptions& o) {
   if (o.deadline_ms <= 0 || o.attempt_timeout_ms <= 0 || o.discovery_timeout_ms <= 0) {
     return common::InvalidArgumentError("client: deadline and timeouts must be positive");
   }
+  // In nanoseconds they are added to a clock reading: keep them far from
+  // overflowing (a day is more than any operation needs).
+  constexpr int64_t kMaxMs = 24 * 3600 * 1000;
+  if (o.deadline_ms > kMaxMs || o.attempt_timeout_ms > kMaxMs || o.discovery_timeout_ms > kMaxMs) {
+    return common::InvalidArgumentError("client: deadline and timeouts must be at most a day (86400000 ms)");
+  }
   if (o.initial_backoff_ms <= 0 || o.max_backoff_ms < o.initial_backoff_ms) {
     return common::InvalidArgumentError("client: backoff must be positive, max >= initial");
   }

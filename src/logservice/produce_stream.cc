@@ -76,7 +76,11 @@ grpc::Status LogService::ProduceStream(grpc::ServerContext* ctx, Stream* stream)
   while (stream->Read(&req)) {
     {
       std::unique_lock lock(st->mu);
-      st->cv.wait(lock, [&] { return st->inflight < options_.max_stream_inflight || st->broken; });
+      // Responses not yet written count too: a client that stops reading
+      // must not make the queue grow without bound.
+      st->cv.wait(lock, [&] {
+        return st->inflight + st->ready.size() < options_.max_stream_inflight || st->broken;
+      });
       if (st->broken) break;
       ++st->inflight;
     }

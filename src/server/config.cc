@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <charconv>
+#include <limits>
 #include <set>
 #include <string>
 #include <string_view>
@@ -115,9 +116,12 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       return InvalidArgumentError(Where(node.source()) + ": " + name + " must be " + want);
     };
     auto integer = [&](auto* out) -> Status {
+      using T = std::remove_pointer_t<decltype(out)>;
       auto v = node.value<int64_t>();
-      if (!v || *v < 0) return bad("a non-negative integer");
-      *out = static_cast<std::remove_pointer_t<decltype(out)>>(*v);
+      if (!v || *v < 0 || static_cast<uint64_t>(*v) > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+        return bad("a non-negative integer in range");
+      }
+      *out = static_cast<T>(*v);
       return Status::Ok();
     };
     auto string = [&](std::string* out) -> Status {

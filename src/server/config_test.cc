@@ -78,6 +78,8 @@ TEST(ServerConfigTest, UnknownKeysAndBadTypesAreErrorsWithTheLine) {
   EXPECT_THAT(s.message(), HasSubstr(":2"));
   s = LoadConfigFile(WriteTemp("id = \"one\"\n"), &c);
   EXPECT_THAT(s.message(), HasSubstr("id must be a non-negative integer"));
+  s = LoadConfigFile(WriteTemp("[raft]\ntick_ms = 4294967346\n"), &c);
+  EXPECT_THAT(s.message(), HasSubstr("raft.tick_ms must be a non-negative integer in range"));
   s = LoadConfigFile(WriteTemp("id = = 1\n"), &c);
   EXPECT_EQ(s.code(), common::Code::kInvalidArgument);
 }

@@ -37,6 +37,7 @@ raft::NodeOptions NodeOptionsOf(const ServerConfig& c) {
   o.raft.seed = c.id * 0x9e3779b97f4a7c15ULL ^ static_cast<uint64_t>(common::RealClock().NowNanos());
   o.tick_ns = int64_t{c.tick_ms} * 1'000'000;
   o.peers = c.initial_members;
+  if (!c.advertise_address.empty()) o.peers[c.id] = c.advertise_address;
   return o;
 }
 
@@ -63,7 +64,9 @@ struct Server::Parts {
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   RETURN_IF_ERROR(config.Validate());
-  auto p = std::make_unique<Parts>();
+  std::unique_ptr<Server> server(new Server());
+  server->parts_ = std::make_unique<Parts>();
+  Parts* p = server->parts_.get();
   p->config = config;
   if (p->config.advertise_address.empty()) p->config.advertise_address = config.initial_members.at(config.id);
   p->fs = std::make_unique<common::PosixFs>();
@@ -83,8 +86,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   topts.max_message_bytes = kMaxMessageBytes;
   p->transport = std::make_unique<transport::GrpcTransport>(topts);
 
-  ASSIGN_OR_RETURN(p->node, raft::Node::Start(NodeOptionsOf(p->config), *p->storage, *p->transport,
-                                              p->state_machine, p->clock));
+  raft::NodeOptions node_options = NodeOptionsOf(p->config);
+  node_options.on_fatal = [s = server.get()](const Status& err) { s->OnFatal(err); };
+  ASSIGN_OR_RETURN(p->node, raft::Node::Start(node_options, *p->storage, *p->transport, p->state_machine, p->clock));
   p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->clock);
 
   grpc::ServerBuilder builder;
@@ -95,7 +99,6 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   builder.RegisterService(p->transport->service());
   p->grpc_server = builder.BuildAndStart();
   if (!p->grpc_server || port == 0) {
-    p->node->Shutdown();
     return common::UnavailableError("cannot listen on " + config.listen_address +
                                     " (in use, or not an address of this machine)");
   }
@@ -103,18 +106,25 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   p->bound_address = config.listen_address.substr(0, colon + 1) + std::to_string(port);
   spdlog::info("serving on {} (advertised as {}), data in {}", p->bound_address,
                p->config.advertise_address, config.data_dir);
-  return std::unique_ptr<Server>(new Server(std::move(p)));
+  return server;
 }
 
-Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+void Server::OnFatal(const Status& s) {
+  {
+    std::lock_guard lock(mu_);
+    if (fatal_.ok()) fatal_ = s;
+  }
+  cv_.notify_all();
+}
 
 Server::~Server() { Shutdown(); }
 
 const std::string& Server::bound_address() const { return parts_->bound_address; }
 
-void Server::Wait() {
+Status Server::Wait() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return stopped_; });
+  cv_.wait(lock, [&] { return stopped_ || !fatal_.ok(); });
+  return stopped_ ? Status::Ok() : fatal_;
 }
 
 void Server::Shutdown() {
@@ -126,16 +136,19 @@ void Server::Shutdown() {
     }
     shutting_down_ = true;
   }
+  // Start may have failed half way: only the parts built are stopped.
   Parts& p = *parts_;
   spdlog::info("shutting down");
-  p.log_service->BeginShutdown();
-  p.node->Shutdown();
+  if (p.log_service) p.log_service->BeginShutdown();
+  if (p.node) p.node->Shutdown();
   spdlog::debug("shutdown: raft node stopped");
-  p.transport->Shutdown();
+  if (p.transport) p.transport->Shutdown();
   spdlog::debug("shutdown: transport stopped");
-  p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  p.grpc_server->Wait();
-  spdlog::debug("shutdown: gRPC server drained");
+  if (p.grpc_server) {
+    p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    p.grpc_server->Wait();
+    spdlog::debug("shutdown: gRPC server drained");
+  }
   {
     std::lock_guard lock(mu_);
     stopped_ = true;

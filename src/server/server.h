@@ -39,19 +39,23 @@ class Server {
 
   // The address the gRPC server bound (a listen port 0 resolved).
   const std::string& bound_address() const;
-  // Blocks until Shutdown() has completed.
-  void Wait();
+  // Blocks until Shutdown() has completed (OK), or until the log group's
+  // node stopped by itself after an error (that error: the caller then calls
+  // Shutdown() and exits non-zero, so that a supervisor restarts it).
+  common::Status Wait();
   void Shutdown();
 
  private:
   struct Parts;
-  explicit Server(std::unique_ptr<Parts> parts);
+  Server() = default;
+  void OnFatal(const common::Status& s);
 
   std::unique_ptr<Parts> parts_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool shutting_down_ = false;
   bool stopped_ = false;
+  common::Status fatal_;  // the node's error, when it stopped by itself
 };
 
 }  // namespace server

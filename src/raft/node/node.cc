@@ -131,18 +131,8 @@ void Node::Impl::Shutdown() {
   }
   apply_cv_.notify_all();
   if (apply_thread_.joinable()) apply_thread_.join();
-  // Inputs that came after the raft thread left (none: callers check stop_).
-  node_internal::Inputs rest;
-  {
-    std::lock_guard<std::mutex> l(in_mu_);
-    std::swap(rest, in_);
-  }
-  for (Proposal& p : rest.proposals) {
-    Release(p.commands.size(), p.bytes);
-    p.done.Fail(StoppedError());
-  }
-  for (Read& r : rest.reads) r.done(StoppedError());
-  for (auto& req : rest.status_requests) req.set_value(PublishedStatus());
+  // No input can have come after the raft thread left: callers check stop_
+  // under in_mu_, and FailRaftThreadWork emptied the queue after stop_ was set.
   {
     std::lock_guard<std::mutex> l(applied_mu_);
   }
@@ -156,10 +146,12 @@ void Node::Impl::Shutdown() {
 void Node::Impl::Fatal(const Status& s) {
   spdlog::error("raft node {} group {}: stopping: {}", opts_.raft.id, opts_.group, s.ToString());
   {
+    // stopped_ under the lock the waiters of status_cv_ hold: a waiter that
+    // checked it before cannot miss the notify.
     std::lock_guard<std::mutex> l(status_mu_);
     if (error_.ok()) error_ = s;
+    stopped_.store(true);
   }
-  stopped_.store(true);
   status_cv_.notify_all();
   {
     std::lock_guard<std::mutex> l(in_mu_);
@@ -175,6 +167,7 @@ void Node::Impl::Fatal(const Status& s) {
     std::lock_guard<std::mutex> l(applied_mu_);
   }
   applied_cv_.notify_all();
+  if (opts_.on_fatal) opts_.on_fatal(s);
 }
 
 Status Node::Impl::StoppedError() {

@@ -109,6 +109,11 @@ struct NodeOptions {
   uint64_t max_command_bytes = 16 << 20;
   // Timeout of Apply()/ApplyBatch()/ReadIndex() when the caller gives none.
   int64_t default_timeout_ns = 5'000'000'000;
+  // Called once, on a Node thread and with no lock held, when the node stops
+  // by itself after an error it cannot go on from (a failed persist or
+  // snapshot restore; NodeStatus::error has it). It must not block or call
+  // Shutdown(); a process usually arranges to exit.
+  std::function<void(const Status&)> on_fatal;
 };
 
 struct ApplyResult {

@@ -124,8 +124,12 @@ void Node::Impl::ProposeBatch(std::vector<Proposal>& props, size_t begin, size_t
   const uint64_t before = raft_->log().last_index();
   Status s = raft_->ProposeBatch(std::move(batch));
   if (!s.ok()) {
-    Status err = common::UnavailableError(s.message() + "; " +
-                                          node_internal::NotLeaderMessage(opts_.raft.id, raft_->leader(), peers_));
+    // The leader's own refusals (too many uncommitted bytes, a transfer in
+    // progress) are not about who leads: no hint then.
+    Status err = common::UnavailableError(
+        raft_->role() == Role::kLeader
+            ? "raft node " + std::to_string(opts_.raft.id) + ": proposal refused: " + s.message()
+            : s.message() + "; " + node_internal::NotLeaderMessage(opts_.raft.id, raft_->leader(), peers_));
     for (size_t k = begin; k < end; ++k) {
       Release(props[k].commands.size(), props[k].bytes);
       props[k].done.Fail(err);
@@ -374,7 +378,11 @@ void Node::Impl::PushApply(ApplyTask task) {
     }
   }
   // The apply thread stopped (fatal error): nothing more will be applied.
-  for (InFlight& p : task.proposals) Finish(p, StoppedError());
+  // These proposals are committed, so "not proposed" (StoppedError) would
+  // invite a duplicating retry: their outcome is unknown to the caller.
+  Status unapplied(common::Code::kDeadlineExceeded, "raft node " + std::to_string(opts_.raft.id) +
+                                                        ": stopped before applying a committed proposal; outcome unknown");
+  for (InFlight& p : task.proposals) Finish(p, unapplied);
   for (auto& [index, r] : task.reads) r.done(StoppedError());
 }
 
