@@ -128,6 +128,7 @@ TEST(NodeFaultTest, PersistFailureStopsTheNode) {
   EXPECT_EQ(r.error().code(), common::Code::kDeadlineExceeded) << r.error().ToString();
   NodeStatus st = c.node(leader).GetStatus();
   EXPECT_FALSE(st.error.ok());
+  EXPECT_EQ(c.member(leader).fatal_calls->load(), 1);  // the process is told, once
   EXPECT_NE(st.error.message().find("persist"), std::string::npos) << st.error.ToString();
   auto refused = c.node(leader).Apply("refused").get();
   EXPECT_EQ(refused.error().code(), common::Code::kUnavailable);
@@ -144,6 +145,7 @@ TEST(NodeFaultTest, PersistFailureStopsTheNode) {
   ASSERT_TRUE(c.Start(leader).ok());
   ASSERT_TRUE(c.WaitConverged(next));
   EXPECT_TRUE(c.node(leader).GetStatus().error.ok());
+  for (NodeId id : {leader, next}) EXPECT_EQ(c.member(id).fatal_calls->load(), id == leader ? 1 : 0);
 }
 
 }  // namespace

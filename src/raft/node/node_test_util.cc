@@ -170,6 +170,7 @@ Status TestCluster::Start(NodeId id) {
   o.max_pending_proposals = options_.max_pending_proposals;
   o.default_timeout_ns = options_.default_timeout_ns;
   for (const auto& [pid, pm] : members_) o.peers[pid] = Address(pid);
+  o.on_fatal = [calls = m.fatal_calls](const Status&) { calls->fetch_add(1); };
   ASSIGN_OR_RETURN(m.node, Node::Start(o, *m.storage, *m.transport, *m.sm, clock_));
   return Status::Ok();
 }

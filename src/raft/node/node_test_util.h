@@ -6,6 +6,7 @@
 // applies. Real clock, short ticks; every wait is on a condition with a
 // generous deadline.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -82,6 +83,8 @@ struct Member {
   std::unique_ptr<DurableStorage> storage;
   std::unique_ptr<RecordingSm> sm;
   std::unique_ptr<Node> node;
+  // How many times its nodes called NodeOptions::on_fatal.
+  std::shared_ptr<std::atomic<int>> fatal_calls = std::make_shared<std::atomic<int>>(0);
 };
 
 struct ClusterOptions {
