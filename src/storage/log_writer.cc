@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "storage/record.h"
+#include "common/thread_name.h"
 #include "storage/segmented_log_impl.h"
 
 namespace storage {
@@ -147,6 +148,7 @@ bool SegmentedLog::Impl::SyncWrittenLocked(std::unique_lock<std::mutex>& lk) {
 // Background work: writes unsynced appends once flush_bytes are queued, and
 // what is queued at Stop. Synced writes are done by the Sync() callers.
 void SegmentedLog::Impl::WriterLoop() {
+  common::SetThreadName("log-writer");
   std::unique_lock lk(mu);
   while (true) {
     writer_cv.wait(lk, [&] {
@@ -378,6 +380,7 @@ Result<std::unique_ptr<common::File>> SegmentedLog::Impl::TakePreallocated(const
 }
 
 void SegmentedLog::Impl::PreallocLoop() {
+  common::SetThreadName("log-prealloc");
   std::unique_lock lk(prealloc_mu);
   while (true) {
     prealloc_cv.wait(lk, [&] { return prealloc_stop || (prealloc_wanted && !prealloc_file); });

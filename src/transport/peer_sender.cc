@@ -1,4 +1,5 @@
 #include "transport/peer_sender.h"
+#include "common/thread_name.h"
 
 #include <algorithm>
 #include <chrono>
@@ -80,6 +81,7 @@ void PeerSender::Stop() {
 }
 
 void PeerSender::Run() {
+  common::SetThreadName("peer-send-" + std::to_string(peer_));
   std::vector<Item> items;
   while (TakeQueue(&items)) {
     if (!writer_ && !OpenStream()) break;

@@ -1,4 +1,5 @@
 #include "transport/report_queue.h"
+#include "common/thread_name.h"
 
 #include <utility>
 
@@ -44,6 +45,7 @@ void ReportQueue::Stop() {
 }
 
 void ReportQueue::Run() {
+  common::SetThreadName("peer-reports");
   std::vector<Report> batch;
   std::unique_lock lock(mu_);
   while (true) {

@@ -1,4 +1,5 @@
 #include "transport/snapshot_sender.h"
+#include "common/thread_name.h"
 
 #include <algorithm>
 #include <string>
@@ -37,6 +38,7 @@ void SnapshotSender::Join() {
 }
 
 void SnapshotSender::Run() {
+  common::SetThreadName("snap-send");
   const grpc::Status status = Send();
   const bool failed = !status.ok();
   if (failed) {

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "raft/node/node_impl.h"
+#include "common/thread_name.h"
 
 namespace raft {
 
@@ -14,6 +15,7 @@ using node_internal::InFlight;
 using node_internal::Read;
 
 void Node::Impl::ApplyLoop() {
+  common::SetThreadName("apply-g" + std::to_string(opts_.group));
   std::deque<ApplyTask> tasks;
   while (true) {
     {

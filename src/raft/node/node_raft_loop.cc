@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "common/coding.h"
+#include "common/thread_name.h"
 #include "raft/node/node_impl.h"
 #include "raft/node/peer_addresses.h"
 
@@ -19,6 +20,7 @@ using node_internal::Proposal;
 using node_internal::Read;
 
 void Node::Impl::RaftLoop() {
+  common::SetThreadName("raft-g" + std::to_string(opts_.group));
   Inputs in;
   while (WaitInputs(in)) {
     HandleInputs(in);
