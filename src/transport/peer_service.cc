@@ -21,14 +21,14 @@ PeerService::PeerService(const GrpcTransportOptions& options, const InboxRegistr
                          internal::Counters& counters)
     : options_(options), inboxes_(inboxes), counters_(counters) {}
 
-bool PeerService::Enter(grpc::ServerContext* context) {
+bool PeerService::Enter(grpc::ServerContextBase* context) {
   std::lock_guard lock(mu_);
   if (shutdown_) return false;
   active_.insert(context);
   return true;
 }
 
-void PeerService::Leave(grpc::ServerContext* context) {
+void PeerService::Leave(grpc::ServerContextBase* context) {
   std::lock_guard lock(mu_);
   active_.erase(context);
   if (active_.empty()) idle_cv_.notify_all();
@@ -37,34 +37,64 @@ void PeerService::Leave(grpc::ServerContext* context) {
 void PeerService::Shutdown() {
   std::unique_lock lock(mu_);
   shutdown_ = true;
-  // A cancelled call's pending Read returns false, so each handler returns.
-  for (grpc::ServerContext* context : active_) context->TryCancel();
+  // A cancelled call's pending read fails: each Stream reactor finishes and
+  // each SendSnapshot handler returns.
+  for (grpc::ServerContextBase* context : active_) context->TryCancel();
   idle_cv_.wait(lock, [this] { return active_.empty(); });
 }
 
-grpc::Status PeerService::Stream(grpc::ServerContext* context,
-                                 grpc::ServerReader<replog::v1::PeerBatch>* reader,
-                                 replog::v1::PeerStreamSummary* summary) {
-  if (!Enter(context)) return Refused(grpc::StatusCode::UNAVAILABLE, "node is shutting down");
-  // One batch object for the whole stream: parsing into it reuses its
-  // messages and entries.
-  replog::v1::PeerBatch batch;
-  uint64_t batches = 0;
-  bool logged = false;
-  grpc::Status status = grpc::Status::OK;
-  while (reader->Read(&batch)) {
-    ++batches;
-    if (batch.to_node() != options_.self) {
-      status = Refused(grpc::StatusCode::FAILED_PRECONDITION,
-                       "batch for node " + std::to_string(batch.to_node()) + " reached node " +
-                           std::to_string(options_.self));
-      break;
+// One inbound stream: reads batch after batch and routes each, until the
+// sender closes the stream (OK), the call is cancelled, or a batch names
+// another node (FAILED_PRECONDITION). Deletes itself in OnDone, after which
+// Shutdown may return.
+class PeerService::StreamReactor final : public grpc::ServerReadReactor<replog::v1::PeerBatch> {
+ public:
+  StreamReactor(PeerService& service, grpc::CallbackServerContext* context, replog::v1::PeerStreamSummary* summary)
+      : service_(service), context_(context), summary_(summary) {
+    if (!service_.Enter(context_)) {
+      entered_ = false;
+      Finish(Refused(grpc::StatusCode::UNAVAILABLE, "node is shutting down"));
+      return;
     }
-    Route(batch, &logged);
+    StartRead(&batch_);
   }
-  summary->set_batches_received(batches);
-  Leave(context);
-  return status;
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the sender closed the stream, or the call was cancelled
+      summary_->set_batches_received(batches_);
+      Finish(grpc::Status::OK);
+      return;
+    }
+    ++batches_;
+    if (batch_.to_node() != service_.options_.self) {
+      Finish(Refused(grpc::StatusCode::FAILED_PRECONDITION,
+                     "batch for node " + std::to_string(batch_.to_node()) + " reached node " +
+                         std::to_string(service_.options_.self)));
+      return;
+    }
+    service_.Route(batch_, &logged_);
+    StartRead(&batch_);
+  }
+
+  void OnDone() override {
+    if (entered_) service_.Leave(context_);
+    delete this;
+  }
+
+ private:
+  PeerService& service_;
+  grpc::CallbackServerContext* const context_;
+  replog::v1::PeerStreamSummary* const summary_;
+  // One batch for the whole stream: parsing into it reuses its messages.
+  replog::v1::PeerBatch batch_;
+  uint64_t batches_ = 0;
+  bool logged_ = false;
+  bool entered_ = true;
+};
+
+grpc::ServerReadReactor<replog::v1::PeerBatch>* PeerService::Stream(grpc::CallbackServerContext* context,
+                                                                    replog::v1::PeerStreamSummary* summary) {
+  return new StreamReactor(*this, context, summary);
 }
 
 void PeerService::Route(replog::v1::PeerBatch& batch, bool* logged) {

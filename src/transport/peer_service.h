@@ -1,7 +1,10 @@
 #pragma once
 
 // PeerService: the inbound side of GrpcTransport, the replog.v1.Peer service
-// (proto/replog/v1/peer.proto) on gRPC's synchronous API.
+// (proto/replog/v1/peer.proto). Stream is on gRPC's callback API (a read's
+// completion is handled on the gRPC thread that polled it, with no hand-off
+// to a per-call thread: one context switch less per batch received);
+// SendSnapshot, rare and long, on the synchronous API.
 //
 // Stream: each batch is decoded and handed to the inbox registered for its
 // group, in the order received. A message that does not decode is dropped and
@@ -19,7 +22,8 @@
 // handlers returned, and makes later calls fail with UNAVAILABLE at once, so
 // that the server's own Shutdown never waits on a peer stream.
 //
-// Threads: handlers run on gRPC's server threads, one per call in progress.
+// Threads: Stream's reactions run on gRPC's callback threads and deliver to
+// the inbox from there; SendSnapshot runs on a gRPC server thread per call.
 
 #include <condition_variable>
 #include <mutex>
@@ -28,6 +32,7 @@
 #include <vector>
 
 #include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
 #include <grpcpp/support/sync_stream.h>
 
 #include "replog/v1/peer.grpc.pb.h"
@@ -36,15 +41,15 @@
 
 namespace transport {
 
-class PeerService final : public replog::v1::Peer::Service {
+class PeerService final : public replog::v1::Peer::WithCallbackMethod_Stream<replog::v1::Peer::Service> {
  public:
   // `options`, `inboxes` and `counters` must outlive the service (and the
   // service must outlive the grpc::Server it is registered with).
   PeerService(const GrpcTransportOptions& options, const InboxRegistry& inboxes,
               internal::Counters& counters);
 
-  grpc::Status Stream(grpc::ServerContext* context, grpc::ServerReader<replog::v1::PeerBatch>* reader,
-                      replog::v1::PeerStreamSummary* summary) override;
+  grpc::ServerReadReactor<replog::v1::PeerBatch>* Stream(grpc::CallbackServerContext* context,
+                                                         replog::v1::PeerStreamSummary* summary) override;
   grpc::Status SendSnapshot(grpc::ServerContext* context,
                             grpc::ServerReader<replog::v1::SnapshotChunk>* reader,
                             replog::v1::SnapshotAck* ack) override;
@@ -54,9 +59,11 @@ class PeerService final : public replog::v1::Peer::Service {
   void Shutdown();
 
  private:
+  class StreamReactor;
+
   // Enter records a call in progress (false after Shutdown); Leave ends it.
-  bool Enter(grpc::ServerContext* context);
-  void Leave(grpc::ServerContext* context);
+  bool Enter(grpc::ServerContextBase* context);
+  void Leave(grpc::ServerContextBase* context);
   // Decodes `batch` (moving its bytes out) and delivers it. Sets *logged
   // after logging a bad message, so that a stream logs one.
   void Route(replog::v1::PeerBatch& batch, bool* logged);
@@ -70,7 +77,7 @@ class PeerService final : public replog::v1::Peer::Service {
 
   std::mutex mu_;
   std::condition_variable idle_cv_;
-  std::unordered_set<grpc::ServerContext*> active_;  // guarded by mu_
+  std::unordered_set<grpc::ServerContextBase*> active_;  // guarded by mu_
   bool shutdown_ = false;                            // guarded by mu_
 };
 
