@@ -16,6 +16,8 @@
 
 #include "client/cli_format.h"
 #include "client/client.h"
+#include "client/cluster_admin.h"
+#include "client/cluster_format.h"
 
 namespace replog::cli {
 
@@ -45,14 +47,20 @@ struct ConsumeFlags {
   std::string member;
 };
 
+struct ClusterFlags {
+  uint64_t id = 0;  // transfer: 0 = the most up-to-date voter; leave: required
+};
+
 class Runner {
  public:
   Runner(const GlobalFlags& g, const CliIo& io) : g_(g), io_(io) {}
 
+  int64_t Deadline() const { return std::max<int64_t>(1, static_cast<int64_t>(g_.timeout_s * 1000)); }
+
   Status Connect() {
     ClientOptions o;
     o.bootstrap_addresses = SplitAddresses(g_.addrs);
-    o.deadline_ms = std::max<int64_t>(1, static_cast<int64_t>(g_.timeout_s * 1000));
+    o.deadline_ms = Deadline();
     o.attempt_timeout_ms = std::min<int64_t>(o.attempt_timeout_ms, o.deadline_ms);
     o.discovery_timeout_ms = std::min<int64_t>(o.discovery_timeout_ms, o.deadline_ms);
     o.clock = io_.clock;
@@ -107,6 +115,32 @@ class Runner {
     return Status::Ok();
   }
 
+  Status Cluster(const std::string& sub, const ClusterFlags& f) {
+    ClusterAdmin admin(*client_, Deadline());
+    if (sub == "status") {
+      auto st = admin.Status();
+      if (!st.has_value()) return st.error();
+      io_.out << (g_.json ? FormatClusterStatusJson(*st) + "\n" : FormatClusterStatusTable(*st));
+      return Status::Ok();
+    }
+    if (sub == "transfer") {
+      auto leader = admin.Transfer(f.id);
+      if (!leader.has_value()) return leader.error();
+      io_.out << (g_.json ? "{\"leader_id\":" + std::to_string(*leader) + "}"
+                          : "member " + std::to_string(*leader) + " leads")
+              << "\n";
+      return Status::Ok();
+    }
+    auto members = admin.Remove(f.id);
+    if (!members.has_value()) return members.error();
+    std::string ids;
+    for (const MemberInfo& m : *members) ids += (ids.empty() ? "" : ",") + std::to_string(m.id);
+    io_.out << (g_.json ? "{\"removed\":" + std::to_string(f.id) + ",\"members\":[" + ids + "]}"
+                        : "member " + std::to_string(f.id) + " removed; members now " + ids)
+            << "\n";
+    return Status::Ok();
+  }
+
  private:
   Status ProduceBatch(const std::vector<Record>& records) {
     auto r = client_->Produce(records);
@@ -156,6 +190,18 @@ void AddConsume(CLI::App& app, ConsumeFlags* f) {
             "with \"<field>_encoding\":\"base64\").");
 }
 
+CLI::App* AddCluster(CLI::App& app, ClusterFlags* f) {
+  CLI::App* c = app.add_subcommand("cluster", "administer the members (status, leadership, membership)");
+  c->require_subcommand(1);
+  c->add_subcommand("status", "each member's role, term, commit and applied index, and the leader's view of "
+                              "each follower's match index and lag");
+  CLI::App* t = c->add_subcommand("transfer", "move leadership to member ID (none: the most up-to-date voter)");
+  t->add_option("id", f->id, "member id")->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  CLI::App* l = c->add_subcommand("leave", "remove member ID from the cluster through Raft; it then stops");
+  l->add_option("id", f->id, "member id")->required()->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  return c;
+}
+
 // Parses argv into the flags; returns the exit code to stop with, or -1 to go on.
 int Parse(CLI::App& app, int argc, const char* const* argv, const CliIo& io) {
   try {
@@ -186,6 +232,8 @@ int RunCli(int argc, const char* const* argv, const CliIo& io) {
   AddProduce(app, &pf);
   AddConsume(app, &cf);
   app.add_subcommand("servers", "list the members, their roles and the leader");
+  ClusterFlags clf;
+  CLI::App* cluster = AddCluster(app, &clf);
   if (int code = Parse(app, argc, argv, io); code >= 0) return code;
 
   const std::string command = app.get_subcommands().front()->get_name();
@@ -207,10 +255,13 @@ int RunCli(int argc, const char* const* argv, const CliIo& io) {
   if (s.ok()) {
     if (command == "produce") s = runner.Produce(pf, headers);
     else if (command == "consume") s = runner.Consume(cf);
+    else if (command == "cluster") s = runner.Cluster(cluster->get_subcommands().front()->get_name(), clf);
     else s = runner.Servers();
   }
   if (s.ok()) return 0;
-  io.err << "replog " << command << ": " << s.ToString() << "\n";
+  const std::string full =
+      command == "cluster" ? "cluster " + cluster->get_subcommands().front()->get_name() : command;
+  io.err << "replog " << full << ": " << s.ToString() << "\n";
   return 1;
 }
 

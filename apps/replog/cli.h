@@ -9,6 +9,7 @@
 //   replog consume [--from N] [--max N] [--follow] [--linearizable]
 //                  [--leader | --member ADDR]
 //   replog servers
+//   replog cluster status | transfer [ID] | leave ID
 //
 // --addrs defaults to $REPLOG_ADDRS, else 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003.
 // Exit codes: 0 ok; 1 an operation failed (one line on stderr naming it);

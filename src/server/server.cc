@@ -14,6 +14,7 @@
 #include "raft/durable/durable_storage.h"
 #include "raft/node/node.h"
 #include "transport/grpc_transport.h"
+#include "cluster/cluster_service.h"
 
 namespace server {
 
@@ -58,6 +59,7 @@ struct Server::Parts {
   logservice::LogStateMachine state_machine;
   std::unique_ptr<raft::Node> node;
   std::unique_ptr<logservice::LogService> log_service;
+  std::unique_ptr<cluster::ClusterService> cluster_service;
   std::unique_ptr<grpc::Server> grpc_server;
   std::string bound_address;
 };
@@ -90,12 +92,15 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   node_options.on_fatal = [s = server.get()](const Status& err) { s->OnFatal(err); };
   ASSIGN_OR_RETURN(p->node, raft::Node::Start(node_options, *p->storage, *p->transport, p->state_machine, p->clock));
   p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->clock);
+  p->cluster_service = std::make_unique<cluster::ClusterService>(*p->node, p->config.advertise_address, p->clock,
+                                                                 [s = server.get()] { s->OnRemoved(); });
 
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &port);
   transport::GrpcTransport::ConfigureServerBuilder(topts, &builder);
   builder.RegisterService(p->log_service.get());
+  builder.RegisterService(p->cluster_service.get());
   builder.RegisterService(p->transport->service());
   p->grpc_server = builder.BuildAndStart();
   if (!p->grpc_server || port == 0) {
@@ -117,14 +122,27 @@ void Server::OnFatal(const Status& s) {
   cv_.notify_all();
 }
 
+void Server::OnRemoved() {
+  {
+    std::lock_guard lock(mu_);
+    removed_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool Server::removed() const {
+  std::lock_guard lock(mu_);
+  return removed_;
+}
+
 Server::~Server() { Shutdown(); }
 
 const std::string& Server::bound_address() const { return parts_->bound_address; }
 
 Status Server::Wait() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return stopped_ || !fatal_.ok(); });
-  return stopped_ ? Status::Ok() : fatal_;
+  cv_.wait(lock, [&] { return stopped_ || removed_ || !fatal_.ok(); });
+  return stopped_ || removed_ ? Status::Ok() : fatal_;
 }
 
 void Server::Shutdown() {

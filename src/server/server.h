@@ -39,22 +39,27 @@ class Server {
 
   // The address the gRPC server bound (a listen port 0 resolved).
   const std::string& bound_address() const;
-  // Blocks until Shutdown() has completed (OK), or until the log group's
-  // node stopped by itself after an error (that error: the caller then calls
+  // Blocks until Shutdown() has completed (OK); until the leader said this
+  // member was removed from the cluster (OK, and removed() is true: the
+  // caller then calls Shutdown() and exits 0); or until the log group's node
+  // stopped by itself after an error (that error: the caller then calls
   // Shutdown() and exits non-zero, so that a supervisor restarts it).
   common::Status Wait();
+  bool removed() const;
   void Shutdown();
 
  private:
   struct Parts;
   Server() = default;
   void OnFatal(const common::Status& s);
+  void OnRemoved();
 
   std::unique_ptr<Parts> parts_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool shutting_down_ = false;
   bool stopped_ = false;
+  bool removed_ = false;  // the leader removed this member from the cluster
   common::Status fatal_;  // the node's error, when it stopped by itself
 };
 

@@ -1,0 +1,238 @@
+#include "cluster/cluster_service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "logservice/rpc_status.h"
+
+namespace cluster {
+namespace {
+
+using grpc::StatusCode;
+
+constexpr int64_t kMilli = 1'000'000;
+
+std::string Str(uint64_t v) { return std::to_string(v); }
+
+const char* RoleName(const raft::NodeStatus& st) {
+  if (st.is_learner) return "learner";
+  switch (st.role) {
+    case raft::Role::kLeader: return "leader";
+    case raft::Role::kFollower: return "follower";
+    default: return "candidate";
+  }
+}
+
+bool IsMember(const raft::NodeStatus& st, raft::NodeId id, bool* voter) {
+  for (const Member& m : MembersOf(st)) {
+    if (m.id == id) {
+      *voter = m.voter;
+      return true;
+    }
+  }
+  return false;
+}
+
+void FillMembers(const raft::NodeStatus& st, google::protobuf::RepeatedPtrField<replog::v1::MemberInfo>* out) {
+  for (const Member& m : MembersOf(st)) {
+    replog::v1::MemberInfo* info = out->Add();
+    info->set_id(m.id);
+    auto addr = st.peers.find(m.id);
+    if (addr != st.peers.end()) info->set_address(addr->second);
+    info->set_voter(m.voter);
+    auto match = st.match_index.find(m.id);
+    if (match != st.match_index.end()) {
+      info->set_has_match(true);
+      info->set_match_index(match->second);
+      info->set_lag(st.last_index > match->second ? st.last_index - match->second : 0);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Member> MembersOf(const raft::NodeStatus& st) {
+  const raft::ConfState& cs = st.conf_state;
+  std::vector<Member> out;
+  for (raft::NodeId id : cs.voters) out.push_back({id, true});
+  for (raft::NodeId id : cs.voters_outgoing) {
+    if (std::find(cs.voters.begin(), cs.voters.end(), id) == cs.voters.end()) out.push_back({id, true});
+  }
+  for (raft::NodeId id : cs.learners) out.push_back({id, false});
+  return out;
+}
+
+raft::NodeId MostUpToDateFollower(const raft::NodeStatus& st) {
+  if (st.role != raft::Role::kLeader) return raft::kNoNode;
+  raft::NodeId best = raft::kNoNode;
+  uint64_t best_match = 0;
+  for (const Member& m : MembersOf(st)) {
+    if (!m.voter || m.id == st.id) continue;
+    auto it = st.match_index.find(m.id);
+    const uint64_t match = it == st.match_index.end() ? 0 : it->second;
+    if (best == raft::kNoNode || match > best_match) {
+      best = m.id;
+      best_match = match;
+    }
+  }
+  return best;
+}
+
+ClusterService::ClusterService(raft::Node& node, std::string advertise_address, common::Clock& clock,
+                               std::function<void()> on_removed, ClusterServiceOptions options)
+    : node_(node),
+      advertise_address_(std::move(advertise_address)),
+      clock_(clock),
+      on_removed_(std::move(on_removed)),
+      options_(options) {}
+
+grpc::Status ClusterService::MemberStatus(grpc::ServerContext*, const replog::v1::MemberStatusRequest*,
+                                          replog::v1::MemberStatusResponse* resp) {
+  const raft::NodeStatus st = node_.GetStatus();
+  resp->set_id(st.id);
+  resp->set_address(advertise_address_);
+  resp->set_role(RoleName(st));
+  resp->set_term(st.term);
+  resp->set_leader_id(st.leader);
+  resp->set_commit_index(st.commit);
+  resp->set_applied_index(st.applied);
+  resp->set_first_index(st.first_index);
+  resp->set_last_index(st.last_index);
+  FillMembers(st, resp->mutable_members());
+  if (!st.error.ok()) resp->set_error(st.error.ToString());
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterService::LeaderStatus(grpc::ServerContext* ctx, raft::NodeStatus* st) const {
+  *st = node_.GetStatus();
+  if (st->role == raft::Role::kLeader && st->error.ok()) return grpc::Status::OK;
+  return logservice::ToGrpcWithHint(
+      common::UnavailableError("member " + Str(st->id) + " is not the leader"), node_.leader_hint(), ctx);
+}
+
+int64_t ClusterService::WaitDeadline(const grpc::ServerContext* ctx) const {
+  const int64_t now = clock_.NowNanos();
+  int64_t wait_ns = options_.max_wait_ms * kMilli;
+  const auto left = ctx->deadline() - std::chrono::system_clock::now();
+  // Leave a little of the caller's time for the answer to reach it.
+  const int64_t left_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count() - 20 * kMilli;
+  if (left_ns < wait_ns) wait_ns = std::max<int64_t>(left_ns, 0);
+  return now + wait_ns;
+}
+
+grpc::Status ClusterService::Transfer(grpc::ServerContext* ctx, raft::NodeId to, raft::NodeStatus* after) {
+  const int64_t deadline = WaitDeadline(ctx);
+  common::Status s = node_.TransferLeadership(to);
+  if (!s.ok()) return logservice::ToGrpcWithHint(s, node_.leader_hint(), ctx);
+  for (;;) {
+    *after = node_.GetStatus();
+    if (after->leader != raft::kNoNode && after->leader != after->id) return grpc::Status::OK;
+    if (clock_.NowNanos() >= deadline) {
+      return grpc::Status(StatusCode::DEADLINE_EXCEEDED,
+                          "leadership transfer to " + Str(to) + " did not complete in time; member " +
+                              Str(after->id) + " may still lead");
+    }
+    clock_.SleepNanos(options_.poll_ms * kMilli);
+  }
+}
+
+grpc::Status ClusterService::TransferLeadership(grpc::ServerContext* ctx,
+                                                const replog::v1::TransferLeadershipRequest* req,
+                                                replog::v1::TransferLeadershipResponse* resp) {
+  raft::NodeStatus st;
+  if (grpc::Status s = LeaderStatus(ctx, &st); !s.ok()) return s;
+  raft::NodeId to = req->to();
+  if (to == raft::kNoNode) {
+    to = MostUpToDateFollower(st);
+    if (to == raft::kNoNode) {
+      return grpc::Status(StatusCode::FAILED_PRECONDITION, "no other voter to hand leadership to");
+    }
+  }
+  bool voter = false;
+  if (!IsMember(st, to, &voter)) return grpc::Status(StatusCode::NOT_FOUND, "member " + Str(to) + " is not in the cluster");
+  if (!voter) {
+    return grpc::Status(StatusCode::FAILED_PRECONDITION, "member " + Str(to) + " is a learner and cannot lead");
+  }
+  if (to == st.id) {
+    resp->set_leader_id(st.id);
+    resp->set_term(st.term);
+    return grpc::Status::OK;
+  }
+  raft::NodeStatus after;
+  if (grpc::Status s = Transfer(ctx, to, &after); !s.ok()) return s;
+  resp->set_leader_id(after.leader);
+  resp->set_term(after.term);
+  spdlog::info("cluster: leadership handed from {} to {} (term {})", st.id, after.leader, after.term);
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterService::RemoveMember(grpc::ServerContext* ctx, const replog::v1::RemoveMemberRequest* req,
+                                          replog::v1::RemoveMemberResponse* resp) {
+  raft::NodeStatus st;
+  if (grpc::Status s = LeaderStatus(ctx, &st); !s.ok()) return s;
+  const raft::NodeId id = req->id();
+  bool voter = false;
+  if (id == raft::kNoNode || !IsMember(st, id, &voter)) {
+    return grpc::Status(StatusCode::NOT_FOUND, "member " + Str(id) + " is not in the cluster");
+  }
+  if (id == st.id) {
+    // A leader does not remove itself: it hands over, and the caller asks
+    // the new leader, whose hint comes with the answer.
+    const raft::NodeId to = MostUpToDateFollower(st);
+    if (to == raft::kNoNode) {
+      return grpc::Status(StatusCode::FAILED_PRECONDITION, "member " + Str(id) + " is the last voter");
+    }
+    raft::NodeStatus after;
+    if (grpc::Status s = Transfer(ctx, to, &after); !s.ok()) return s;
+    return logservice::ToGrpcWithHint(
+        common::UnavailableError("member " + Str(id) + " handed leadership to " + Str(after.leader) +
+                                 " before its removal; ask the new leader"),
+        node_.leader_hint(), ctx);
+  }
+  std::string address;
+  if (auto it = st.peers.find(id); it != st.peers.end()) address = it->second;
+  raft::ConfChange cc;
+  cc.changes.push_back(raft::ConfChangeItem{raft::ConfChangeType::kRemove, id});
+  const int64_t wait_ns = WaitDeadline(ctx) - clock_.NowNanos();
+  std::future<common::Status> done = node_.ChangeMembership(std::move(cc), {}, std::max<int64_t>(wait_ns, 1));
+  common::Status s = done.get();
+  if (!s.ok()) return logservice::ToGrpcWithHint(s, node_.leader_hint(), ctx);
+  const raft::NodeStatus now = node_.GetStatus();
+  FillMembers(now, resp->mutable_members());
+  spdlog::info("cluster: member {} removed (term {})", id, now.term);
+  if (!address.empty()) TellRemoved(id, address, now.term);
+  return grpc::Status::OK;
+}
+
+void ClusterService::TellRemoved(raft::NodeId id, const std::string& address, uint64_t term) const {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto stub = replog::v1::Cluster::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  replog::v1::NotifyRemovedRequest req;
+  req.set_id(id);
+  req.set_by_leader(node_.id());
+  req.set_term(term);
+  replog::v1::NotifyRemovedResponse resp;
+  grpc::Status s = stub->NotifyRemoved(&ctx, req, &resp);
+  if (!s.ok()) {
+    spdlog::warn("cluster: could not tell removed member {} at {} to stop: {}", id, address, s.error_message());
+  }
+}
+
+grpc::Status ClusterService::NotifyRemoved(grpc::ServerContext*, const replog::v1::NotifyRemovedRequest* req,
+                                           replog::v1::NotifyRemovedResponse*) {
+  if (req->id() != node_.id()) {
+    return grpc::Status(StatusCode::FAILED_PRECONDITION,
+                        "this is member " + Str(node_.id()) + ", not " + Str(req->id()));
+  }
+  spdlog::info("cluster: removed from the cluster by leader {} in term {}; stopping", req->by_leader(), req->term());
+  on_removed_();
+  return grpc::Status::OK;
+}
+
+}  // namespace cluster

@@ -1,0 +1,82 @@
+#pragma once
+
+// ClusterService: replog.v1.Cluster (proto/replog/v1/cluster.proto,
+// docs/cluster.md) over one raft::Node: a member's own status, leadership
+// transfer, and removal of members through Raft.
+//
+// Errors follow the log service: UNAVAILABLE from a member that is not the
+// leader carries the leader hint in trailing metadata (logservice/rpc_status.h).
+//
+// Threads: handlers run on gRPC's server threads; TransferLeadership and
+// RemoveMember block theirs while they wait (bounded by the call's deadline,
+// at most options.max_wait_ms). `on_removed` runs on a server thread and must
+// not block.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "raft/node/node.h"
+#include "replog/v1/cluster.grpc.pb.h"
+
+namespace cluster {
+
+struct ClusterServiceOptions {
+  // Bound of a handler's wait for a transfer or a membership change when the
+  // call has no (or a longer) deadline.
+  int64_t max_wait_ms = 10'000;
+  // How often a waiting handler looks at the node's status again.
+  int64_t poll_ms = 2;
+};
+
+// One member of a configuration, as NodeStatus describes it.
+struct Member {
+  raft::NodeId id = raft::kNoNode;
+  bool voter = true;  // false: learner
+};
+
+// The members of `st`'s configuration: voters (incoming, then outgoing ones
+// of a joint configuration not among them), then learners.
+std::vector<Member> MembersOf(const raft::NodeStatus& st);
+
+// The voter other than the leader `st.id` with the highest match index
+// (ties: the lower id), as the leader `st` sees them; kNoNode when there is
+// none or `st` is not a leader's status.
+raft::NodeId MostUpToDateFollower(const raft::NodeStatus& st);
+
+class ClusterService final : public replog::v1::Cluster::Service {
+ public:
+  // `node` and `clock` must outlive the service. `on_removed` is called once
+  // when the leader says this member was removed (NotifyRemoved).
+  ClusterService(raft::Node& node, std::string advertise_address, common::Clock& clock,
+                 std::function<void()> on_removed, ClusterServiceOptions options = {});
+
+  grpc::Status MemberStatus(grpc::ServerContext* ctx, const replog::v1::MemberStatusRequest* req,
+                            replog::v1::MemberStatusResponse* resp) override;
+  grpc::Status TransferLeadership(grpc::ServerContext* ctx, const replog::v1::TransferLeadershipRequest* req,
+                                  replog::v1::TransferLeadershipResponse* resp) override;
+  grpc::Status RemoveMember(grpc::ServerContext* ctx, const replog::v1::RemoveMemberRequest* req,
+                            replog::v1::RemoveMemberResponse* resp) override;
+  grpc::Status NotifyRemoved(grpc::ServerContext* ctx, const replog::v1::NotifyRemovedRequest* req,
+                             replog::v1::NotifyRemovedResponse* resp) override;
+
+ private:
+  // The leader's status, or UNAVAILABLE with the hint (set on ctx).
+  grpc::Status LeaderStatus(grpc::ServerContext* ctx, raft::NodeStatus* st) const;
+  // When the wait of a call started now must end (Clock::NowNanos()).
+  int64_t WaitDeadline(const grpc::ServerContext* ctx) const;
+  // Hands leadership to `to` and waits until another member leads.
+  grpc::Status Transfer(grpc::ServerContext* ctx, raft::NodeId to, raft::NodeStatus* after);
+  // Tells the removed member at `address` to stop (best effort, logged).
+  void TellRemoved(raft::NodeId id, const std::string& address, uint64_t term) const;
+
+  raft::Node& node_;
+  const std::string advertise_address_;
+  common::Clock& clock_;
+  std::function<void()> on_removed_;
+  const ClusterServiceOptions options_;
+};
+
+}  // namespace cluster

@@ -1,0 +1,178 @@
+// `replog cluster` on real processes: status, leadership transfer by hand,
+// and removal of a follower and of the leader through Raft while a producer
+// writes; removed members exit 0 and no acknowledged record is lost.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "client/client.h"
+#include "client/cluster_admin.h"
+#include "cluster_harness.h"
+#include "log_checks.h"
+
+namespace cluster_testing {
+namespace {
+
+// Produces one record at a time until stopped; keeps the acknowledged ones.
+class Producer {
+ public:
+  explicit Producer(std::vector<std::string> addresses) {
+    replog::ClientOptions o;
+    o.bootstrap_addresses = std::move(addresses);
+    o.deadline_ms = 5'000;
+    auto c = replog::Client::Connect(o);
+    EXPECT_TRUE(c.has_value()) << c.error().ToString();
+    if (!c.has_value()) return;
+    client_ = std::move(*c);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Producer() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  uint64_t acked() const { return acked_.load(); }
+  std::vector<Ack> acks() {
+    std::lock_guard l(mu_);
+    return acks_;
+  }
+  int failures() const { return failures_.load(); }
+
+ private:
+  void Run() {
+    for (uint64_t i = 0; !stop_; ++i) {
+      replog::Record r;
+      r.value = "m" + std::to_string(i);
+      auto res = client_->Produce({r});
+      if (!res.has_value()) {
+        failures_.fetch_add(1);
+        continue;
+      }
+      std::lock_guard l(mu_);
+      acks_.push_back(Ack{r.value, res->offsets[0], res->retried_after_unknown_outcome});
+      acked_.fetch_add(1);
+    }
+  }
+
+  std::unique_ptr<replog::Client> client_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> acked_{0};
+  std::atomic<int> failures_{0};
+  std::mutex mu_;
+  std::vector<Ack> acks_;
+};
+
+// Waits until the producer has `more` acknowledgements beyond now.
+bool ProducesOn(const Producer& p, uint64_t more, common::Clock& clock) {
+  const uint64_t target = p.acked() + more;
+  const int64_t end = clock.NowNanos() + 10'000'000'000;
+  while (p.acked() < target) {
+    if (clock.NowNanos() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+bool ExitsWithin(Cluster& cluster, uint64_t id, int64_t ms) {
+  const int64_t end = cluster.clock().NowNanos() + ms * 1'000'000;
+  while (cluster.Running(id)) {
+    if (cluster.clock().NowNanos() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+std::vector<uint64_t> Ids(const std::vector<replog::MemberInfo>& members) {
+  std::vector<uint64_t> ids;
+  for (const auto& m : members) ids.push_back(m.id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+TEST(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
+  ClusterOptions options;
+  options.name = "membership";
+  auto cluster_or = Cluster::Start(options);
+  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
+  Cluster& cluster = **cluster_or;
+  auto leader = cluster.WaitForLeader(15'000);
+  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+
+  Producer producer(cluster.Addresses());
+  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+
+  replog::ClientOptions admin_options;
+  admin_options.bootstrap_addresses = cluster.Addresses();
+  auto admin_client = replog::Client::Connect(admin_options);
+  ASSERT_TRUE(admin_client.has_value()) << admin_client.error().ToString();
+  replog::ClusterAdmin admin(**admin_client, 10'000);
+
+  // Status: every member answers; one leader, whose view has every match.
+  auto status = admin.Status();
+  ASSERT_TRUE(status.has_value()) << status.error().ToString();
+  ASSERT_EQ(status->rows.size(), 3u);
+  ASSERT_TRUE(status->leader.has_value());
+  EXPECT_EQ(status->leader->id, *leader);
+  for (const auto& row : status->rows) {
+    ASSERT_TRUE(row.status.has_value()) << "member " << row.id << ": " << row.unreachable;
+    EXPECT_EQ(row.status->role, row.id == *leader ? "leader" : "follower");
+    EXPECT_GE(row.status->commit_index, 50u);
+    EXPECT_LE(row.status->applied_index, row.status->commit_index);
+  }
+  for (const auto& m : status->leader->members) {
+    EXPECT_TRUE(m.has_match) << "member " << m.id;
+    EXPECT_LE(m.match_index, status->leader->last_index);
+  }
+
+  // Transfer by hand to a named follower.
+  const uint64_t target = *leader % 3 + 1;
+  auto moved = admin.Transfer(target);
+  ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
+  EXPECT_EQ(*moved, target);
+  auto now_leader = cluster.WaitForLeader(5'000);
+  ASSERT_TRUE(now_leader.has_value());
+  EXPECT_EQ(*now_leader, target);
+  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+  EXPECT_EQ(admin.Transfer(99).error().code(), common::Code::kNotFound);
+
+  // Remove a follower: it exits 0; the others go on.
+  const uint64_t follower = target % 3 + 1;
+  auto after = admin.Remove(follower);
+  ASSERT_TRUE(after.has_value()) << after.error().ToString();
+  const std::vector<uint64_t> left = Ids(*after);
+  EXPECT_EQ(left.size(), 2u);
+  EXPECT_TRUE(std::find(left.begin(), left.end(), follower) == left.end());
+  ASSERT_TRUE(ExitsWithin(cluster, follower, 5'000)) << cluster.LogTail(follower);
+  EXPECT_TRUE(cluster.LastExit(follower).exited && cluster.LastExit(follower).code == 0)
+      << cluster.LastExit(follower).ToString();
+  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+
+  // Remove the leader: it hands over first, then is removed and exits 0.
+  auto after_leader = admin.Remove(target);
+  ASSERT_TRUE(after_leader.has_value()) << after_leader.error().ToString();
+  ASSERT_EQ(Ids(*after_leader).size(), 1u);
+  const uint64_t last = Ids(*after_leader)[0];
+  EXPECT_NE(last, target);
+  ASSERT_TRUE(ExitsWithin(cluster, target, 5'000)) << cluster.LogTail(target);
+  EXPECT_TRUE(cluster.LastExit(target).exited && cluster.LastExit(target).code == 0)
+      << cluster.LastExit(target).ToString();
+  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+  EXPECT_EQ(admin.Remove(target).error().code(), common::Code::kNotFound);
+  producer.Stop();
+
+  const std::vector<Ack> acks = producer.acks();
+  auto log = ReadIdenticalLogs(cluster, {last}, MaxOffset(acks));
+  ASSERT_TRUE(log.has_value()) << log.error().ToString();
+  for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost: " << m;
+  std::printf("[ members  ] %zu acknowledged records all on member %llu; %d produce calls failed meanwhile\n",
+              acks.size(), static_cast<unsigned long long>(last), producer.failures());
+}
+
+}  // namespace
+}  // namespace cluster_testing
