@@ -42,6 +42,12 @@ int main(int argc, char** argv) {
   app.add_option("--advertise", flags.advertise_address,
                  "HOST:PORT the others reach this member at (default: its address in --initial-members)");
   app.add_option("--initial-members", members, "the cluster's members: ID=HOST:PORT,ID=HOST:PORT,...");
+  std::string join;
+  bool join_replace = false;
+  app.add_option("--join", join,
+                 "HOST:PORT,... of members of a running cluster to join (with an empty data directory)");
+  app.add_flag("--join-replace", join_replace,
+               "join even if this id or address is in the cluster: the members holding them are removed");
   app.add_option("--tick-ms", tick_ms, "Raft tick in milliseconds (default 50)");
   app.add_option("--heartbeat-ticks", heartbeat_ticks, "ticks between leader heartbeats (default 2)");
   app.add_option("--election-ticks", election_ticks, "ticks without a leader before an election (default 10)");
@@ -63,6 +69,8 @@ int main(int argc, char** argv) {
     if (!m.has_value()) return Fail("--initial-members: " + m.error().message());
     config.initial_members = std::move(*m);
   }
+  if (!join.empty()) config.join = server::SplitList(join);
+  if (join_replace) config.join_replace = true;
   if (tick_ms != 0) config.tick_ms = tick_ms;
   if (heartbeat_ticks != 0) config.heartbeat_ticks = heartbeat_ticks;
   if (election_ticks != 0) config.election_ticks = election_ticks;

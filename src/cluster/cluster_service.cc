@@ -27,6 +27,18 @@ const char* RoleName(const raft::NodeStatus& st) {
   }
 }
 
+// HOST:PORT with a port in 1..65535.
+bool ValidAddress(const std::string& a) {
+  const size_t colon = a.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size() || a.size() - colon > 6) return false;
+  int port = 0;
+  for (size_t i = colon + 1; i < a.size(); ++i) {
+    if (a[i] < '0' || a[i] > '9') return false;
+    port = port * 10 + (a[i] - '0');
+  }
+  return port > 0 && port <= 65535;
+}
+
 bool IsMember(const raft::NodeStatus& st, raft::NodeId id, bool* voter) {
   for (const Member& m : MembersOf(st)) {
     if (m.id == id) {
@@ -82,13 +94,56 @@ raft::NodeId MostUpToDateFollower(const raft::NodeStatus& st) {
   return best;
 }
 
-ClusterService::ClusterService(raft::Node& node, std::string advertise_address, common::Clock& clock,
-                               std::function<void()> on_removed, ClusterServiceOptions options)
+ClusterService::ClusterService(raft::Node& node, const raft::DurableStorage& storage, std::string advertise_address,
+                               common::Clock& clock, std::function<void()> on_removed, ClusterServiceOptions options)
     : node_(node),
+      storage_(storage),
       advertise_address_(std::move(advertise_address)),
       clock_(clock),
       on_removed_(std::move(on_removed)),
-      options_(options) {}
+      options_(options) {
+  promoter_ = std::thread([this] { PromoteLoop(); });
+}
+
+ClusterService::~ClusterService() { Stop(); }
+
+void ClusterService::Stop() {
+  {
+    std::lock_guard l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (promoter_.joinable()) promoter_.join();
+}
+
+void ClusterService::PromoteLoop() {
+  std::unique_lock l(mu_);
+  while (!stopping_) {
+    cv_.wait_for(l, std::chrono::milliseconds(options_.promote_interval_ms));
+    if (stopping_) break;
+    l.unlock();
+    PromoteOnce();
+    l.lock();
+  }
+}
+
+void ClusterService::PromoteOnce() {
+  const raft::NodeStatus st = node_.GetStatus();
+  if (st.role != raft::Role::kLeader || st.conf_state.learners.empty() || st.conf_state.joint()) return;
+  for (raft::NodeId id : st.conf_state.learners) {
+    auto it = st.match_index.find(id);
+    if (it == st.match_index.end() || it->second + options_.promote_max_lag < st.commit) continue;
+    raft::ConfChange cc;
+    cc.changes.push_back(raft::ConfChangeItem{raft::ConfChangeType::kAddVoter, id});
+    common::Status s = node_.ChangeMembership(std::move(cc), {}, 2'000 * kMilli).get();
+    if (s.ok()) {
+      spdlog::info("cluster: member {} caught up (match {}, commit {}): promoted to voter", id, it->second, st.commit);
+    } else {
+      spdlog::warn("cluster: promoting member {} failed: {}", id, s.ToString());
+    }
+    return;  // one change at a time
+  }
+}
 
 grpc::Status ClusterService::MemberStatus(grpc::ServerContext*, const replog::v1::MemberStatusRequest*,
                                           replog::v1::MemberStatusResponse* resp) {
@@ -193,18 +248,94 @@ grpc::Status ClusterService::RemoveMember(grpc::ServerContext* ctx, const replog
                                  " before its removal; ask the new leader"),
         node_.leader_hint(), ctx);
   }
+  raft::NodeStatus after;
+  if (grpc::Status s = Remove(ctx, id, &after); !s.ok()) return s;
+  FillMembers(after, resp->mutable_members());
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterService::Remove(grpc::ServerContext* ctx, raft::NodeId id, raft::NodeStatus* after) {
+  const raft::NodeStatus before = node_.GetStatus();
   std::string address;
-  if (auto it = st.peers.find(id); it != st.peers.end()) address = it->second;
+  if (auto it = before.peers.find(id); it != before.peers.end()) address = it->second;
   raft::ConfChange cc;
   cc.changes.push_back(raft::ConfChangeItem{raft::ConfChangeType::kRemove, id});
   const int64_t wait_ns = WaitDeadline(ctx) - clock_.NowNanos();
-  std::future<common::Status> done = node_.ChangeMembership(std::move(cc), {}, std::max<int64_t>(wait_ns, 1));
-  common::Status s = done.get();
+  common::Status s = node_.ChangeMembership(std::move(cc), {}, std::max<int64_t>(wait_ns, 1)).get();
+  if (!s.ok()) return logservice::ToGrpcWithHint(s, node_.leader_hint(), ctx);
+  *after = node_.GetStatus();
+  spdlog::info("cluster: member {} removed (term {})", id, after->term);
+  if (!address.empty()) TellRemoved(id, address, after->term);
+  return grpc::Status::OK;
+}
+
+grpc::Status ClusterService::AddMember(grpc::ServerContext* ctx, const replog::v1::AddMemberRequest* req,
+                                       replog::v1::AddMemberResponse* resp) {
+  const raft::NodeId id = req->id();
+  const std::string& address = req->address();
+  if (id == raft::kNoNode) return grpc::Status(StatusCode::INVALID_ARGUMENT, "member id must not be 0");
+  if (!ValidAddress(address)) {
+    return grpc::Status(StatusCode::INVALID_ARGUMENT, "member address '" + address + "' is not HOST:PORT");
+  }
+  raft::NodeStatus st;
+  if (grpc::Status s = LeaderStatus(ctx, &st); !s.ok()) return s;
+  auto address_of = [&](raft::NodeId m) {
+    auto it = st.peers.find(m);
+    return it == st.peers.end() ? std::string() : it->second;
+  };
+  std::vector<raft::NodeId> conflicts;
+  bool voter = false;
+  if (IsMember(st, id, &voter)) {
+    if (address_of(id) == address && !voter && !req->replace()) {
+      // A joiner asking again (its first answer was lost): nothing to do.
+      return AnswerAdded(st, resp);
+    }
+    conflicts.push_back(id);
+  }
+  for (const Member& m : MembersOf(st)) {
+    if (m.id != id && address_of(m.id) == address) conflicts.push_back(m.id);
+  }
+  if (!conflicts.empty() && !req->replace()) {
+    const raft::NodeId c = conflicts.front();
+    return grpc::Status(StatusCode::ALREADY_EXISTS,
+                        c == id ? "member " + Str(id) + " is already in the cluster at " + address_of(id) +
+                                      " (a member that lost its data joins again with replace)"
+                                : "address " + address + " is already member " + Str(c) +
+                                      "'s (to replace it, join with replace)");
+  }
+  for (raft::NodeId c : conflicts) {
+    if (c == st.id) {
+      return grpc::Status(StatusCode::FAILED_PRECONDITION,
+                          "joining would replace the leader " + Str(c) + "; transfer leadership first");
+    }
+    raft::NodeStatus after;
+    if (grpc::Status s = Remove(ctx, c, &after); !s.ok()) return s;
+  }
+  raft::ConfChange cc;
+  cc.changes.push_back(raft::ConfChangeItem{raft::ConfChangeType::kAddLearner, id});
+  const int64_t wait_ns = WaitDeadline(ctx) - clock_.NowNanos();
+  common::Status s = node_.ChangeMembership(std::move(cc), {{id, address}}, std::max<int64_t>(wait_ns, 1)).get();
   if (!s.ok()) return logservice::ToGrpcWithHint(s, node_.leader_hint(), ctx);
   const raft::NodeStatus now = node_.GetStatus();
-  FillMembers(now, resp->mutable_members());
-  spdlog::info("cluster: member {} removed (term {})", id, now.term);
-  if (!address.empty()) TellRemoved(id, address, now.term);
+  spdlog::info("cluster: member {} at {} added as a learner (term {}); promoted once caught up", id, address,
+               now.term);
+  return AnswerAdded(now, resp);
+}
+
+grpc::Status ClusterService::AnswerAdded(const raft::NodeStatus& st, replog::v1::AddMemberResponse* resp) const {
+  FillMembers(st, resp->mutable_members());
+  resp->set_leader_id(st.id);
+  std::optional<raft::SnapshotMeta> base = storage_.snapshot_meta();
+  if (!base) return grpc::Status(StatusCode::INTERNAL, "the leader's log has no base configuration");
+  replog::v1::BaseConfig* b = resp->mutable_base();
+  b->set_index(base->index);
+  b->set_term(base->term);
+  const raft::ConfState& cs = base->conf_state;
+  for (raft::NodeId v : cs.voters) b->add_voters(v);
+  for (raft::NodeId v : cs.learners) b->add_learners(v);
+  for (raft::NodeId v : cs.voters_outgoing) b->add_voters_outgoing(v);
+  for (raft::NodeId v : cs.learners_next) b->add_learners_next(v);
+  b->set_auto_leave(cs.auto_leave);
   return grpc::Status::OK;
 }
 

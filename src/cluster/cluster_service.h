@@ -2,7 +2,12 @@
 
 // ClusterService: replog.v1.Cluster (proto/replog/v1/cluster.proto,
 // docs/cluster.md) over one raft::Node: a member's own status, leadership
-// transfer, and removal of members through Raft.
+// transfer, and membership changes through Raft (add as learner, remove).
+//
+// Promotion: while this member leads, a thread of the service looks at the
+// learners every options.promote_interval_ms and proposes each one as a
+// voter once its match index is within options.promote_max_lag entries of
+// the leader's commit index. Learners exist here only as joining members.
 //
 // Errors follow the log service: UNAVAILABLE from a member that is not the
 // leader carries the leader hint in trailing metadata (logservice/rpc_status.h).
@@ -12,12 +17,16 @@
 // at most options.max_wait_ms). `on_removed` runs on a server thread and must
 // not block.
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "raft/durable/durable_storage.h"
 #include "raft/node/node.h"
 #include "replog/v1/cluster.grpc.pb.h"
 
@@ -29,6 +38,9 @@ struct ClusterServiceOptions {
   int64_t max_wait_ms = 10'000;
   // How often a waiting handler looks at the node's status again.
   int64_t poll_ms = 2;
+  // Learner promotion (see above).
+  int64_t promote_interval_ms = 100;
+  uint64_t promote_max_lag = 100;
 };
 
 // One member of a configuration, as NodeStatus describes it.
@@ -48,10 +60,16 @@ raft::NodeId MostUpToDateFollower(const raft::NodeStatus& st);
 
 class ClusterService final : public replog::v1::Cluster::Service {
  public:
-  // `node` and `clock` must outlive the service. `on_removed` is called once
-  // when the leader says this member was removed (NotifyRemoved).
-  ClusterService(raft::Node& node, std::string advertise_address, common::Clock& clock,
-                 std::function<void()> on_removed, ClusterServiceOptions options = {});
+  // `node`, `storage` (the node's) and `clock` must outlive the service.
+  // `on_removed` is called when the leader says this member was removed
+  // (NotifyRemoved). Starts the promotion thread.
+  ClusterService(raft::Node& node, const raft::DurableStorage& storage, std::string advertise_address,
+                 common::Clock& clock, std::function<void()> on_removed, ClusterServiceOptions options = {});
+  // Stop(), then frees.
+  ~ClusterService() override;
+  // Stops the promotion thread (waits for a promotion in flight). Call before
+  // the node shuts down. Idempotent.
+  void Stop();
 
   grpc::Status MemberStatus(grpc::ServerContext* ctx, const replog::v1::MemberStatusRequest* req,
                             replog::v1::MemberStatusResponse* resp) override;
@@ -59,6 +77,8 @@ class ClusterService final : public replog::v1::Cluster::Service {
                                   replog::v1::TransferLeadershipResponse* resp) override;
   grpc::Status RemoveMember(grpc::ServerContext* ctx, const replog::v1::RemoveMemberRequest* req,
                             replog::v1::RemoveMemberResponse* resp) override;
+  grpc::Status AddMember(grpc::ServerContext* ctx, const replog::v1::AddMemberRequest* req,
+                         replog::v1::AddMemberResponse* resp) override;
   grpc::Status NotifyRemoved(grpc::ServerContext* ctx, const replog::v1::NotifyRemovedRequest* req,
                              replog::v1::NotifyRemovedResponse* resp) override;
 
@@ -71,12 +91,25 @@ class ClusterService final : public replog::v1::Cluster::Service {
   grpc::Status Transfer(grpc::ServerContext* ctx, raft::NodeId to, raft::NodeStatus* after);
   // Tells the removed member at `address` to stop (best effort, logged).
   void TellRemoved(raft::NodeId id, const std::string& address, uint64_t term) const;
+  // Removes `id` through Raft and waits for the change (the caller checked
+  // that `id` is a member other than this leader).
+  grpc::Status Remove(grpc::ServerContext* ctx, raft::NodeId id, raft::NodeStatus* after);
+  // Fills AddMember's answer from `st` and the storage's base configuration.
+  grpc::Status AnswerAdded(const raft::NodeStatus& st, replog::v1::AddMemberResponse* resp) const;
+  void PromoteLoop();
+  // One look at the learners; proposes the first caught-up one.
+  void PromoteOnce();
 
   raft::Node& node_;
+  const raft::DurableStorage& storage_;
   const std::string advertise_address_;
   common::Clock& clock_;
   std::function<void()> on_removed_;
   const ClusterServiceOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread promoter_;
 };
 
 }  // namespace cluster

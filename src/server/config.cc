@@ -60,6 +60,18 @@ Result<std::map<uint64_t, std::string>> ParseMembers(const std::string& text) {
   return out;
 }
 
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
 std::string FormatMembers(const std::map<uint64_t, std::string>& members) {
   std::string out;
   for (const auto& [id, addr] : members) {
@@ -78,11 +90,22 @@ Status ServerConfig::Validate() const {
   if (!advertise_address.empty() && !ValidHostPort(advertise_address)) {
     return InvalidArgumentError("advertise: '" + advertise_address + "' is not HOST:PORT (--advertise)");
   }
-  if (initial_members.empty()) {
-    return InvalidArgumentError("initial_members: the cluster's members are required, for example "
-                                "--initial-members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003");
+  for (const std::string& a : join) {
+    if (!ValidHostPort(a)) return InvalidArgumentError("join: '" + a + "' is not HOST:PORT (--join)");
   }
-  if (!initial_members.contains(id)) {
+  if (!join.empty() && advertise_address.empty() && !initial_members.contains(id)) {
+    const std::string host = listen_address.substr(0, listen_address.rfind(':'));
+    if (host == "0.0.0.0" || host == "[::]" || host.empty() || listen_address.ends_with(":0")) {
+      return InvalidArgumentError("advertise: a joining member listening on " + listen_address +
+                                  " must say where the others reach it (--advertise HOST:PORT)");
+    }
+  }
+  if (initial_members.empty() && join.empty()) {
+    return InvalidArgumentError("initial_members: the cluster's members are required, for example "
+                                "--initial-members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003 "
+                                "(or --join HOST:PORT to join a running cluster)");
+  }
+  if (join.empty() && !initial_members.contains(id)) {
     return InvalidArgumentError("initial_members: this member's id " + std::to_string(id) + " is not among " +
                                 FormatMembers(initial_members));
   }
@@ -146,6 +169,13 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       auto m = ParseMembers(text);
       if (!m.has_value()) return m.error().WithContext(Where(node.source()));
       c->initial_members = std::move(*m);
+    } else if (name == "join") {
+      std::string text;
+      RETURN_IF_ERROR(string(&text));
+      c->join = SplitList(text);
+    } else if (name == "join_replace") {
+      if (!node.is_boolean()) return bad("a boolean");
+      c->join_replace = node.as_boolean()->get();
     } else if (name == "log_level") {
       RETURN_IF_ERROR(string(&c->log_level));
     } else if (name == "segment_bytes") {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -21,6 +22,13 @@ struct ServerConfig {
   // included. Used to bootstrap an empty data directory and as the peers'
   // addresses on every start.
   std::map<uint64_t, std::string> initial_members;
+  // Members of a running cluster to ask, when the data directory is empty,
+  // to add this member (docs/cluster.md); then initial_members is not needed.
+  // Ignored once the data directory holds state.
+  std::vector<std::string> join;
+  // Join even when this id or address is already in the cluster: the members
+  // holding them are removed first (a member that lost its data).
+  bool join_replace = false;
   // Raft timing: a tick every tick_ms; heartbeats every heartbeat_ticks; a
   // follower campaigns after a random [election_ticks, 2 * election_ticks).
   int tick_ms = 50;
@@ -37,10 +45,13 @@ struct ServerConfig {
 // bad item.
 common::Result<std::map<uint64_t, std::string>> ParseMembers(const std::string& text);
 std::string FormatMembers(const std::map<uint64_t, std::string>& members);
+// "a,b,,c" -> {"a", "b", "c"} (empty items dropped).
+std::vector<std::string> SplitList(const std::string& text);
 
 // Reads a TOML config file into `config` (keys present in the file replace
 // the values held). Keys: id, data_dir, listen, advertise, initial_members
-// (a string as for ParseMembers), log_level, segment_bytes, and
+// (a string as for ParseMembers), join ("HOST:PORT,HOST:PORT"), join_replace
+// (a boolean), log_level, segment_bytes, and
 // [raft] tick_ms, heartbeat_ticks, election_ticks. An unknown key is an
 // error (a typo must not be ignored). kNotFound / kInvalidArgument with the
 // file, line and key.

@@ -91,3 +91,34 @@ TEST(ServerConfigTest, MissingFileIsNotFound) {
 
 }  // namespace
 }  // namespace server
+
+namespace server {
+namespace {
+
+TEST(ServerConfigTest, JoinNeedsNoInitialMembersButAReachableAddress) {
+  ServerConfig c = Good();
+  c.id = 4;
+  c.initial_members.clear();
+  c.join = {"127.0.0.1:7001"};
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate().ToString();
+  c.join = {"127.0.0.1:7001", "nohost"};
+  EXPECT_THAT(c.Validate().message(), HasSubstr("join: 'nohost' is not HOST:PORT"));
+  c.join = {"127.0.0.1:7001"};
+  c.listen_address = "0.0.0.0:7004";
+  EXPECT_THAT(c.Validate().message(), HasSubstr("--advertise"));
+  c.advertise_address = "10.0.0.4:7004";
+  EXPECT_TRUE(c.Validate().ok());
+  c.join.clear();
+  EXPECT_THAT(c.Validate().message(), HasSubstr("--join HOST:PORT"));
+}
+
+TEST(ServerConfigTest, LoadsJoinKeys) {
+  ServerConfig c;
+  ASSERT_TRUE(LoadConfigFile(WriteTemp("join = \"a:1,b:2\"\njoin_replace = true\n"), &c).ok());
+  EXPECT_EQ(c.join, (std::vector<std::string>{"a:1", "b:2"}));
+  EXPECT_TRUE(c.join_replace);
+  EXPECT_THAT(LoadConfigFile(WriteTemp("join_replace = 1\n"), &c).message(), HasSubstr("join_replace must be a boolean"));
+}
+
+}  // namespace
+}  // namespace server

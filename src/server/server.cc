@@ -15,6 +15,8 @@
 #include "raft/node/node.h"
 #include "transport/grpc_transport.h"
 #include "cluster/cluster_service.h"
+#include "server/join.h"
+#include "server/members_file.h"
 
 namespace server {
 
@@ -25,6 +27,14 @@ namespace {
 
 constexpr transport::GroupId kLogGroup = 1;
 constexpr int kMaxMessageBytes = 64 << 20;
+// How long a joining member asks before it gives up (and exits non-zero).
+constexpr int64_t kJoinTimeoutMs = 60'000;
+
+std::string FormatMembersList(const std::vector<std::string>& addresses) {
+  std::string out;
+  for (const std::string& a : addresses) out += (out.empty() ? "" : ",") + a;
+  return out;
+}
 
 raft::NodeOptions NodeOptionsOf(const ServerConfig& c) {
   raft::NodeOptions o;
@@ -64,25 +74,53 @@ struct Server::Parts {
   std::string bound_address;
 };
 
+// Bootstraps a fresh data directory (from initial_members, or by joining a
+// running cluster), and completes the peers' addresses from the members
+// file of a member that joined.
+static Status PrepareMembership(ServerConfig& config, common::Fs& fs, raft::DurableStorage& storage) {
+  const bool fresh = IsFresh(storage);
+  if (fresh && !config.join.empty()) {
+    spdlog::info("joining the cluster through {} as member {} at {}", FormatMembersList(config.join), config.id,
+                 config.advertise_address);
+    ASSIGN_OR_RETURN(JoinAnswer joined, JoinCluster(config.join, config.id, config.advertise_address,
+                                                    config.join_replace, kJoinTimeoutMs));
+    RETURN_IF_ERROR(WriteMembersFile(fs, config.data_dir, joined.members));
+    RETURN_IF_ERROR(storage.Bootstrap(joined.base));
+    spdlog::info("joined as a learner through leader {}; members {}; promoted to voter once caught up",
+                 joined.leader, FormatMembers(joined.members));
+  } else if (fresh) {
+    raft::ConfState initial;
+    for (const auto& [id, addr] : config.initial_members) initial.voters.push_back(id);
+    RETURN_IF_ERROR(storage.Bootstrap(initial));
+    spdlog::info("bootstrapped a new cluster: members {}", FormatMembers(config.initial_members));
+  } else if (!config.join.empty()) {
+    spdlog::info("the data directory holds state: --join ignored");
+  }
+  Result<std::map<uint64_t, std::string>> file = ReadMembersFile(fs, config.data_dir);
+  if (file.has_value()) {
+    for (const auto& [id, addr] : *file) config.initial_members.emplace(id, addr);  // flags win
+  } else if (file.error().code() != common::Code::kNotFound) {
+    return file.error();
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   RETURN_IF_ERROR(config.Validate());
   std::unique_ptr<Server> server(new Server());
   server->parts_ = std::make_unique<Parts>();
   Parts* p = server->parts_.get();
   p->config = config;
-  if (p->config.advertise_address.empty()) p->config.advertise_address = config.initial_members.at(config.id);
+  if (p->config.advertise_address.empty()) {
+    p->config.advertise_address =
+        config.initial_members.contains(config.id) ? config.initial_members.at(config.id) : config.listen_address;
+  }
   p->fs = std::make_unique<common::PosixFs>();
   RETURN_IF_ERROR(p->fs->CreateDir(config.data_dir).WithContext("data directory " + config.data_dir));
   storage::Options log_options;
   log_options.segment_bytes = config.segment_bytes;
   ASSIGN_OR_RETURN(p->storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/log", log_options));
-  if (IsFresh(*p->storage)) {
-    raft::ConfState initial;
-    for (const auto& [id, addr] : config.initial_members) initial.voters.push_back(id);
-    RETURN_IF_ERROR(p->storage->Bootstrap(initial));
-    spdlog::info("bootstrapped a new cluster: members {}", FormatMembers(config.initial_members));
-  }
-
+  RETURN_IF_ERROR(PrepareMembership(p->config, *p->fs, *p->storage));
   transport::GrpcTransportOptions topts;
   topts.self = config.id;
   topts.max_message_bytes = kMaxMessageBytes;
@@ -92,7 +130,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   node_options.on_fatal = [s = server.get()](const Status& err) { s->OnFatal(err); };
   ASSIGN_OR_RETURN(p->node, raft::Node::Start(node_options, *p->storage, *p->transport, p->state_machine, p->clock));
   p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->clock);
-  p->cluster_service = std::make_unique<cluster::ClusterService>(*p->node, p->config.advertise_address, p->clock,
+  p->cluster_service = std::make_unique<cluster::ClusterService>(*p->node, *p->storage, p->config.advertise_address, p->clock,
                                                                  [s = server.get()] { s->OnRemoved(); });
 
   grpc::ServerBuilder builder;
@@ -158,6 +196,7 @@ void Server::Shutdown() {
   Parts& p = *parts_;
   spdlog::info("shutting down");
   if (p.log_service) p.log_service->BeginShutdown();
+  if (p.cluster_service) p.cluster_service->Stop();
   if (p.node) p.node->Shutdown();
   spdlog::debug("shutdown: raft node stopped");
   if (p.transport) p.transport->Shutdown();

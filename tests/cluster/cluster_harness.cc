@@ -136,6 +136,19 @@ Result<std::unique_ptr<Cluster>> Cluster::Start(const ClusterOptions& options) {
   return c;
 }
 
+Result<uint64_t> Cluster::Join(const std::vector<uint64_t>& via) {
+  ASSIGN_OR_RETURN(std::vector<int> ports, FreeLoopbackPorts(1));
+  Member m;
+  for (const Member& other : members_) m.id = std::max(m.id, other.id);
+  ++m.id;
+  m.address = "127.0.0.1:" + std::to_string(ports[0]);
+  m.data_dir = dir_ + "/data/" + std::to_string(m.id);
+  for (uint64_t id : via) m.join.push_back(Address(id));
+  members_.push_back(std::move(m));
+  RETURN_IF_ERROR(Launch(members_.back()));
+  return members_.back().id;
+}
+
 Cluster::~Cluster() {
   for (Member& m : members_) {
     if (m.pid <= 0) continue;
@@ -192,8 +205,11 @@ std::vector<std::string> Cluster::Args(const Member& m) const {
     if (!initial.empty()) initial += ",";
     initial += std::to_string(other.id) + "=" + other.address;
   }
+  std::string join;
+  for (const std::string& a : m.join) join += (join.empty() ? "" : ",") + a;
   std::vector<std::string> args = {"--id", std::to_string(m.id), "--data-dir", m.data_dir, "--listen", m.address,
-                                   "--initial-members", initial, "--log-level", LogLevel(options_.log_level)};
+                                   m.join.empty() ? "--initial-members" : "--join", m.join.empty() ? initial : join,
+                                   "--log-level", LogLevel(options_.log_level)};
   auto add = [&](const char* flag, int value) {
     if (value == 0) return;
     args.push_back(flag);

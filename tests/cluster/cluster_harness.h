@@ -122,6 +122,10 @@ class Cluster {
   // The member whose address is `address`; 0 when none.
   uint64_t IdOf(const std::string& address) const;
 
+  // Starts a new member (the next id, a free port, a fresh data directory)
+  // with --join naming the members in `via` instead of --initial-members;
+  // restarts keep those flags. Returns its id. Does not wait for the join.
+  common::Result<uint64_t> Join(const std::vector<uint64_t>& via);
   // Process control. kFailedPrecondition when the member is not in the state
   // the call needs (Restart: not running; the others: running).
   common::Status Restart(uint64_t id);
@@ -182,6 +186,7 @@ class Cluster {
     bool stopped = false;
     int launches = 0;
     ExitStatus last_exit;
+    std::vector<std::string> join;  // --join addresses; empty: --initial-members
   };
 
   explicit Cluster(ClusterOptions options) : options_(std::move(options)) {}

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -172,6 +173,90 @@ TEST(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost: " << m;
   std::printf("[ members  ] %zu acknowledged records all on member %llu; %d produce calls failed meanwhile\n",
               acks.size(), static_cast<unsigned long long>(last), producer.failures());
+}
+
+// Waits until the leader's configuration has exactly `voters` voters and no
+// learner; returns them (empty on timeout).
+std::vector<uint64_t> WaitVoters(replog::ClusterAdmin& admin, size_t voters, common::Clock& clock) {
+  const int64_t end = clock.NowNanos() + 20'000'000'000;
+  while (clock.NowNanos() < end) {
+    auto st = admin.Status();
+    if (st.has_value() && st->leader.has_value()) {
+      std::vector<uint64_t> ids;
+      bool learner = false;
+      for (const auto& m : st->leader->members) {
+        if (m.voter) ids.push_back(m.id);
+        learner |= !m.voter;
+      }
+      if (!learner && ids.size() == voters) return ids;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return {};
+}
+
+// Issue 5's first acceptance line, without the SIGTERM part: a 3-member
+// cluster under continuous produce grows to 5 with --join and shrinks back
+// to 3 with leave (a follower, then the leader); nothing acknowledged is lost
+// or duplicated.
+TEST(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) {
+  ClusterOptions options;
+  options.name = "grow";
+  auto cluster_or = Cluster::Start(options);
+  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
+  Cluster& cluster = **cluster_or;
+  auto leader = cluster.WaitForLeader(15'000);
+  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+  Producer producer(cluster.Addresses());
+  ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
+
+  replog::ClientOptions admin_options;
+  admin_options.bootstrap_addresses = cluster.Addresses();
+  auto admin_client = replog::Client::Connect(admin_options);
+  ASSERT_TRUE(admin_client.has_value()) << admin_client.error().ToString();
+  replog::ClusterAdmin admin(**admin_client, 10'000);
+
+  // Grow: each joiner asks members other than the leader (hints lead on).
+  for (size_t voters = 4; voters <= 5; ++voters) {
+    auto id = cluster.Join({1, 2, 3});
+    ASSERT_TRUE(id.has_value()) << id.error().ToString();
+    const std::vector<uint64_t> now = WaitVoters(admin, voters, cluster.clock());
+    ASSERT_EQ(now.size(), voters) << "member " << *id << " was not promoted; its log:\n" << cluster.LogTail(*id);
+    ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
+  }
+  const uint64_t produced_at_five = producer.acked();
+
+  // Shrink: a follower among the first three, then the leader.
+  leader = cluster.WaitForLeader(5'000);
+  ASSERT_TRUE(leader.has_value());
+  const uint64_t follower = *leader % 3 + 1;
+  for (uint64_t id : {follower, *leader}) {
+    auto after = admin.Remove(id);
+    ASSERT_TRUE(after.has_value()) << "remove " << id << ": " << after.error().ToString();
+    ASSERT_TRUE(ExitsWithin(cluster, id, 5'000)) << cluster.LogTail(id);
+    EXPECT_EQ(cluster.LastExit(id).code, 0) << cluster.LastExit(id).ToString();
+    ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
+  }
+  const std::vector<uint64_t> remaining = WaitVoters(admin, 3, cluster.clock());
+  ASSERT_EQ(remaining.size(), 3u);
+  producer.Stop();
+
+  const std::vector<Ack> acks = producer.acks();
+  auto log = ReadIdenticalLogs(cluster, remaining, MaxOffset(acks));
+  ASSERT_TRUE(log.has_value()) << log.error().ToString();
+  for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost: " << m;
+  std::map<std::string, int> copies;
+  for (const LogRecord& r : *log) copies[r.value]++;
+  for (const Ack& a : acks) {
+    if (!a.retried_after_unknown_outcome) {
+      EXPECT_EQ(copies[a.value], 1) << a.value << " at " << a.offset;
+    }
+  }
+  std::printf("[ members  ] grew 3 -> 5 -> 3 under produce: %zu acknowledged records (%llu at five members), all "
+              "once on members %llu, %llu, %llu; %d produce calls failed meanwhile\n",
+              acks.size(), static_cast<unsigned long long>(produced_at_five),
+              static_cast<unsigned long long>(remaining[0]), static_cast<unsigned long long>(remaining[1]),
+              static_cast<unsigned long long>(remaining[2]), producer.failures());
 }
 
 }  // namespace

@@ -1,0 +1,87 @@
+#include "server/join.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "replog/v1/cluster.grpc.pb.h"
+
+namespace server {
+namespace {
+
+namespace v1 = ::replog::v1;
+using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kAttemptMs = 5'000;
+constexpr int64_t kBackoffMs = 100;
+
+std::string Trailer(const grpc::ClientContext& ctx, const std::string& key) {
+  const auto& md = ctx.GetServerTrailingMetadata();
+  auto it = md.find(key);
+  return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
+}
+
+std::vector<raft::NodeId> Ids(const google::protobuf::RepeatedField<uint64_t>& ids) {
+  return std::vector<raft::NodeId>(ids.begin(), ids.end());
+}
+
+common::Status FromGrpc(const grpc::Status& s, const std::string& where) {
+  return common::Status(static_cast<common::Code>(s.error_code()), "join via " + where + ": " + s.error_message());
+}
+
+}  // namespace
+
+common::Result<JoinAnswer> JoinCluster(const std::vector<std::string>& addresses, uint64_t id,
+                                       const std::string& address, bool replace, int64_t timeout_ms) {
+  const auto end = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  v1::AddMemberRequest req;
+  req.set_id(id);
+  req.set_address(address);
+  req.set_replace(replace);
+  common::Status last = common::UnavailableError("join: no address to ask");
+  size_t next = 0;
+  std::string target;
+  while (Clock::now() < end) {
+    if (target.empty()) target = addresses[next++ % addresses.size()];
+    auto stub = v1::Cluster::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::min(std::chrono::system_clock::now() + std::chrono::milliseconds(kAttemptMs),
+                              std::chrono::system_clock::now() +
+                                  std::chrono::duration_cast<std::chrono::system_clock::duration>(end - Clock::now())));
+    v1::AddMemberResponse resp;
+    grpc::Status s = stub->AddMember(&ctx, req, &resp);
+    if (s.ok()) {
+      JoinAnswer a;
+      for (const v1::MemberInfo& m : resp.members()) {
+        if (!m.address().empty()) a.members[m.id()] = m.address();
+      }
+      a.members[id] = address;
+      const v1::BaseConfig& b = resp.base();
+      a.base.voters = Ids(b.voters());
+      a.base.learners = Ids(b.learners());
+      a.base.voters_outgoing = Ids(b.voters_outgoing());
+      a.base.learners_next = Ids(b.learners_next());
+      a.base.auto_leave = b.auto_leave();
+      a.leader = resp.leader_id();
+      return a;
+    }
+    last = FromGrpc(s, target);
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return last;  // refused: retrying will not change the answer
+    }
+    const std::string hint = Trailer(ctx, "replog-leader-address");
+    spdlog::info("join: {}{}", last.message(), hint.empty() ? "" : "; trying the leader at " + hint);
+    if (!hint.empty() && hint != target) {
+      target = hint;
+      continue;
+    }
+    target.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(kBackoffMs));
+  }
+  return common::UnavailableError("join: no leader added this member within " + std::to_string(timeout_ms) +
+                                  " ms; last: " + last.message());
+}
+
+}  // namespace server

@@ -1,0 +1,30 @@
+#pragma once
+
+// Joining a running cluster (replogd --join, docs/cluster.md): asks its
+// members to add this member as a learner (replog.v1.Cluster/AddMember).
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "raft/core/types.h"
+
+namespace server {
+
+struct JoinAnswer {
+  std::map<uint64_t, std::string> members;  // id -> address, this member included
+  raft::ConfState base;                     // the configuration at the base of the leader's log
+  uint64_t leader = 0;
+};
+
+// Asks `addresses` in turn for AddMember(id, address, replace), following
+// leader hints, and retries what a member could not do yet (no leader) with
+// backoff until `timeout_ms` passes. Errors: the cluster's refusal as it came
+// (kAlreadyExists, kInvalidArgument, ...), or kUnavailable naming the last
+// failure when no leader took the request in time.
+common::Result<JoinAnswer> JoinCluster(const std::vector<std::string>& addresses, uint64_t id,
+                                       const std::string& address, bool replace, int64_t timeout_ms);
+
+}  // namespace server
