@@ -367,6 +367,18 @@ void Node::Impl::OnSoftState(const SoftState& ss) {
     }
     reads_by_ctx_.clear();
   }
+  // Elections at info, one line per change (docs/raft-node.md): the nemesis
+  // test reads "became leader in term T" to check one leader per term.
+  if (ss.role != soft_.role || ss.leader != soft_.leader) {
+    const uint64_t term = raft_->term();
+    if (ss.role == Role::kLeader) {
+      spdlog::info("raft group {}: member {} became leader in term {}", opts_.group, opts_.raft.id, term);
+    } else if (ss.leader != kNoNode) {
+      spdlog::info("raft group {}: term {}: following leader {}", opts_.group, term, ss.leader);
+    } else {
+      spdlog::info("raft group {}: term {}: {}, no leader known", opts_.group, term, RoleName(ss.role));
+    }
+  }
   soft_ = ss;
 }
 
