@@ -11,7 +11,7 @@ WERROR ?= $(if $(CI),ON,OFF)
 export CCACHE_BASEDIR := $(CURDIR)
 DEBUG_PREFIX_MAP := -fdebug-prefix-map=$(CURDIR)=.
 
-.PHONY: all setup configure build test run bench bench-storage bench-cluster soak clean
+.PHONY: all setup configure build test run bench bench-storage bench-cluster soak nemesis clean
 
 all: build
 
@@ -46,6 +46,12 @@ bench-storage: build
 # ../shared/tools/etcd-bench.sh is there; knobs in the script (about 10 min).
 bench-cluster: build
 	BUILD=$(BUILD_DIR) bash scripts/bench-cluster.sh
+
+# The nemesis test (tests/nemesis, docs/nemesis.md) for DURATION seconds of
+# faults; SEED=N replays a schedule (default: a random seed, printed).
+DURATION ?= 1800
+nemesis: build
+	NEMESIS_DURATION=$(DURATION) $(if $(SEED),NEMESIS_SEED=$(SEED)) $(BUILD_DIR)/tests/nemesis/nemesis_test
 
 # Simulation seeds for as long as SOAK_SECONDS allows (3 and 5 members, then
 # liveness runs), starting at SOAK_SEED; stops at the first failing seed and

@@ -149,6 +149,17 @@ Result<uint64_t> Cluster::Join(const std::vector<uint64_t>& via) {
   return members_.back().id;
 }
 
+Status Cluster::Rejoin(uint64_t id, const std::vector<uint64_t>& via) {
+  if (Running(id)) return common::FailedPreconditionError("member " + std::to_string(id) + " is running");
+  Member& m = At(id);
+  std::error_code ec;
+  std::filesystem::remove_all(m.data_dir, ec);
+  if (ec) return common::InternalError("wipe " + m.data_dir + ": " + ec.message());
+  m.join.clear();
+  for (uint64_t v : via) m.join.push_back(Address(v));
+  return Launch(m);
+}
+
 Cluster::~Cluster() {
   for (Member& m : members_) {
     if (m.pid <= 0) continue;

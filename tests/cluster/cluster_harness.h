@@ -126,6 +126,9 @@ class Cluster {
   // with --join naming the members in `via` instead of --initial-members;
   // restarts keep those flags. Returns its id. Does not wait for the join.
   common::Result<uint64_t> Join(const std::vector<uint64_t>& via);
+  // Wipes the data directory of member `id` (not running; removed from the
+  // cluster) and starts it again with --join naming `via`, same id and port.
+  common::Status Rejoin(uint64_t id, const std::vector<uint64_t>& via);
   // Process control. kFailedPrecondition when the member is not in the state
   // the call needs (Restart: not running; the others: running).
   common::Status Restart(uint64_t id);

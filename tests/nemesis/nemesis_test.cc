@@ -1,0 +1,439 @@
+// The process-level fault test of issue 5 (docs/nemesis.md): five real
+// replogd members on loopback, producers and tailing consumers, and a
+// nemesis that, at random from a printed seed, kills (SIGKILL), pauses
+// (SIGSTOP/SIGCONT), restarts (SIGTERM), removes and re-adds members,
+// transfers leadership, and restarts the whole cluster at once. At the end:
+// every acknowledged record is in the log, at its offset, once (a value may
+// repeat only where a produce had an unknown outcome and was retried); the
+// logs are identical on every member; every consumer saw a prefix of that
+// log; no two members led in one term (from the members' own logs).
+//
+// Environment: NEMESIS_SEED (default: random, printed), NEMESIS_DURATION
+// (seconds of faults, default 60). `make nemesis DURATION=1800` runs long.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <regex>
+#include <set>
+#include <stop_token>
+#include <thread>
+
+#include "client/client.h"
+#include "client/cluster_admin.h"
+#include "cluster_harness.h"
+#include "log_checks.h"
+
+namespace cluster_testing {
+namespace {
+
+constexpr int kMembers = 5;
+constexpr int kProducers = 3;
+constexpr int kConsumers = 2;
+// At most this many members down, paused or removed at once: 3 of 5 stay up.
+constexpr size_t kMaxFaulty = 2;
+
+uint64_t EnvU64(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v == nullptr || *v == '\0' ? fallback : std::strtoull(v, nullptr, 10);
+}
+
+std::unique_ptr<replog::Client> Connect(const std::vector<std::string>& addresses, int64_t keepalive_ms = 0) {
+  replog::ClientOptions o;
+  o.bootstrap_addresses = addresses;
+  o.deadline_ms = 5'000;
+  o.attempt_timeout_ms = 1'000;
+  o.keepalive_ms = keepalive_ms;
+  auto c = replog::Client::Connect(o);
+  return c.has_value() ? std::move(*c) : nullptr;
+}
+
+// Producers: each thread its own client and values "p<thread>-<n>".
+class Producers {
+ public:
+  explicit Producers(const std::vector<std::string>& addresses) {
+    for (int t = 0; t < kProducers; ++t) {
+      threads_.emplace_back([this, t, addresses](std::stop_token stop) { Run(t, addresses, stop); });
+    }
+  }
+  void Stop() {
+    for (auto& th : threads_) th.request_stop();
+    threads_.clear();
+  }
+  std::vector<Ack> acks() {
+    std::lock_guard l(mu_);
+    return acks_;
+  }
+  // Values whose produce had an unknown outcome (retried, or failed after
+  // one): they may be in the log more than once, or without an ack.
+  std::set<std::string> uncertain() {
+    std::lock_guard l(mu_);
+    return uncertain_;
+  }
+  uint64_t acked() const { return acked_.load(); }
+  uint64_t failed() const { return failed_.load(); }
+
+ private:
+  void Run(int t, const std::vector<std::string>& addresses, std::stop_token stop) {
+    std::unique_ptr<replog::Client> client;
+    for (uint64_t i = 0; !stop.stop_requested();) {
+      if (!client) client = Connect(addresses);
+      if (!client) continue;
+      replog::Record r;
+      r.value = "p" + std::to_string(t) + "-" + std::to_string(i++);
+      auto res = client->Produce({r});
+      std::lock_guard l(mu_);
+      if (!res.has_value()) {
+        failed_.fetch_add(1);
+        if (res.error().code() != common::Code::kUnavailable) uncertain_.insert(r.value);
+        continue;
+      }
+      if (res->retried_after_unknown_outcome) uncertain_.insert(r.value);
+      acks_.push_back(Ack{r.value, res->offsets[0], res->retried_after_unknown_outcome});
+      acked_.fetch_add(1);
+    }
+  }
+
+  std::mutex mu_;
+  std::vector<Ack> acks_;
+  std::set<std::string> uncertain_;
+  std::atomic<uint64_t> acked_{0}, failed_{0};
+  std::vector<std::jthread> threads_;
+};
+
+// Tailing consumers: each keeps what it saw, in order.
+class Consumers {
+ public:
+  explicit Consumers(const std::vector<std::string>& addresses) : seen_(kConsumers) {
+    for (int c = 0; c < kConsumers; ++c) {
+      threads_.emplace_back([this, c, addresses](std::stop_token stop) { Run(c, addresses, stop); });
+    }
+  }
+  void Stop() {
+    for (auto& th : threads_) th.request_stop();
+    threads_.clear();
+  }
+  std::vector<std::vector<LogRecord>> seen() {
+    std::lock_guard l(mu_);
+    return seen_;
+  }
+
+ private:
+  void Run(int c, const std::vector<std::string>& addresses, std::stop_token stop) {
+    uint64_t next = 0;
+    while (!stop.stop_requested()) {
+      std::unique_ptr<replog::Client> client = Connect(addresses, 500);
+      if (!client) continue;
+      replog::ConsumeOptions o;
+      o.max_records = 500;
+      (void)client->ConsumeStream(
+          next, o,
+          [&](const replog::ConsumeBatch& b) {
+            std::lock_guard l(mu_);
+            for (const replog::Record& r : b.records) {
+              seen_[static_cast<size_t>(c)].push_back(LogRecord{r.offset, r.value});
+              next = r.offset + 1;
+            }
+            return true;
+          },
+          stop);
+    }
+  }
+
+  std::mutex mu_;
+  std::vector<std::vector<LogRecord>> seen_;
+  std::vector<std::jthread> threads_;
+};
+
+enum Fault { kKill, kPause, kRestart, kRemoveReadd, kTransfer, kRestartAll, kFaultKinds };
+const char* FaultName(int f) {
+  static const char* names[] = {"kill", "pause", "restart", "remove+re-add", "transfer", "restart-all"};
+  return names[f];
+}
+
+// One leader per term, from the "member N became leader in term T" lines of
+// every member's log (all its lives).
+std::vector<std::string> TwoLeadersInATerm(const Cluster& cluster) {
+  std::map<uint64_t, std::set<uint64_t>> leaders;
+  const std::regex re("member (\\d+) became leader in term (\\d+)");
+  for (uint64_t id : cluster.ids()) {
+    std::ifstream in(cluster.LogPath(id));
+    std::string line;
+    std::smatch m;
+    while (std::getline(in, line)) {
+      if (std::regex_search(line, m, re)) leaders[std::stoull(m[2])].insert(std::stoull(m[1]));
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& [term, ids] : leaders) {
+    if (ids.size() > 1) out.push_back("term " + std::to_string(term) + " had " + std::to_string(ids.size()) + " leaders");
+  }
+  return out;
+}
+
+class Nemesis {
+ public:
+  Nemesis(Cluster& cluster, replog::ClusterAdmin& admin, uint64_t seed) : c_(cluster), admin_(admin), rng_(seed) {}
+
+  void Step() {
+    HealDue();
+    const int kind = static_cast<int>(Pick(kFaultKinds));
+    const std::vector<uint64_t> up = Healthy();
+    const bool budget = Faulty() < kMaxFaulty && up.size() > 3;
+    switch (kind) {
+      case kKill:
+        if (!budget) return;
+        Do(kind, [&] {
+          const uint64_t id = up[Pick(up.size())];
+          EXPECT_TRUE(c_.Kill(id).ok());
+          down_[id] = Now() + Ms(200, 3'000);
+          return "member " + std::to_string(id);
+        });
+        return;
+      case kPause:
+        if (!budget) return;
+        Do(kind, [&] {
+          const uint64_t id = up[Pick(up.size())];
+          EXPECT_TRUE(c_.Stop(id).ok());
+          paused_[id] = Now() + Ms(300, 3'000);
+          return "member " + std::to_string(id);
+        });
+        return;
+      case kRestart:
+        if (up.empty()) return;
+        Do(kind, [&] {
+          const uint64_t id = up[Pick(up.size())];
+          auto exit = c_.Terminate(id, 15'000);
+          EXPECT_TRUE(exit.has_value() && exit->exited && exit->code == 0)
+              << "SIGTERM of member " << id << ": " << (exit.has_value() ? exit->ToString() : exit.error().ToString());
+          EXPECT_TRUE(c_.Restart(id).ok());
+          return "member " + std::to_string(id);
+        });
+        return;
+      case kRemoveReadd:
+        if (!budget || !down_.empty() || !paused_.empty()) return;  // a change needs a healthy majority
+        Do(kind, [&] { return RemoveAndReadd(up[Pick(up.size())]); });
+        return;
+      case kTransfer:
+        Do(kind, [&] {
+          auto to = admin_.Transfer(up[Pick(up.size())]);
+          return to.has_value() ? "to " + std::to_string(*to) : "failed: " + to.error().ToString();
+        });
+        return;
+      case kRestartAll:
+        if (Pick(3) != 0) return;  // rarer than the others
+        Do(kind, [&] {
+          for (uint64_t id : c_.ids()) {
+            if (removed_.contains(id)) continue;
+            if (c_.Stopped(id)) {
+              EXPECT_TRUE(c_.Cont(id).ok());
+            }
+            if (c_.Running(id)) {
+              EXPECT_TRUE(c_.Kill(id).ok());
+            }
+          }
+          paused_.clear();
+          down_.clear();
+          for (uint64_t id : c_.ids()) {
+            if (!removed_.contains(id)) {
+              EXPECT_TRUE(c_.Restart(id).ok());
+            }
+          }
+          return std::string("all members");
+        });
+        return;
+    }
+  }
+
+  // Ends every fault: paused members continue, dead ones restart.
+  void HealAll() {
+    for (auto& [id, at] : paused_) at = 0;
+    for (auto& [id, at] : down_) at = 0;
+    HealDue();
+  }
+
+  const std::map<int, int>& counts() const { return counts_; }
+
+ private:
+  int64_t Now() { return c_.clock().NowNanos(); }
+  int64_t Ms(int64_t lo, int64_t hi) { return (lo + static_cast<int64_t>(Pick(static_cast<uint64_t>(hi - lo)))) * 1'000'000; }
+  uint64_t Pick(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_); }
+
+  size_t Faulty() const { return down_.size() + paused_.size() + removed_.size(); }
+
+  std::vector<uint64_t> Healthy() {
+    std::vector<uint64_t> out;
+    for (uint64_t id : c_.ids()) {
+      if (!down_.contains(id) && !paused_.contains(id) && !removed_.contains(id) && c_.Running(id)) out.push_back(id);
+    }
+    return out;
+  }
+
+  void HealDue() {
+    const int64_t now = Now();
+    for (auto it = paused_.begin(); it != paused_.end();) {
+      if (it->second > now) {
+        ++it;
+        continue;
+      }
+      EXPECT_TRUE(c_.Cont(it->first).ok());
+      it = paused_.erase(it);
+    }
+    for (auto it = down_.begin(); it != down_.end();) {
+      if (it->second > now) {
+        ++it;
+        continue;
+      }
+      EXPECT_TRUE(c_.Restart(it->first).ok());
+      it = down_.erase(it);
+    }
+  }
+
+  std::string RemoveAndReadd(uint64_t id) {
+    auto after = admin_.Remove(id);
+    if (!after.has_value()) return "remove " + std::to_string(id) + " failed: " + after.error().ToString();
+    removed_.insert(id);
+    const int64_t end = Now() + 10'000'000'000;
+    while (c_.Running(id) && Now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (c_.Running(id)) {
+      ADD_FAILURE() << "removed member " << id << " did not exit\n" << c_.LogTail(id);
+      EXPECT_TRUE(c_.Kill(id).ok());
+    } else {
+      EXPECT_EQ(c_.LastExit(id).code, 0) << c_.LastExit(id).ToString();
+    }
+    std::vector<uint64_t> via;
+    for (uint64_t other : c_.ids()) {
+      if (other != id) via.push_back(other);
+    }
+    EXPECT_TRUE(c_.Rejoin(id, via).ok());
+    removed_.erase(id);
+    return "member " + std::to_string(id) + " (wiped, joined again)";
+  }
+
+  template <typename F>
+  void Do(int kind, F&& fault) {
+    const std::string what = fault();
+    counts_[kind]++;
+    std::printf("[ nemesis  ] %8.0f ms %-13s %s\n", cluster_testing::Ms(Now() - start_), FaultName(kind), what.c_str());
+    std::fflush(stdout);
+  }
+
+  Cluster& c_;
+  replog::ClusterAdmin& admin_;
+  std::mt19937_64 rng_;
+  const int64_t start_ = common::RealClock().NowNanos();
+  std::map<uint64_t, int64_t> down_;    // killed: restart due at
+  std::map<uint64_t, int64_t> paused_;  // stopped: continue due at
+  std::set<uint64_t> removed_;
+  std::map<int, int> counts_;
+};
+
+TEST(NemesisTest, EveryAcknowledgedRecordOnceInOneOrderUnderFaults) {
+  const uint64_t seed = EnvU64("NEMESIS_SEED", std::random_device{}());
+  const uint64_t duration_s = EnvU64("NEMESIS_DURATION", 60);
+  std::printf("[ nemesis  ] seed %llu, %llu s of faults (NEMESIS_SEED=%llu reproduces the schedule)\n",
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(duration_s),
+              static_cast<unsigned long long>(seed));
+  ClusterOptions options;
+  options.members = kMembers;
+  options.name = "nemesis";
+  auto cluster_or = Cluster::Start(options);
+  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
+  Cluster& cluster = **cluster_or;
+  ASSERT_TRUE(cluster.WaitForLeader(15'000).has_value());
+
+  auto admin_client = Connect(cluster.Addresses());
+  ASSERT_NE(admin_client, nullptr);
+  replog::ClusterAdmin admin(*admin_client, 5'000);
+  Producers producers(cluster.Addresses());
+  Consumers consumers(cluster.Addresses());
+
+  Nemesis nemesis(cluster, admin, seed);
+  std::mt19937_64 pace(seed ^ 0x9e3779b97f4a7c15ULL);
+  const int64_t end = cluster.clock().NowNanos() + static_cast<int64_t>(duration_s) * 1'000'000'000;
+  while (cluster.clock().NowNanos() < end && !::testing::Test::HasFatalFailure()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + pace() % 1'200));
+    nemesis.Step();
+  }
+  nemesis.HealAll();
+  auto leader = cluster.WaitForLeader(30'000);
+  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+  // Records go on for a while on the healed cluster, then stop.
+  const uint64_t before = producers.acked();
+  const int64_t settle_end = cluster.clock().NowNanos() + 20'000'000'000;
+  while (producers.acked() < before + 100 && cluster.clock().NowNanos() < settle_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(producers.acked(), before + 100) << "the healed cluster does not take produces";
+  producers.Stop();
+
+  const std::vector<Ack> acks = producers.acks();
+  const std::set<std::string> uncertain = producers.uncertain();
+  uint64_t through = MaxOffset(acks);
+  const std::vector<uint64_t> ids = cluster.ids();
+  ASSERT_TRUE(cluster.WaitCommitted(ids, through, 60'000).ok());
+  // Consumers catch up to `through`, then stop.
+  const int64_t catch_up_end = cluster.clock().NowNanos() + 30'000'000'000;
+  for (;;) {
+    bool behind = false;
+    for (const auto& s : consumers.seen()) behind |= s.empty() || s.back().offset < through;
+    if (!behind || cluster.clock().NowNanos() > catch_up_end) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  consumers.Stop();
+  const std::vector<std::vector<LogRecord>> seen = consumers.seen();
+  for (const auto& s : seen) {
+    if (!s.empty()) through = std::max(through, s.back().offset);
+  }
+  ASSERT_TRUE(cluster.WaitCommitted(ids, through, 30'000).ok());
+
+  auto log = ReadIdenticalLogs(cluster, ids, through);
+  ASSERT_TRUE(log.has_value()) << log.error().ToString();
+  for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost: " << m;
+  std::map<std::string, int> copies;
+  for (const LogRecord& r : *log) copies[r.value]++;
+  int duplicated = 0;
+  for (const auto& [value, n] : copies) {
+    if (n <= 1) continue;
+    ++duplicated;
+    EXPECT_TRUE(uncertain.contains(value)) << value << " is in the log " << n << " times without an unknown outcome";
+  }
+  for (size_t c = 0; c < seen.size(); ++c) {
+    EXPECT_LE(seen[c].size(), log->size()) << "consumer " << c;
+    for (size_t i = 0; i < seen[c].size() && i < log->size(); ++i) {
+      if (seen[c][i] == (*log)[i]) continue;
+      ADD_FAILURE() << "consumer " << c << " record " << i << ": saw offset " << seen[c][i].offset << " '"
+                    << seen[c][i].value << "', the log has offset " << (*log)[i].offset << " '" << (*log)[i].value
+                    << "'";
+      break;
+    }
+  }
+  for (const std::string& m : TwoLeadersInATerm(cluster)) ADD_FAILURE() << m;
+
+  std::string faults;
+  int total = 0;
+  for (const auto& [kind, n] : nemesis.counts()) {
+    faults += std::string(faults.empty() ? "" : ", ") + FaultName(kind) + " " + std::to_string(n);
+    total += n;
+  }
+  std::printf("[ nemesis  ] seed %llu: %d faults (%s); %zu acknowledged records checked, %llu produce calls failed, "
+              "%d values in the log twice after an unknown outcome; %zu records in the log through offset %llu on "
+              "%zu members; consumers saw %zu and %zu records\n",
+              static_cast<unsigned long long>(seed), total, faults.c_str(), acks.size(),
+              static_cast<unsigned long long>(producers.failed()), duplicated, log->size(),
+              static_cast<unsigned long long>(through), ids.size(), seen[0].size(), seen[1].size());
+  for (int k = 0; k < kFaultKinds; ++k) {
+    if (duration_s >= 60) {
+      EXPECT_GT(nemesis.counts().count(k), 0u) << "no " << FaultName(k) << " in this run";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cluster_testing
