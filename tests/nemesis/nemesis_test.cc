@@ -183,7 +183,13 @@ class Nemesis {
 
   void Step() {
     HealDue();
-    const int kind = static_cast<int>(Pick(kFaultKinds));
+    // Every kind early in a run: half of the steps go to a kind not yet done.
+    std::vector<int> pending;
+    for (int k = 0; k < kFaultKinds; ++k) {
+      if (!counts_.contains(k)) pending.push_back(k);
+    }
+    const bool catch_up = !pending.empty() && Pick(2) == 0;
+    const int kind = catch_up ? pending[Pick(pending.size())] : static_cast<int>(Pick(kFaultKinds));
     const std::vector<uint64_t> up = Healthy();
     const bool budget = Faulty() < kMaxFaulty && up.size() > 3;
     switch (kind) {
@@ -227,7 +233,7 @@ class Nemesis {
         });
         return;
       case kRestartAll:
-        if (Pick(3) != 0) return;  // rarer than the others
+        if (!catch_up && Pick(3) != 0) return;  // rarer than the others
         Do(kind, [&] {
           for (uint64_t id : c_.ids()) {
             if (removed_.contains(id)) continue;
