@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "client/client.h"
@@ -96,23 +97,44 @@ std::vector<uint64_t> Ids(const std::vector<replog::MemberInfo>& members) {
   return ids;
 }
 
-TEST(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
-  ClusterOptions options;
-  options.name = "membership";
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+// A 3-member cluster with a leader, a producer writing to it, and an admin.
+class ClusterMembershipTest : public ::testing::Test {
+ protected:
+  void Start(const std::string& name) {
+    ClusterOptions options;
+    options.name = name;
+    auto cluster_or = Cluster::Start(options);
+    ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
+    cluster_ = std::move(*cluster_or);
+    auto leader = cluster_->WaitForLeader(15'000);
+    ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+    leader_ = *leader;
+    producer_ = std::make_unique<Producer>(cluster_->Addresses());
+    ASSERT_TRUE(ProducesOn(*producer_, 50, cluster_->clock()));
+    replog::ClientOptions admin_options;
+    admin_options.bootstrap_addresses = cluster_->Addresses();
+    auto admin_client = replog::Client::Connect(admin_options);
+    ASSERT_TRUE(admin_client.has_value()) << admin_client.error().ToString();
+    admin_client_ = std::move(*admin_client);
+    admin_ = std::make_unique<replog::ClusterAdmin>(*admin_client_, 10'000);
+  }
+  void TearDown() override {
+    if (producer_) producer_->Stop();
+  }
 
-  Producer producer(cluster.Addresses());
-  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+  std::unique_ptr<Cluster> cluster_;
+  uint64_t leader_ = 0;
+  std::unique_ptr<Producer> producer_;
+  std::unique_ptr<replog::Client> admin_client_;
+  std::unique_ptr<replog::ClusterAdmin> admin_;
+};
 
-  replog::ClientOptions admin_options;
-  admin_options.bootstrap_addresses = cluster.Addresses();
-  auto admin_client = replog::Client::Connect(admin_options);
-  ASSERT_TRUE(admin_client.has_value()) << admin_client.error().ToString();
-  replog::ClusterAdmin admin(**admin_client, 10'000);
+TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
+  ASSERT_NO_FATAL_FAILURE(Start("membership"));
+  Cluster& cluster = *cluster_;
+  Producer& producer = *producer_;
+  replog::ClusterAdmin& admin = *admin_;
+  const std::optional<uint64_t> leader = leader_;
 
   // Status: every member answers; one leader, whose view has every match.
   auto status = admin.Status();
@@ -199,22 +221,11 @@ std::vector<uint64_t> WaitVoters(replog::ClusterAdmin& admin, size_t voters, com
 // cluster under continuous produce grows to 5 with --join and shrinks back
 // to 3 with leave (a follower, then the leader); nothing acknowledged is lost
 // or duplicated.
-TEST(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) {
-  ClusterOptions options;
-  options.name = "grow";
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
-  Producer producer(cluster.Addresses());
-  ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
-
-  replog::ClientOptions admin_options;
-  admin_options.bootstrap_addresses = cluster.Addresses();
-  auto admin_client = replog::Client::Connect(admin_options);
-  ASSERT_TRUE(admin_client.has_value()) << admin_client.error().ToString();
-  replog::ClusterAdmin admin(**admin_client, 10'000);
+TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) {
+  ASSERT_NO_FATAL_FAILURE(Start("grow"));
+  Cluster& cluster = *cluster_;
+  Producer& producer = *producer_;
+  replog::ClusterAdmin& admin = *admin_;
 
   // Grow: each joiner asks members other than the leader (hints lead on).
   for (size_t voters = 4; voters <= 5; ++voters) {
@@ -227,7 +238,7 @@ TEST(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) {
   const uint64_t produced_at_five = producer.acked();
 
   // Shrink: a follower among the first three, then the leader.
-  leader = cluster.WaitForLeader(5'000);
+  auto leader = cluster.WaitForLeader(5'000);
   ASSERT_TRUE(leader.has_value());
   const uint64_t follower = *leader % 3 + 1;
   for (uint64_t id : {follower, *leader}) {
