@@ -98,8 +98,9 @@ Status Node::Impl::Open() {
   applied_.store(applied);
   next_read_ctx_ = static_cast<uint64_t>(clock_.NowNanos());  // unique across restarts
   pub_term_.store(raft_->term());
+  applied_conf_ = raft_->config().ToConfState();  // as of the snapshot: later changes are re-applied
   std::lock_guard<std::mutex> l(status_mu_);
-  pub_conf_ = raft_->config().ToConfState();
+  pub_conf_ = applied_conf_;
   pub_peers_ = peers_;
   return Status::Ok();
 }
@@ -396,6 +397,12 @@ std::future<Status> Node::ChangeMembership(ConfChange cc, std::map<NodeId, std::
   p.deadline_ns = impl_->Deadline(timeout_ns);
   impl_->Enqueue(std::move(p));
   return f;
+}
+
+void Node::SnapshotAsync(uint64_t compact_to, SnapshotCallback done) {
+  node_internal::ApplyTask task;
+  task.take_snapshot = node_internal::ApplyTask::TakeSnapshot{compact_to, std::move(done)};
+  impl_->PushApply(std::move(task));
 }
 
 Status Node::TransferLeadership(NodeId to) {

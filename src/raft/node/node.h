@@ -75,6 +75,9 @@ class StateMachine {
   // what the leader's state machine stored with DurableStorage::SaveSnapshot).
   // An error stops the node (a broken snapshot cannot be skipped).
   virtual Status Restore(const Snapshot& snapshot) = 0;
+  // The state after the last applied entry, as bytes Restore() takes back
+  // (Node::SnapshotAsync stores them). Default: no state beside the log.
+  virtual std::string SnapshotData() { return {}; }
 };
 
 // The core's configuration a Node starts from: Config's defaults plus
@@ -151,6 +154,7 @@ class Node final : public transport::Inbox {
  public:
   using ApplyCallback = std::function<void(Result<std::vector<ApplyResult>>)>;
   using ReadCallback = std::function<void(Result<uint64_t>)>;
+  using SnapshotCallback = std::function<void(Result<uint64_t>)>;
 
   // Opens the core over `storage` (restoring the state machine from the
   // storage's snapshot first, if any), registers with the transport and
@@ -202,6 +206,17 @@ class Node final : public transport::Inbox {
   Status TransferLeadership(NodeId to);
   // Blocks until a leader is known (OK) or the timeout passes (kUnavailable).
   Status WaitForLeader(int64_t timeout_ns);
+
+  // Takes a snapshot on the apply thread between two entries, after every
+  // entry handed to it so far: the state machine's SnapshotData() at
+  // applied(), with the configuration as of that index, stored with
+  // DurableStorage::SaveSnapshot; then drops the log up to
+  // min(compact_to, that index) (DurableStorage::Compact; 0: keep the log).
+  // `done` (on the apply thread, or the caller's when the node stopped) gets
+  // the snapshot's index, or an error: kFailedPrecondition when nothing was
+  // applied since the newest snapshot, kUnavailable when stopped, storage
+  // errors. Followers that need the dropped entries are sent the snapshot.
+  void SnapshotAsync(uint64_t compact_to, SnapshotCallback done);
 
   NodeStatus GetStatus() const;
   LeaderHint leader_hint() const;

@@ -72,28 +72,52 @@ bool Node::Impl::RunTask(ApplyTask& task) {
                           std::to_string(snap_index)));
       return false;
     }
+    applied_conf_ = task.snapshot->meta.conf_state;
     SetApplied(snap_index);
   }
   for (InFlight& p : task.proposals) applying_.push_back(std::move(p));
   for (auto& [index, r] : task.reads) reads_waiting_.emplace(index, std::move(r));
-  if (task.entries.empty()) return true;
-  std::vector<InFlight> done;
-  for (const Entry& e : task.entries) {
-    std::string result;
-    if (e.type == EntryType::kNormal) {
-      result = sm_.Apply(e);
-    } else {
-      sm_.ApplyControl(e);
+  if (!task.entries.empty()) {
+    std::vector<InFlight> done;
+    auto conf = task.confs.begin();
+    for (const Entry& e : task.entries) {
+      std::string result;
+      if (e.type == EntryType::kNormal) {
+        result = sm_.Apply(e);
+      } else {
+        sm_.ApplyControl(e);
+      }
+      if (conf != task.confs.end() && conf->first == e.index) applied_conf_ = std::move((conf++)->second);
+      MatchApplied(e, std::move(result), done);
     }
-    MatchApplied(e, std::move(result), done);
+    // applied() first, so that a proposer that learns its index finds it applied.
+    SetApplied(task.entries.back().index);
+    for (InFlight& p : done) {
+      Release(p.count, p.bytes);
+      p.done.Succeed(std::move(p.results));
+    }
   }
-  // applied() first, so that a proposer that learns its index finds it applied.
-  SetApplied(task.entries.back().index);
-  for (InFlight& p : done) {
-    Release(p.count, p.bytes);
-    p.done.Succeed(std::move(p.results));
-  }
+  if (task.take_snapshot) TakeSnapshot(*task.take_snapshot);
   return true;
+}
+
+void Node::Impl::TakeSnapshot(ApplyTask::TakeSnapshot& req) {
+  const uint64_t index = applied_.load();
+  std::optional<SnapshotMeta> newest = storage_.snapshot_meta();
+  if (newest && index <= newest->index) {
+    req.done(common::FailedPreconditionError("raft node " + std::to_string(opts_.raft.id) +
+                                             ": nothing applied since the snapshot at " +
+                                             std::to_string(newest->index)));
+    return;
+  }
+  Status s = storage_.SaveSnapshot(index, applied_conf_, sm_.SnapshotData());
+  if (s.ok() && req.compact_to > 0) s = storage_.Compact(std::min(req.compact_to, index));
+  if (!s.ok()) {
+    req.done(s.WithContext("raft node " + std::to_string(opts_.raft.id) + ": snapshot at " + std::to_string(index)));
+    return;
+  }
+  spdlog::info("raft group {}: snapshot at {}; log kept from {}", opts_.group, index, storage_.FirstIndex());
+  req.done(index);
 }
 
 // Entry `e` was applied with `result`: the proposal at its index (if this
@@ -158,6 +182,7 @@ void Node::Impl::FailApplyThreadWork(std::deque<ApplyTask>& tasks) {
   for (ApplyTask& t : tasks) {
     for (InFlight& p : t.proposals) applying_.push_back(std::move(p));
     for (auto& [index, r] : t.reads) reads_waiting_.emplace(index, std::move(r));
+    if (t.take_snapshot) t.take_snapshot->done(stopped);
   }
   tasks.clear();
   for (InFlight& p : applying_) Finish(p, unknown);

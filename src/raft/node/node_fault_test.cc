@@ -114,6 +114,46 @@ TEST(NodeSnapshotTest, LaggingFollowerCatchesUpFromASnapshot) {
   EXPECT_EQ(c.sm(leader).data().size(), 33u);
 }
 
+// Node::SnapshotAsync: the snapshot is taken between entries on the apply
+// thread, with the configuration as of its index (a learner added before it
+// is in it), the log is dropped up to compact_to, a follower that was down
+// catches up from the snapshot, and a second snapshot without new entries is
+// refused.
+TEST(NodeSnapshotTest, SnapshotAsyncStoresStateAndConfigAndCompacts) {
+  TestCluster c(3);
+  NodeId leader = c.WaitForLeader();
+  ASSERT_NE(leader, kNoNode);
+  NodeId lagging = leader % 3 + 1;
+  ASSERT_TRUE(c.ApplyOnLeader("first").has_value());
+  ASSERT_TRUE(c.WaitConverged(leader));
+  c.Stop(lagging);
+  ASSERT_TRUE(c.node(leader).ChangeMembership(ConfChange{.changes = {{ConfChangeType::kAddLearner, 9}}}, {}).get().ok());
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(c.ApplyOnLeader("s" + std::to_string(i)).has_value());
+  const uint64_t applied = c.node(leader).applied();
+
+  std::promise<Result<uint64_t>> taken;
+  c.node(leader).SnapshotAsync(applied - 5, [&](Result<uint64_t> r) { taken.set_value(std::move(r)); });
+  Result<uint64_t> index = taken.get_future().get();
+  ASSERT_TRUE(index.has_value()) << index.error().ToString();
+  EXPECT_GE(*index, applied);
+  DurableStorage& st = *c.member(leader).storage;
+  ASSERT_TRUE(st.snapshot_meta().has_value());
+  EXPECT_EQ(st.snapshot_meta()->index, *index);
+  EXPECT_EQ(st.snapshot_meta()->conf_state.learners, std::vector<NodeId>{9});
+  EXPECT_EQ(st.FirstIndex(), applied - 4);
+
+  std::promise<Result<uint64_t>> again;
+  c.node(leader).SnapshotAsync(0, [&](Result<uint64_t> r) { again.set_value(std::move(r)); });
+  EXPECT_EQ(again.get_future().get().error().code(), common::Code::kFailedPrecondition);
+
+  ASSERT_TRUE(c.Start(lagging).ok());
+  ASSERT_TRUE(c.ApplyOnLeader("after").has_value());
+  ASSERT_TRUE(c.WaitConverged(leader));
+  EXPECT_EQ(c.sm(lagging).restores(), 1u);
+  EXPECT_EQ(c.sm(lagging).data().size(), 32u);
+  EXPECT_EQ(c.sm(lagging).order_violations(), 0);
+}
+
 // A failed fsync stops the node for good: its pending proposal ends with an
 // unknown outcome, later calls are refused, its status names the error; the
 // others go on, and a restart on a healthy disk catches up.

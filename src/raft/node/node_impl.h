@@ -88,10 +88,21 @@ struct Read {
 struct ApplyTask {
   std::optional<Snapshot> snapshot;
   std::vector<Entry> entries;
+  // The configuration after each conf-change entry of `entries` that the
+  // core applied, by index.
+  std::vector<std::pair<uint64_t, ConfState>> confs;
   std::vector<InFlight> proposals;
   std::vector<std::pair<uint64_t, Read>> reads;
+  // Node::SnapshotAsync, after everything above.
+  struct TakeSnapshot {
+    uint64_t compact_to = 0;
+    Node::SnapshotCallback done;
+  };
+  std::optional<TakeSnapshot> take_snapshot;
 
-  bool empty() const { return !snapshot && entries.empty() && proposals.empty() && reads.empty(); }
+  bool empty() const {
+    return !snapshot && entries.empty() && proposals.empty() && reads.empty() && !take_snapshot;
+  }
 };
 
 // The raft thread's inputs, swapped out under in_mu_ at each iteration.
@@ -171,6 +182,7 @@ struct Node::Impl {
   void MatchApplied(const Entry& e, std::string result, std::vector<node_internal::InFlight>& done);
   void ServeReads();
   void SweepReads(int64_t now);
+  void TakeSnapshot(node_internal::ApplyTask::TakeSnapshot& req);
   void FailApplyThreadWork(std::deque<node_internal::ApplyTask>& tasks);
 
   const NodeOptions opts_;
@@ -229,6 +241,7 @@ struct Node::Impl {
 
   // Apply thread only.
   std::deque<node_internal::InFlight> applying_;
+  ConfState applied_conf_;  // the configuration as of applied() (set in Open)
   std::multimap<uint64_t, node_internal::Read> reads_waiting_;  // by index
 
   // The state machine's applied index.

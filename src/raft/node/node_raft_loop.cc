@@ -257,6 +257,7 @@ bool Node::Impl::HandleCommitted(std::vector<Entry>& entries, ApplyTask& task) {
       Fatal(s);
       return false;
     }
+    if (s.ok()) task.confs.emplace_back(e.index, raft_->config().ToConfState());
     auto it = inflight_.find(e.index);
     if (it != inflight_.end() && it->second.membership && it->second.term == e.term) {
       InFlight p = std::move(it->second);
@@ -398,6 +399,7 @@ void Node::Impl::PushApply(ApplyTask task) {
                                                         ": stopped before applying a committed proposal; outcome unknown");
   for (InFlight& p : task.proposals) Finish(p, unapplied);
   for (auto& [index, r] : task.reads) r.done(StoppedError());
+  if (task.take_snapshot) task.take_snapshot->done(StoppedError());
 }
 
 void Node::Impl::SweepTimeouts(int64_t now) {

@@ -56,6 +56,7 @@ class RecordingSm final : public StateMachine {
   void ApplyControl(const Entry& e) override;
   // Snapshot data: the records, as written by Serialize.
   Status Restore(const Snapshot& s) override;
+  std::string SnapshotData() override { return Serialize().second; }
 
   // (index, data) of every normal entry applied, in order.
   std::vector<std::pair<uint64_t, std::string>> records() const;
