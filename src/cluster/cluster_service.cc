@@ -123,6 +123,10 @@ void ClusterService::PromoteLoop() {
     if (stopping_) break;
     l.unlock();
     PromoteOnce();
+    if (!removed_ && FoundRemoved(node_.GetStatus())) {
+      removed_ = true;
+      on_removed_();
+    }
     l.lock();
   }
 }
@@ -143,6 +147,33 @@ void ClusterService::PromoteOnce() {
     }
     return;  // one change at a time
   }
+}
+
+bool ClusterService::FoundRemoved(const raft::NodeStatus& st) {
+  const int64_t now = clock_.NowNanos();
+  if (st.leader != raft::kNoNode) {
+    leaderless_since_ns_ = -1;
+    return false;
+  }
+  if (leaderless_since_ns_ < 0) leaderless_since_ns_ = now;
+  if (now - leaderless_since_ns_ < options_.orphan_after_ms * kMilli || now < next_ask_ns_) return false;
+  next_ask_ns_ = now + 1'000 * kMilli;
+  for (const auto& [id, address] : st.peers) {
+    if (id == st.id || address.empty()) continue;
+    auto stub = replog::v1::Cluster::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+    replog::v1::MemberStatusResponse resp;
+    if (!stub->MemberStatus(&ctx, replog::v1::MemberStatusRequest(), &resp).ok() || resp.role() != "leader") continue;
+    for (const replog::v1::MemberInfo& m : resp.members()) {
+      if (m.id() == st.id) return false;  // still a member: the leader will reach it
+    }
+    spdlog::info("cluster: leader {} (term {}) does not list member {}: it was removed while it could not be "
+                 "told; stopping",
+                 resp.id(), resp.term(), st.id);
+    return true;
+  }
+  return false;
 }
 
 grpc::Status ClusterService::MemberStatus(grpc::ServerContext*, const replog::v1::MemberStatusRequest*,

@@ -9,6 +9,12 @@
 // voter once its match index is within options.promote_max_lag entries of
 // the leader's commit index. Learners exist here only as joining members.
 //
+// Removal watch: the same thread notices when this member was removed while
+// the leader could not tell it (NotifyRemoved failed: it was down or not yet
+// listening). After options.orphan_after_ms without a leader, it asks the
+// members it knows, once a second, for their status; when one that leads
+// answers with a configuration without this member, `on_removed` is called.
+//
 // Errors follow the log service: UNAVAILABLE from a member that is not the
 // leader carries the leader hint in trailing metadata (logservice/rpc_status.h).
 //
@@ -41,6 +47,8 @@ struct ClusterServiceOptions {
   // Learner promotion (see above).
   int64_t promote_interval_ms = 100;
   uint64_t promote_max_lag = 100;
+  // Removal watch (see above).
+  int64_t orphan_after_ms = 2'000;
 };
 
 // One member of a configuration, as NodeStatus describes it.
@@ -99,6 +107,8 @@ class ClusterService final : public replog::v1::Cluster::Service {
   void PromoteLoop();
   // One look at the learners; proposes the first caught-up one.
   void PromoteOnce();
+  // The removal watch's step; true when this member was found removed.
+  bool FoundRemoved(const raft::NodeStatus& st);
 
   raft::Node& node_;
   const raft::DurableStorage& storage_;
@@ -110,6 +120,10 @@ class ClusterService final : public replog::v1::Cluster::Service {
   std::condition_variable cv_;
   bool stopping_ = false;  // guarded by mu_
   std::thread promoter_;
+  // Removal watch state (promoter thread only).
+  int64_t leaderless_since_ns_ = -1;
+  int64_t next_ask_ns_ = 0;
+  bool removed_ = false;
 };
 
 }  // namespace cluster

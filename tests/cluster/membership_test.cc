@@ -197,6 +197,24 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
               acks.size(), static_cast<unsigned long long>(last), producer.failures());
 }
 
+// A member removed while it was stopped (SIGSTOP: the leader's NotifyRemoved
+// fails) finds out by itself once resumed, and exits 0.
+TEST_F(ClusterMembershipTest, MemberRemovedWhileStoppedStopsOnceResumed) {
+  ASSERT_NO_FATAL_FAILURE(Start("orphan"));
+  Cluster& cluster = *cluster_;
+  const uint64_t follower = leader_ % 3 + 1;
+  ASSERT_TRUE(cluster.Stop(follower).ok());
+  auto after = admin_->Remove(follower);
+  ASSERT_TRUE(after.has_value()) << after.error().ToString();
+  ASSERT_TRUE(cluster.Cont(follower).ok());
+  const int64_t resumed = cluster.clock().NowNanos();
+  ASSERT_TRUE(ExitsWithin(cluster, follower, 15'000)) << cluster.LogTail(follower);
+  EXPECT_EQ(cluster.LastExit(follower).code, 0) << cluster.LastExit(follower).ToString();
+  std::printf("[ members  ] member %llu, removed while stopped, exited %.0f ms after SIGCONT\n",
+              static_cast<unsigned long long>(follower), Ms(cluster.clock().NowNanos() - resumed));
+  ASSERT_TRUE(ProducesOn(*producer_, 50, cluster.clock()));
+}
+
 // Waits until the leader's configuration has exactly `voters` voters and no
 // learner; returns them (empty on timeout).
 std::vector<uint64_t> WaitVoters(replog::ClusterAdmin& admin, size_t voters, common::Clock& clock) {
