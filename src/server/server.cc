@@ -13,6 +13,7 @@
 #include "logservice/log_state_machine.h"
 #include "raft/durable/durable_storage.h"
 #include "raft/node/node.h"
+#include "server/leader_handover.h"
 #include "transport/grpc_transport.h"
 
 namespace server {
@@ -109,6 +110,22 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   return server;
 }
 
+void Server::HandOver(Parts& p) {
+  const int64_t timeout_ms = p.config.HandoverTimeoutMs();
+  HandoverResult r = HandOverLeadership(*p.node, timeout_ms * 1'000'000, p.clock);
+  switch (r.outcome) {
+    case HandoverOutcome::kNotLeader:
+      spdlog::debug("shutdown: not the leader, no hand-over");
+      break;
+    case HandoverOutcome::kHandedOver:
+      spdlog::info("shutdown: handed leadership to {} in {:.1f} ms ({})", r.successor, r.elapsed_ns / 1e6, r.detail);
+      break;
+    default:
+      spdlog::warn("shutdown: leadership not handed over ({}: {}) after {:.1f} ms; stopping anyway",
+                   HandoverOutcomeName(r.outcome), r.detail, r.elapsed_ns / 1e6);
+  }
+}
+
 void Server::OnFatal(const Status& s) {
   {
     std::lock_guard lock(mu_);
@@ -139,6 +156,12 @@ void Server::Shutdown() {
   // Start may have failed half way: only the parts built are stopped.
   Parts& p = *parts_;
   spdlog::info("shutting down");
+  bool fatal = false;
+  {
+    std::lock_guard lock(mu_);
+    fatal = !fatal_.ok();
+  }
+  if (p.node && !fatal) HandOver(p);
   if (p.log_service) p.log_service->BeginShutdown();
   if (p.node) p.node->Shutdown();
   spdlog::debug("shutdown: raft node stopped");
