@@ -25,6 +25,8 @@ namespace {
 
 constexpr transport::GroupId kLogGroup = 1;
 constexpr int kMaxMessageBytes = 64 << 20;
+// How long the gRPC server's shutdown waits for calls and connections to end.
+constexpr std::chrono::milliseconds kDrainDeadline{250};
 
 raft::NodeOptions NodeOptionsOf(const ServerConfig& c) {
   raft::NodeOptions o;
@@ -168,7 +170,16 @@ void Server::Shutdown() {
   if (p.transport) p.transport->Shutdown();
   spdlog::debug("shutdown: transport stopped");
   if (p.grpc_server) {
-    p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    // Every handler has been told to end by now (the services refuse calls,
+    // the node completed pending produces and woke waiting streams), so
+    // calls end within milliseconds. What the server would wait for past
+    // that is idle client connections: its shutdown sends a GOAWAY and waits
+    // for the client to acknowledge it, which a synchronous client with no
+    // call in flight does only when its channel is next polled (gRPC's
+    // backup poller: every 5 s). A long-lived idle replog::Client held every
+    // SIGTERM for the whole drain deadline (2 s, as it was). At the deadline
+    // gRPC closes the remaining connections and cancels any call left.
+    p.grpc_server->Shutdown(std::chrono::system_clock::now() + kDrainDeadline);
     p.grpc_server->Wait();
     spdlog::debug("shutdown: gRPC server drained");
   }
