@@ -81,21 +81,24 @@ HandoverResult HandOverLeadership(raft::Node& node, int64_t timeout_ns, common::
   if (common::Status s = node.TransferLeadership(to); !s.ok()) {
     return done(HandoverOutcome::kFailed, "transfer to " + std::to_string(to) + " refused: " + s.message());
   }
+  // The raft thread answers a status request after the transfer queued
+  // before it, and the core refuses proposals once a transfer runs: `last`
+  // is the last entry this node appended as leader.
+  const uint64_t last = node.GetStatus().last_index;
   if (common::Status s = node.WaitForNewLeader(st.id, deadline - clock.NowNanos()); !s.ok()) {
     return done(HandoverOutcome::kFailed, "asked " + std::to_string(to) + " (match " +
                                               std::to_string(st.progress.at(to).match) + ") to take over; no new " +
                                               "leader within " + std::to_string(MsOf(timeout_ns)) + " ms");
   }
   r.successor = node.leader_hint().id;
-  // The successor had every entry this node appended when it took over (the
-  // core sends TimeoutNow only once its match reaches our last index), so
-  // they commit in its term and apply here, and their proposers get OK.
-  // Entries past the successor's log would be overwritten and aborted.
-  const uint64_t last = node.GetStatus().last_index;
+  // The successor had every entry up to `last` when it took over (the core
+  // sends TimeoutNow only once its match reaches our last index), so they
+  // commit in its term and apply here, and their proposers get OK.
   const uint64_t applied = node.WaitApplied(last, deadline);
   if (applied < last) {
     return done(HandoverOutcome::kUnsettled, "entries " + std::to_string(applied + 1) + ".." + std::to_string(last) +
-                                                 " not applied within " + std::to_string(MsOf(timeout_ns)) + " ms");
+                                                 " not applied within " + std::to_string(MsOf(timeout_ns)) +
+                                                 " ms: their produces end with an unknown outcome");
   }
   return done(HandoverOutcome::kHandedOver, "asked " + std::to_string(to));
 }

@@ -122,6 +122,9 @@ void Server::HandOver(Parts& p) {
     case HandoverOutcome::kHandedOver:
       spdlog::info("shutdown: handed leadership to {} in {:.1f} ms ({})", r.successor, r.elapsed_ns / 1e6, r.detail);
       break;
+    case HandoverOutcome::kUnsettled:
+      spdlog::warn("shutdown: handed leadership to {} in {:.1f} ms, but {}", r.successor, r.elapsed_ns / 1e6, r.detail);
+      break;
     default:
       spdlog::warn("shutdown: leadership not handed over ({}: {}) after {:.1f} ms; stopping anyway",
                    HandoverOutcomeName(r.outcome), r.detail, r.elapsed_ns / 1e6);
