@@ -156,7 +156,8 @@ std::string HandoverLine(const Cluster& cluster, uint64_t id) {
 // just before the SIGTERM until one is acknowledged: when a client that knew
 // the new leader at once could write again — the server side of the gap.
 struct Probe {
-  int64_t ok_ns = 0;  // 0: never acknowledged
+  int64_t sent_ns = 0;  // when the acknowledged produce was sent
+  int64_t ok_ns = 0;    // when it was acknowledged; 0: never
   uint64_t member = 0;
   int calls = 0;
   Ack ack;
@@ -174,9 +175,11 @@ void ProbeUntilAccepted(Cluster& cluster, const std::vector<uint64_t>& survivors
       const std::string value = "probe-" + std::to_string(clock.NowNanos());
       req.add_records()->set_value(value);
       replog::v1::ProduceResponse resp;
+      const int64_t sent_ns = clock.NowNanos();
       grpc::Status s = stubs[i]->Produce(&ctx, req, &resp);
       out->calls++;
       if (s.ok() && resp.offsets_size() == 1) {
+        out->sent_ns = sent_ns;
         out->ok_ns = clock.NowNanos();
         out->member = survivors[i];
         out->ack = Ack{value, resp.offsets(0), false};
@@ -253,9 +256,10 @@ void PrintRound(const Round& r) {
   std::printf("[ sigterm  ] leader %llu -> %llu: %s after %.0f ms; %s\n", static_cast<unsigned long long>(r.old_leader),
               static_cast<unsigned long long>(r.new_leader), r.exit.c_str(), Ms(r.exit_ns), r.handover.c_str());
   if (r.probe.ok_ns != 0) {
-    std::printf("[ sigterm  ] server side: a direct produce to member %llu was first acknowledged at SIGTERM+%.1f ms "
-                "(%d calls to the survivors)\n",
-                static_cast<unsigned long long>(r.probe.member), Ms(r.probe.ok_ns - r.term_ns), r.probe.calls);
+    std::printf("[ sigterm  ] server side: a direct produce to member %llu was first acknowledged at SIGTERM%+.1f ms "
+                "(sent at SIGTERM%+.1f ms; %d calls to the survivors)\n",
+                static_cast<unsigned long long>(r.probe.member), Ms(r.probe.ok_ns - r.term_ns),
+                Ms(r.probe.sent_ns - r.term_ns), r.probe.calls);
   }
   if (r.gap.ending == nullptr) return;
   const Call& c = *r.gap.ending;
