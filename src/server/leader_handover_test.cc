@@ -83,17 +83,21 @@ TEST(HandOverLeadershipTest, ASuccessorLeadsAndInFlightProposalsSucceed) {
   for (int i = 0; i < 20; ++i) pending.push_back(c.node(leader).Apply("p" + std::to_string(i), 10 * kSec));
   common::RealClock clock;
   HandoverResult r = HandOverLeadership(c.node(leader), 5 * kSec, clock);
+  const uint64_t applied_at_return = c.node(leader).applied();
   ASSERT_EQ(r.outcome, HandoverOutcome::kHandedOver) << r.detail;
   EXPECT_NE(r.successor, kNoNode);
   EXPECT_NE(r.successor, leader);
   EXPECT_EQ(c.node(leader).leader_hint().id, r.successor);
   EXPECT_NE(c.node(leader).GetStatus().role, raft::Role::kLeader);
-  // Every proposal made before the hand-over has its outcome already, and
-  // it is success: the successor committed them.
+  // Every proposal made before the hand-over is applied here, and its
+  // outcome is success: the successor committed them. (The apply thread
+  // publishes applied() just before it completes the proposals: allow it
+  // that moment.)
   for (auto& f : pending) {
-    ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(1)), std::future_status::ready);
     auto res = f.get();
-    EXPECT_TRUE(res.has_value()) << res.error().ToString();
+    ASSERT_TRUE(res.has_value()) << res.error().ToString();
+    EXPECT_LE(res->index, applied_at_return) << "the hand-over returned before its in-flight entries applied";
   }
   // A proposal now is refused with the successor's hint.
   auto after = c.node(leader).Apply("late", kSec).get();
