@@ -1,6 +1,7 @@
 // replogd: one member of a replog cluster. Flags and/or a TOML config file
 // (flags win) -> server::ServerConfig -> server::Server. SIGTERM or SIGINT
-// shuts it down cleanly.
+// shuts it down cleanly; a leader first hands leadership to its most
+// up-to-date follower (docs/logservice.md, "Stopping a member").
 //
 //   replogd --id 1 --data-dir data/1 --listen 127.0.0.1:7001
 //     --initial-members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   CLI::App app{"replogd: a member of a replog cluster (a replicated, durable, ordered log)"};
   std::string config_file, members, log_level;
   server::ServerConfig flags;
-  int tick_ms = 0, heartbeat_ticks = 0, election_ticks = 0;
+  int tick_ms = 0, heartbeat_ticks = 0, election_ticks = 0, handover_timeout_ms = 0;
   uint64_t segment_bytes = 0, id = 0;
   app.add_option("--config", config_file, "TOML config file (flags given too override its keys)")
       ->check(CLI::ExistingFile);
@@ -51,6 +52,9 @@ int main(int argc, char** argv) {
   app.add_option("--tick-ms", tick_ms, "Raft tick in milliseconds (default 50)");
   app.add_option("--heartbeat-ticks", heartbeat_ticks, "ticks between leader heartbeats (default 2)");
   app.add_option("--election-ticks", election_ticks, "ticks without a leader before an election (default 10)");
+  app.add_option("--handover-timeout-ms", handover_timeout_ms,
+                 "on SIGTERM, how long a leader waits for a follower to take over before stopping anyway "
+                 "(default: one election timeout)");
   app.add_option("--segment-bytes", segment_bytes, "log segment size in bytes (default 64 MiB)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)");
   CLI11_PARSE(app, argc, argv);
@@ -74,6 +78,7 @@ int main(int argc, char** argv) {
   if (tick_ms != 0) config.tick_ms = tick_ms;
   if (heartbeat_ticks != 0) config.heartbeat_ticks = heartbeat_ticks;
   if (election_ticks != 0) config.election_ticks = election_ticks;
+  if (handover_timeout_ms != 0) config.handover_timeout_ms = handover_timeout_ms;
   if (segment_bytes != 0) config.segment_bytes = segment_bytes;
   if (!log_level.empty()) config.log_level = log_level;
   if (config.listen_address.empty() && config.initial_members.contains(config.id)) {

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "logservice/rpc_status.h"
+#include "raft/node/successor.h"
 
 namespace cluster {
 namespace {
@@ -76,22 +77,6 @@ std::vector<Member> MembersOf(const raft::NodeStatus& st) {
   }
   for (raft::NodeId id : cs.learners) out.push_back({id, false});
   return out;
-}
-
-raft::NodeId MostUpToDateFollower(const raft::NodeStatus& st) {
-  if (st.role != raft::Role::kLeader) return raft::kNoNode;
-  raft::NodeId best = raft::kNoNode;
-  uint64_t best_match = 0;
-  for (const Member& m : MembersOf(st)) {
-    if (!m.voter || m.id == st.id) continue;
-    auto it = st.match_index.find(m.id);
-    const uint64_t match = it == st.match_index.end() ? 0 : it->second;
-    if (best == raft::kNoNode || match > best_match) {
-      best = m.id;
-      best_match = match;
-    }
-  }
-  return best;
 }
 
 ClusterService::ClusterService(raft::Node& node, const raft::DurableStorage& storage, std::string advertise_address,
@@ -233,10 +218,9 @@ grpc::Status ClusterService::TransferLeadership(grpc::ServerContext* ctx,
   if (grpc::Status s = LeaderStatus(ctx, &st); !s.ok()) return s;
   raft::NodeId to = req->to();
   if (to == raft::kNoNode) {
-    to = MostUpToDateFollower(st);
-    if (to == raft::kNoNode) {
-      return grpc::Status(StatusCode::FAILED_PRECONDITION, "no other voter to hand leadership to");
-    }
+    std::string why;
+    to = raft::PickSuccessor(st, &why);
+    if (to == raft::kNoNode) return grpc::Status(StatusCode::FAILED_PRECONDITION, "no successor: " + why);
   }
   bool voter = false;
   if (!IsMember(st, to, &voter)) return grpc::Status(StatusCode::NOT_FOUND, "member " + Str(to) + " is not in the cluster");
@@ -268,9 +252,11 @@ grpc::Status ClusterService::RemoveMember(grpc::ServerContext* ctx, const replog
   if (id == st.id) {
     // A leader does not remove itself: it hands over, and the caller asks
     // the new leader, whose hint comes with the answer.
-    const raft::NodeId to = MostUpToDateFollower(st);
+    std::string why;
+    const raft::NodeId to = raft::PickSuccessor(st, &why);
     if (to == raft::kNoNode) {
-      return grpc::Status(StatusCode::FAILED_PRECONDITION, "member " + Str(id) + " is the last voter");
+      return grpc::Status(StatusCode::FAILED_PRECONDITION,
+                          "member " + Str(id) + " leads and cannot hand over before its removal: " + why);
     }
     raft::NodeStatus after;
     if (grpc::Status s = Transfer(ctx, to, &after); !s.ok()) return s;

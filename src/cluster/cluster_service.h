@@ -61,11 +61,6 @@ struct Member {
 // of a joint configuration not among them), then learners.
 std::vector<Member> MembersOf(const raft::NodeStatus& st);
 
-// The voter other than the leader `st.id` with the highest match index
-// (ties: the lower id), as the leader `st` sees them; kNoNode when there is
-// none or `st` is not a leader's status.
-raft::NodeId MostUpToDateFollower(const raft::NodeStatus& st);
-
 class ClusterService final : public replog::v1::Cluster::Service {
  public:
   // `node`, `storage` (the node's) and `clock` must outlive the service.

@@ -119,6 +119,9 @@ Status ServerConfig::Validate() const {
     return InvalidArgumentError("raft.election_ticks (" + std::to_string(election_ticks) +
                                 ") must be greater than raft.heartbeat_ticks (" + std::to_string(heartbeat_ticks) + ")");
   }
+  if (handover_timeout_ms < 0 || handover_timeout_ms > 60'000) {
+    return InvalidArgumentError("handover_timeout_ms must be in [0, 60000] (0: one election timeout)");
+  }
   if (segment_bytes < (1 << 20) || segment_bytes > (uint64_t{1} << 30)) {
     return InvalidArgumentError("segment_bytes must be in [1 MiB, 1 GiB]");
   }
@@ -127,6 +130,10 @@ Status ServerConfig::Validate() const {
     return InvalidArgumentError("log_level '" + log_level + "' is not one of trace, debug, info, warn, error, off");
   }
   return Status::Ok();
+}
+
+int64_t ServerConfig::HandoverTimeoutMs() const {
+  return handover_timeout_ms > 0 ? handover_timeout_ms : int64_t{election_ticks} * tick_ms;
 }
 
 namespace {
@@ -180,6 +187,8 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       RETURN_IF_ERROR(string(&c->log_level));
     } else if (name == "segment_bytes") {
       RETURN_IF_ERROR(integer(&c->segment_bytes));
+    } else if (name == "handover_timeout_ms") {
+      RETURN_IF_ERROR(integer(&c->handover_timeout_ms));
     } else if (name == "raft.tick_ms") {
       RETURN_IF_ERROR(integer(&c->tick_ms));
     } else if (name == "raft.heartbeat_ticks") {

@@ -34,11 +34,18 @@ struct ServerConfig {
   int tick_ms = 50;
   int heartbeat_ticks = 2;
   int election_ticks = 10;
+  // On SIGTERM a leader hands leadership to its most up-to-date follower and
+  // waits up to this long for the successor to take over (and for its own
+  // in-flight produces to be settled) before stopping. 0: one election
+  // timeout (election_ticks * tick_ms); at most 60000.
+  int handover_timeout_ms = 0;
   uint64_t segment_bytes = 64 << 20;  // log segment size
   std::string log_level = "info";     // trace, debug, info, warn, error, off
 
   // kInvalidArgument naming the first bad setting.
   common::Status Validate() const;
+  // handover_timeout_ms with its default (0) resolved.
+  int64_t HandoverTimeoutMs() const;
 };
 
 // Parses "1=127.0.0.1:7001,2=127.0.0.1:7002". kInvalidArgument naming the
@@ -51,7 +58,7 @@ std::vector<std::string> SplitList(const std::string& text);
 // Reads a TOML config file into `config` (keys present in the file replace
 // the values held). Keys: id, data_dir, listen, advertise, initial_members
 // (a string as for ParseMembers), join ("HOST:PORT,HOST:PORT"), join_replace
-// (a boolean), log_level, segment_bytes, and
+// (a boolean), log_level, segment_bytes, handover_timeout_ms, and
 // [raft] tick_ms, heartbeat_ticks, election_ticks. An unknown key is an
 // error (a typo must not be ignored). kNotFound / kInvalidArgument with the
 // file, line and key.

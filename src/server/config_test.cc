@@ -53,6 +53,9 @@ TEST(ServerConfigTest, ValidateNamesTheBadSetting) {
   c.data_dir.clear();
   EXPECT_THAT(c.Validate().message(), HasSubstr("--data-dir"));
   c = Good();
+  c.handover_timeout_ms = 60'001;
+  EXPECT_THAT(c.Validate().message(), HasSubstr("handover_timeout_ms"));
+  c = Good();
   c.log_level = "loud";
   EXPECT_THAT(c.Validate().message(), HasSubstr("log_level"));
 }
@@ -67,6 +70,18 @@ TEST(ServerConfigTest, LoadsAFile) {
   EXPECT_EQ(c.tick_ms, 20);
   EXPECT_EQ(c.election_ticks, 15);
   EXPECT_EQ(c.initial_members.size(), 2u);
+  EXPECT_TRUE(c.Validate().ok());
+}
+
+TEST(ServerConfigTest, HandoverTimeoutDefaultsToOneElectionTimeout) {
+  ServerConfig c = Good();
+  c.tick_ms = 20;
+  c.election_ticks = 15;
+  EXPECT_EQ(c.HandoverTimeoutMs(), 300);
+  const std::string path = WriteTemp("handover_timeout_ms = 750\n");
+  ASSERT_TRUE(LoadConfigFile(path, &c).ok());
+  EXPECT_EQ(c.handover_timeout_ms, 750);
+  EXPECT_EQ(c.HandoverTimeoutMs(), 750);
   EXPECT_TRUE(c.Validate().ok());
 }
 

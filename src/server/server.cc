@@ -13,6 +13,7 @@
 #include "logservice/log_state_machine.h"
 #include "raft/durable/durable_storage.h"
 #include "raft/node/node.h"
+#include "server/leader_handover.h"
 #include "transport/grpc_transport.h"
 #include "cluster/cluster_service.h"
 #include "server/join.h"
@@ -35,6 +36,8 @@ std::string FormatMembersList(const std::vector<std::string>& addresses) {
   for (const std::string& a : addresses) out += (out.empty() ? "" : ",") + a;
   return out;
 }
+// How long the gRPC server's shutdown waits for calls and connections to end.
+constexpr std::chrono::milliseconds kDrainDeadline{250};
 
 raft::NodeOptions NodeOptionsOf(const ServerConfig& c) {
   raft::NodeOptions o;
@@ -152,6 +155,25 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   return server;
 }
 
+void Server::HandOver(Parts& p) {
+  const int64_t timeout_ms = p.config.HandoverTimeoutMs();
+  HandoverResult r = HandOverLeadership(*p.node, timeout_ms * 1'000'000, p.clock);
+  switch (r.outcome) {
+    case HandoverOutcome::kNotLeader:
+      spdlog::debug("shutdown: not the leader, no hand-over");
+      break;
+    case HandoverOutcome::kHandedOver:
+      spdlog::info("shutdown: handed leadership to {} in {:.1f} ms ({})", r.successor, r.elapsed_ns / 1e6, r.detail);
+      break;
+    case HandoverOutcome::kUnsettled:
+      spdlog::warn("shutdown: handed leadership to {} in {:.1f} ms, but {}", r.successor, r.elapsed_ns / 1e6, r.detail);
+      break;
+    default:
+      spdlog::warn("shutdown: leadership not handed over ({}: {}) after {:.1f} ms; stopping anyway",
+                   HandoverOutcomeName(r.outcome), r.detail, r.elapsed_ns / 1e6);
+  }
+}
+
 void Server::OnFatal(const Status& s) {
   {
     std::lock_guard lock(mu_);
@@ -195,6 +217,12 @@ void Server::Shutdown() {
   // Start may have failed half way: only the parts built are stopped.
   Parts& p = *parts_;
   spdlog::info("shutting down");
+  bool fatal = false;
+  {
+    std::lock_guard lock(mu_);
+    fatal = !fatal_.ok();
+  }
+  if (p.node && !fatal) HandOver(p);
   if (p.log_service) p.log_service->BeginShutdown();
   if (p.cluster_service) p.cluster_service->Stop();
   if (p.node) p.node->Shutdown();
@@ -202,7 +230,16 @@ void Server::Shutdown() {
   if (p.transport) p.transport->Shutdown();
   spdlog::debug("shutdown: transport stopped");
   if (p.grpc_server) {
-    p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    // Every handler has been told to end by now (the services refuse calls,
+    // the node completed pending produces and woke waiting streams), so
+    // calls end within milliseconds. What the server would wait for past
+    // that is idle client connections: its shutdown sends a GOAWAY and waits
+    // for the client to acknowledge it, which a synchronous client with no
+    // call in flight does only when its channel is next polled (gRPC's
+    // backup poller: every 5 s). A long-lived idle replog::Client held every
+    // SIGTERM for the whole drain deadline (2 s, as it was). At the deadline
+    // gRPC closes the remaining connections and cancels any call left.
+    p.grpc_server->Shutdown(std::chrono::system_clock::now() + kDrainDeadline);
     p.grpc_server->Wait();
     spdlog::debug("shutdown: gRPC server drained");
   }

@@ -10,7 +10,10 @@
 // the group's first configuration; a directory with state restarts from it
 // (the initial members then only give the peers' addresses).
 //
-// Shutdown order: the services stop taking calls (tailing consumers end),
+// Shutdown order: a leader first hands leadership over to its most
+// up-to-date follower and waits (ServerConfig::handover_timeout_ms) for the
+// successor to lead and its own in-flight produces to settle
+// (leader_handover.h); then the services stop taking calls (tailing consumers end),
 // the node stops (pending produces complete with an error), the transport
 // closes its streams, the gRPC server drains; storage is closed last.
 //
@@ -53,6 +56,7 @@ class Server {
   Server() = default;
   void OnFatal(const common::Status& s);
   void OnRemoved();
+  void HandOver(Parts& p);
 
   std::unique_ptr<Parts> parts_;
   mutable std::mutex mu_;

@@ -234,7 +234,12 @@ NodeStatus Node::Impl::BuildStatus() {
   st.is_learner = std::find(rs.conf_state.learners.begin(), rs.conf_state.learners.end(), st.id) !=
                   rs.conf_state.learners.end();
   st.peers = peers_;
-  for (const auto& [id, pr] : rs.progress) st.match_index[id] = pr.match;
+  for (const auto& [id, pr] : rs.progress) {
+    st.match_index[id] = pr.match;
+    st.progress[id] = PeerProgress{.match = pr.match,
+                                   .replicating = pr.state == ProgressState::kReplicate,
+                                   .recent_active = pr.recent_active};
+  }
   return st;
 }
 
@@ -422,17 +427,25 @@ Status Node::TransferLeadership(NodeId to) {
   return Status::Ok();
 }
 
-Status Node::WaitForLeader(int64_t timeout_ns) {
+Status Node::WaitForLeader(int64_t timeout_ns) { return WaitForNewLeader(kNoNode, timeout_ns); }
+
+Status Node::WaitForNewLeader(NodeId previous, int64_t timeout_ns) {
   Impl& im = *impl_;
   const int64_t deadline = node_internal::DeadlineAfter(im.clock_.NowNanos(), timeout_ns);
+  auto found = [&] {
+    const NodeId leader = im.pub_leader_.load();
+    return leader != kNoNode && leader != previous;
+  };
   std::unique_lock<std::mutex> l(im.status_mu_);
-  while (im.pub_leader_.load() == kNoNode && !im.stopped_.load()) {
+  while (!found() && !im.stopped_.load()) {
     int64_t now = im.clock_.NowNanos();
     if (now >= deadline) break;
     im.status_cv_.wait_for(l, node_internal::WaitSlice(deadline - now));
   }
-  if (im.pub_leader_.load() != kNoNode && !im.stopped_.load()) return Status::Ok();
-  return common::UnavailableError("raft node " + std::to_string(id()) + ": no leader known");
+  if (found() && !im.stopped_.load()) return Status::Ok();
+  if (previous == kNoNode) return common::UnavailableError("raft node " + std::to_string(id()) + ": no leader known");
+  return common::UnavailableError("raft node " + std::to_string(id()) + ": no leader other than " +
+                                  std::to_string(previous) + " known");
 }
 
 NodeStatus Node::GetStatus() const {

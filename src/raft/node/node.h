@@ -130,6 +130,17 @@ struct LeaderHint {
   std::string address;   // empty when unknown
 };
 
+// The leader's view of one member's replication (NodeStatus::progress).
+struct PeerProgress {
+  uint64_t match = 0;      // highest index known durable on the member
+  // The leader streams appends to it: it answered the last ones. False while
+  // it is probed (unreachable, or its log diverged) or sent a snapshot.
+  bool replicating = false;
+  // Heard from since the leader's last check-quorum round (every election
+  // timeout; the flag restarts false at each round until the next answer).
+  bool recent_active = false;
+};
+
 struct NodeStatus {
   NodeId id = kNoNode;
   transport::GroupId group = 0;
@@ -144,6 +155,7 @@ struct NodeStatus {
   ConfState conf_state;
   std::map<NodeId, std::string> peers;       // known addresses
   std::map<NodeId, uint64_t> match_index;    // the leader's view; empty on others
+  std::map<NodeId, PeerProgress> progress;   // the leader's view (itself included); empty on others
   // OK while the node runs; else the error that stopped it (a failed persist,
   // a snapshot the state machine could not restore). A stopped node refuses
   // everything with kUnavailable until it is destroyed and started again.
@@ -206,6 +218,10 @@ class Node final : public transport::Inbox {
   Status TransferLeadership(NodeId to);
   // Blocks until a leader is known (OK) or the timeout passes (kUnavailable).
   Status WaitForLeader(int64_t timeout_ns);
+  // Blocks until this node knows a leader other than `previous` (OK), or the
+  // timeout passes or the node stops (kUnavailable). A leader that handed
+  // over (TransferLeadership) waits here to learn its successor.
+  Status WaitForNewLeader(NodeId previous, int64_t timeout_ns);
 
   // Takes a snapshot on the apply thread between two entries, after every
   // entry handed to it so far: the state machine's SnapshotData() at

@@ -353,5 +353,52 @@ TEST(NodeTest, TransferLeadershipHandsOver) {
   EXPECT_TRUE(c.WaitUntil([&] { return c.node(to).GetStatus().role == Role::kLeader; }));
 }
 
+TEST(NodeTest, WaitForNewLeaderReturnsOnceTheSuccessorIsKnown) {
+  TestCluster c(3);
+  NodeId leader = c.WaitForLeader();
+  ASSERT_NE(leader, kNoNode);
+  ASSERT_TRUE(c.ApplyOnLeader("x").has_value());
+  // No hand-over asked: the wait times out.
+  Status none = c.node(leader).WaitForNewLeader(leader, 20'000'000);
+  EXPECT_EQ(none.code(), common::Code::kUnavailable) << none.ToString();
+  NodeId to = leader % 3 + 1;
+  ASSERT_TRUE(c.node(leader).TransferLeadership(to).ok());
+  Status s = c.node(leader).WaitForNewLeader(leader, 5 * kSec);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.node(leader).leader_hint().id, to);
+  EXPECT_NE(c.node(leader).GetStatus().role, Role::kLeader);
+}
+
+TEST(NodeTest, LeaderStatusShowsEachFollowersProgress) {
+  TestCluster c(3);
+  NodeId leader = c.WaitForLeader();
+  ASSERT_NE(leader, kNoNode);
+  auto first = c.ApplyOnLeader("x");
+  ASSERT_TRUE(first.has_value());
+  auto caught_up = [&](NodeId id, uint64_t index) {
+    NodeStatus st = c.node(leader).GetStatus();
+    return st.progress.contains(id) && st.progress.at(id).replicating && st.progress.at(id).match >= index;
+  };
+  for (NodeId id : c.ids()) EXPECT_TRUE(c.WaitUntil([&] { return caught_up(id, first->index); })) << id;
+
+  // A follower cut off falls behind and, after a check-quorum round, is no
+  // longer recently active.
+  const NodeId cut = leader % 3 + 1;
+  const NodeId other = 6 - leader - cut;
+  c.net().Isolate(cut);
+  auto second = c.ApplyOnLeader("y");
+  ASSERT_TRUE(second.has_value());
+  EXPECT_TRUE(c.WaitUntil([&] { return caught_up(other, second->index); }));
+  EXPECT_TRUE(c.WaitUntil([&] { return !c.node(leader).GetStatus().progress.at(cut).recent_active; }));
+  NodeStatus st = c.node(leader).GetStatus();
+  EXPECT_LT(st.progress.at(cut).match, second->index);
+  EXPECT_EQ(st.progress.at(cut).match, st.match_index.at(cut));
+  c.net().Heal();
+  EXPECT_TRUE(c.WaitUntil([&] { return caught_up(cut, second->index); }));
+  EXPECT_TRUE(c.WaitUntil([&] { return c.node(leader).GetStatus().progress.at(cut).recent_active; }));
+  // Followers publish no progress.
+  EXPECT_TRUE(c.node(other).GetStatus().progress.empty());
+}
+
 }  // namespace
 }  // namespace raft

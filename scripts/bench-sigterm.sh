@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The write gap of a graceful leader shutdown (issue 5; BENCHMARKS.md). ROUNDS
+# times: a fresh 3-member cluster on 127.0.0.1 (ports PORT_BASE+1..+3,
+# default Raft timing, data under $WORK), `replog-bench produce` with CLIENTS
+# clients logging every ack (--ack-log, Unix ms), SIGTERM to the leader 2 s
+# in. The gap is the longest interval between consecutive acks from the last
+# one before the SIGTERM to the first one after the old leader knew its
+# successor (its log says when). Also printed: how long the old leader took
+# to exit, its own account of the hand-over, and the longest interval
+# between acks in the 2 s before the SIGTERM (the machine's noise). Every
+# round is a JSON line in $OUT; the median gap ends the run. Knobs
+# (environment): BUILD, WORK, ROUNDS, CLIENTS, PORT_BASE.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+BUILD=${BUILD:-build}
+WORK=${WORK:-data/bench-sigterm}
+ROUNDS=${ROUNDS:-7}
+CLIENTS=${CLIENTS:-1}
+PORT_BASE=${PORT_BASE:-7300}
+OUT=${OUT:-$WORK/results.jsonl}
+replogd=$BUILD/apps/replogd/replogd
+bench=$BUILD/bench/replog-bench
+p() { echo "127.0.0.1:$((PORT_BASE + $1))"; }
+addrs=$(p 1),$(p 2),$(p 3)
+members=1=$(p 1),2=$(p 2),3=$(p 3)
+log() { echo "[bench-sigterm $(date +%H:%M:%S)] $*" >&2; }
+
+declare -A PID=()
+start() {
+  local id=$1
+  "$replogd" --id "$id" --data-dir "$WORK/m$id" --listen "$(p "$id")" --initial-members "$members" \
+    --log-level info >>"$WORK/m$id.log" 2>&1 &
+  PID[$id]=$!
+}
+stop_all() {
+  local id
+  for id in "${!PID[@]}"; do kill -TERM "${PID[$id]}" 2>/dev/null || true; done
+  for id in "${!PID[@]}"; do wait "${PID[$id]}" 2>/dev/null || true; done
+  PID=()
+}
+trap stop_all EXIT
+leader() {
+  "$BUILD/apps/replog/replog" --addrs "$addrs" servers --json 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["leader_id"])'
+}
+wait_leader() {
+  for _ in $(seq 200); do
+    local l
+    l=$(leader 2>/dev/null || echo 0)
+    [ "${l:-0}" != 0 ] && return 0
+    sleep 0.05
+  done
+  log "no leader after 10 s"; exit 1
+}
+
+mkdir -p "$WORK"
+: >"$OUT"
+log "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for k in $(seq "$ROUNDS"); do
+  stop_all; rm -rf "$WORK"/m*; mkdir -p "$WORK"
+  for id in 1 2 3; do start "$id"; done
+  wait_leader
+  acks=$WORK/acks.$k
+  : >"$acks"
+  "$bench" produce --addrs "$addrs" --clients "$CLIENTS" --seconds 5 --warmup-seconds 0 --ack-log "$acks" \
+    >/dev/null 2>&1 &
+  producer=$!
+  sleep 2
+  l=$(leader)
+  term_ms=$(date +%s%3N)
+  kill -TERM "${PID[$l]}"
+  wait "${PID[$l]}" || log "member $l exited with $?"
+  exit_ms=$(($(date +%s%3N) - term_ms))
+  unset "PID[$l]"
+  wait "$producer" || true
+  handover=$(grep -o 'handed leadership to .*\|leadership not handed over.*' "$WORK/m$l.log" | tail -1 || true)
+  # The old leader knows its successor handover_ms after the SIGTERM (its own
+  # log); every ack after that comes from the new leader. The gap: the longest
+  # interval between consecutive acks from the last one before the SIGTERM to
+  # the first one after that moment. For comparison, "before_ms": the longest
+  # interval in the 2 s before the SIGTERM (stalls of a loaded machine).
+  handover_ms=$(sed -n 's/.* in \([0-9.]*\) ms.*/\1/p' <<<"$handover" | cut -d. -f1)
+  read -r gap end before < <(sort -n "$acks" | awk -v t="$term_ms" -v h="${handover_ms:-1000}" '
+    $1 <= t { if (NR > 1 && $1 - prev > before && prev >= t - 2000) before = $1 - prev; last = $1 }
+    $1 > t && !done { if (last && $1 - (p ? p : last) > best) { best = $1 - (p ? p : last); end = $1 - t }
+                      p = $1; if ($1 > t + h) done = 1 }
+    { prev = $1 }
+    END { if (done) print best, end, before + 0; else print "null null", before + 0 }')
+  log "round $k: SIGTERM leader $l; exit after ${exit_ms} ms; write gap ${gap} ms (ends SIGTERM+${end} ms;" \
+    "longest in the 2 s before: ${before} ms); ${handover}"
+  echo "{\"label\":\"replog sigterm leader\",\"clients\":$CLIENTS,\"gap_ms\":$gap,\"gap_end_ms\":$end,\"before_ms\":$before,\"exit_ms\":$exit_ms,\"handover_ms\":${handover_ms:-null}}" >>"$OUT"
+done
+stop_all
+
+python3 - "$OUT" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+for key in ("gap_ms", "gap_end_ms", "before_ms", "handover_ms", "exit_ms"):
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    if vals:
+        print(f"{key:11} median {statistics.median(vals):7.1f}  min {min(vals):5}  max {max(vals):5}  n {len(vals)}")
+PY
