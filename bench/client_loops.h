@@ -43,8 +43,8 @@ struct OpResult {
 
 // One blocking request.
 using Op = std::function<OpResult()>;
-// Starts one request; it calls `done` once when it ends, from any thread,
-// never before it returns.
+// Starts one request; it calls `done` once when it ends, from any thread but
+// never from inside the AsyncOp call itself.
 using AsyncOp = std::function<void(std::function<void(OpResult)> done)>;
 
 // Runs ops[i] back to back on a thread of its own, for every i, until

@@ -54,8 +54,9 @@ class AsyncProduce {
 
   // Runs the first steps on the calling thread: finishes with `precheck`
   // when it is an error, else starts the produce. `done` is never called
-  // before Begin returns (a completion gRPC delivers inside it is passed on
-  // through an alarm).
+  // from inside Begin (a completion gRPC delivers on this thread before
+  // Begin returns is passed on to another thread through an alarm); it may
+  // run on another thread before Begin has returned.
   void Begin(const common::Status& precheck);
   // Stops the operation as soon as possible: the RPC in flight is cancelled,
   // a wait cut short, no new step started; it then finishes with

@@ -133,7 +133,8 @@ class Client {
   // outcome classes and errors as Produce, and kCancelled when the Client is
   // destroyed first (the message says whether the records may have been
   // committed). Returns at once; `done` is then called exactly once with the
-  // result, on a gRPC thread, never before ProduceAsync returns. RPCs use
+  // result, on a gRPC thread, never from inside ProduceAsync (no reentry; it
+  // may run on another thread before ProduceAsync has returned). RPCs use
   // gRPC's callback API and backoff a grpc::Alarm, so no thread waits for
   // the call. `done` runs where gRPC delivers completions: it must not block
   // for long (no sleeps, no sync RPCs, no Produce()) nor destroy this
