@@ -7,9 +7,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
+#include "bench/client_loops.h"
 #include "bench/latency.h"
 #include "bench/report.h"
 #include "client/cli_format.h"
@@ -24,51 +24,6 @@ using common::Result;
 using common::Status;
 using replog::Client;
 using replog::Record;
-
-// What one client thread measured.
-struct ThreadStats {
-  LatencyRecorder latency;
-  uint64_t ops = 0;
-  uint64_t records = 0;
-  uint64_t bytes = 0;  // value bytes
-  uint64_t errors = 0;
-  uint64_t unknown_retries = 0;
-  int64_t last_end_ns = 0;
-  std::string first_error;
-};
-
-// What one request did: records and value bytes moved, or an error.
-struct OpResult {
-  Status status;
-  uint64_t records = 0;
-  uint64_t bytes = 0;
-  bool unknown_retry = false;
-};
-
-using Op = std::function<OpResult()>;
-
-// Calls `op` back to back until d.end_ns, recording the requests that start
-// in the measured window (bench/latency.h's schedule).
-void ClosedLoop(common::Clock& clock, const Deadlines& d, const Op& op, ThreadStats* s) {
-  int64_t start = clock.NowNanos();
-  while (start < d.end_ns) {
-    OpResult r = op();
-    int64_t end = clock.NowNanos();
-    if (start >= d.measure_start_ns) {
-      s->last_end_ns = end;
-      if (r.status.ok()) {
-        s->latency.Add(end - start);
-        s->ops++;
-        s->records += r.records;
-        s->bytes += r.bytes;
-        s->unknown_retries += r.unknown_retry ? 1 : 0;
-      } else {
-        if (s->errors++ == 0) s->first_error = r.status.ToString();
-      }
-    }
-    start = end;
-  }
-}
 
 Status Validate(const ClientBenchConfig& c) {
   if (c.clients == 0 || c.batch == 0) return common::InvalidArgumentError("--clients and --batch must be positive");
@@ -108,33 +63,23 @@ std::string Payload(uint64_t record_size, uint64_t salt) {
   return v;
 }
 
-// Runs `make_op(thread)` on --clients threads and prints the report.
-Status RunThreads(const ClientBenchConfig& c, const std::string& workload,
-                  const std::function<Op(uint64_t)>& make_op, std::vector<std::unique_ptr<Client>>& clients) {
+// Runs one closed loop per client, on a thread each (`ops`) or from the
+// completions of asynchronous requests (`async_ops`, when not empty), and
+// prints the report.
+Status RunLoops(const ClientBenchConfig& c, const std::string& workload, const std::vector<Op>& ops,
+                const std::vector<AsyncOp>& async_ops, size_t connections) {
   common::RealClock clock;
-  std::vector<ThreadStats> stats(c.clients);
-  std::vector<Op> ops;
-  for (uint64_t i = 0; i < c.clients; i++) ops.push_back(make_op(i));
-  std::fprintf(stderr, "%s: %lu clients over %zu connections, %.1f s warm-up, %.1f s measured\n", workload.c_str(),
-               static_cast<unsigned long>(c.clients), clients.size(), c.warmup_seconds, c.seconds);
+  std::vector<LoopStats> stats(c.clients);
+  const bool async = !async_ops.empty();
+  std::fprintf(stderr, "%s: %lu clients over %zu connections (%s), %.1f s warm-up, %.1f s measured\n",
+               workload.c_str(), static_cast<unsigned long>(c.clients), connections,
+               async ? "asynchronous requests" : "a thread per client", c.warmup_seconds, c.seconds);
   Deadlines d = StartDeadlines(clock, c.warmup_seconds, c.seconds);
-  std::vector<std::thread> threads;
-  for (uint64_t i = 0; i < c.clients; i++) {
-    threads.emplace_back([&, i] { ClosedLoop(clock, d, ops[i], &stats[i]); });
-  }
-  for (auto& t : threads) t.join();
+  if (async) RunAsyncLoops(clock, d, async_ops, &stats);
+  else RunThreadLoops(clock, d, ops, &stats);
 
-  ThreadStats total;
-  for (ThreadStats& s : stats) {
-    total.latency.Merge(s.latency);
-    total.ops += s.ops;
-    total.records += s.records;
-    total.bytes += s.bytes;
-    total.unknown_retries += s.unknown_retries;
-    total.last_end_ns = std::max(total.last_end_ns, s.last_end_ns);
-    if (total.errors == 0 && s.errors > 0) total.first_error = s.first_error;
-    total.errors += s.errors;
-  }
+  LoopStats total;
+  for (const LoopStats& s : stats) total.Merge(s);
   double seconds = std::max(1e-9, static_cast<double>(total.last_end_ns - d.measure_start_ns) / 1e9);
   LatencySummary lat = total.latency.Summarize();
 
@@ -149,7 +94,7 @@ Status RunThreads(const ClientBenchConfig& c, const std::string& workload,
   r.mb_per_s = static_cast<double>(total.bytes) / seconds / kMiB;
   r.SetLatency(lat);
   r.AddInt("clients", static_cast<int64_t>(c.clients));
-  r.AddInt("connections", static_cast<int64_t>(clients.size()));
+  r.AddInt("connections", static_cast<int64_t>(connections));
   r.AddNum("ops_per_s", ops_per_s);
   std::optional<double> none;
   r.AddNum("p50_ms", lat.count == 0 ? none : std::optional<double>(lat.p50_us / 1e3));
@@ -208,6 +153,8 @@ CLI::App* AddProduceCommand(CLI::App* app, ClientBenchConfig* config) {
   AddCommonFlags(cmd, config);
   cmd->add_option("--batch", config->batch, "records per Produce request")->capture_default_str();
   cmd->add_option("--ack-log", config->ack_log, "append the Unix time in ms of every acknowledged request here");
+  cmd->add_flag("--sync", config->sync,
+                "a thread per client calling the blocking Produce (default: asynchronous requests, ProduceAsync)");
   return cmd;
 }
 
@@ -250,19 +197,31 @@ Status RunProduceBench(const ClientBenchConfig& c) {
   ASSIGN_OR_RETURN(std::unique_ptr<AckLog> ack_log, AckLog::Open(c.ack_log));
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Client>> clients, ConnectAll(c));
   common::RealClock wall;
-  auto make_op = [&](uint64_t thread) -> Op {
-    Client* client = clients[thread % clients.size()].get();
-    auto records = std::make_shared<std::vector<Record>>();
-    for (uint64_t i = 0; i < c.batch; i++) records->push_back(Record{.value = Payload(c.record_size, thread * 1000 + i)});
-    uint64_t bytes = c.batch * c.record_size;
-    return [client, records, bytes, log = ack_log.get(), &wall]() {
-      auto r = client->Produce(*records);
-      if (!r.has_value()) return OpResult{r.error()};
-      if (log != nullptr) log->Add(wall.WallMillis());
-      return OpResult{Status::Ok(), records->size(), bytes, r->retried_after_unknown_outcome};
-    };
+  AckLog* log = ack_log.get();
+  const uint64_t bytes = c.batch * c.record_size;
+  // What a request did, from how its produce ended.
+  auto result_of = [log, bytes, &wall, &c](const Result<replog::ProduceResult>& r) {
+    if (!r.has_value()) return OpResult{r.error()};
+    if (log != nullptr) log->Add(wall.WallMillis());
+    return OpResult{Status::Ok(), c.batch, bytes, r->retried_after_unknown_outcome};
   };
-  return RunThreads(c, "produce", make_op, clients);
+  std::vector<Op> ops;
+  std::vector<AsyncOp> async_ops;
+  for (uint64_t i = 0; i < c.clients; i++) {
+    Client* client = clients[i % clients.size()].get();
+    std::vector<Record> records;
+    for (uint64_t k = 0; k < c.batch; k++) records.push_back(Record{.value = Payload(c.record_size, i * 1000 + k)});
+    if (c.sync) {
+      ops.push_back([client, records, result_of] { return result_of(client->Produce(records)); });
+    } else {
+      async_ops.push_back([client, records, result_of](std::function<void(OpResult)> done) {
+        client->ProduceAsync(records, [done = std::move(done), result_of](Result<replog::ProduceResult> r) {
+          done(result_of(r));
+        });
+      });
+    }
+  }
+  return RunLoops(c, "produce", ops, async_ops, clients.size());
 }
 
 Status RunConsumeBench(const ClientBenchConfig& config) {
@@ -292,7 +251,9 @@ Status RunConsumeBench(const ClientBenchConfig& config) {
       return OpResult{Status::Ok(), b->records.size(), bytes};
     };
   };
-  return RunThreads(c, "consume", make_op, clients);
+  std::vector<Op> ops;
+  for (uint64_t i = 0; i < c.clients; i++) ops.push_back(make_op(i));
+  return RunLoops(c, "consume", ops, {}, clients.size());
 }
 
 }  // namespace bench

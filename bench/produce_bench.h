@@ -3,11 +3,15 @@
 // `replog-bench produce` and `replog-bench consume`: closed-loop clients
 // against a running cluster, through replog::Client (src/client/client.h).
 //
-// --clients threads each keep one request in flight: a Produce of --batch
-// records of --record-size bytes, or a Consume of up to --batch records. A
-// request's latency is from its call to its return (retries included).
-// Threads share --connections Clients (gRPC connections; default one per
-// client thread, as etcd's benchmark does). After --warmup-seconds, requests
+// --clients closed-loop clients each keep one request in flight: a Produce
+// of --batch records of --record-size bytes, or a Consume of up to --batch
+// records. A request's latency is from its call to its result (retries
+// included). Produce runs every client from the completions of
+// Client::ProduceAsync (no thread per client: the benchmark's own CPU and
+// context switches stay small beside the servers'); --sync gives each client
+// a thread calling the blocking Produce instead. Consume always runs a thread
+// per client. The clients share --connections Clients (gRPC connections;
+// default one per client, as etcd's benchmark does); see client_loops.h. After --warmup-seconds, requests
 // that start within --seconds are measured. Prints ONE summary line and ONE
 // JSON line (bench/report.h) with, besides the common fields, clients,
 // ops_per_s, p50_ms, p99_ms, max_ms, errors (requests that failed; the
@@ -48,6 +52,9 @@ struct ClientBenchConfig {
   // acknowledged request is appended to this file, one per line, so that a
   // script can find the write gap around a fault it injected.
   std::string ack_log;
+  // produce only: drive the clients with a thread each calling the blocking
+  // Client::Produce, instead of ProduceAsync from the completions.
+  bool sync = false;
 };
 
 // Add the subcommands and their flags to `app`; `app` and `config` must

@@ -1,4 +1,5 @@
-// replog::Client: connection, discovery and Produce. Consume and
+// replog::Client: connection, discovery, Produce and ProduceAsync (whose
+// retry rules are ProduceRetry's, produce_retry.h). Consume and
 // ConsumeStream are in client_consume.cc.
 
 #include "client/client.h"
@@ -7,11 +8,13 @@
 #include <string>
 #include <utility>
 
+#include "client/async_produce.h"
 #include "client/backoff.h"
 #include "client/client_internal.h"
 #include "client/convert.h"
+#include "client/discovery_round.h"
 #include "client/members.h"
-#include "client/rpc_outcome.h"
+#include "client/produce_retry.h"
 #include "replog/v1/log.grpc.pb.h"
 
 namespace replog {
@@ -22,52 +25,23 @@ using common::Status;
 
 namespace {
 
-// Leader hints followed in a row without sleeping; more means members point
-// at each other (a view in flux), and backoff is due.
-constexpr int kMaxHintHops = 3;
-
-// One Produce RPC and how it ended.
-struct ProduceAttempt {
-  AttemptClass cls = AttemptClass::kFinal;
-  Status status;
-  LeaderHint hint;
-  v1::ProduceResponse response;
-};
-
+// One Produce RPC to `address` on gRPC's sync API.
 ProduceAttempt SendProduce(Members& members, const std::string& address, const v1::ProduceRequest& request,
                            int64_t timeout_ns) {
   auto stub = v1::Log::NewStub(members.Connected(address, timeout_ns));
   grpc::ClientContext ctx;
   SetTimeout(&ctx, timeout_ns);
-  ProduceAttempt a;
-  grpc::Status gs = stub->Produce(&ctx, request, &a.response);
-  a.hint = ReadLeaderHint(ctx);
-  a.cls = ClassifyProduce(gs, a.hint);
-  a.status = FromGrpc(gs, "produce to " + address);
-  return a;
+  v1::ProduceResponse response;
+  grpc::Status gs = stub->Produce(&ctx, request, &response);
+  return ReadProduceAttempt(gs, ctx, address, std::move(response));
 }
 
-// The error of a Produce that gave up (contract in client.h).
-Status GiveUp(const Status& last, bool unknown, uint32_t attempts) {
-  std::string tail = std::to_string(attempts) + " attempt(s); last error: " + last.ToString();
-  if (unknown) {
-    return Status(Code::kDeadlineExceeded,
-                  "produce: outcome unknown, the records may have been committed (an attempt timed out or "
-                  "lost its connection after sending); gave up after " + tail);
-  }
-  return common::UnavailableError("produce: no leader committed the records in time, none were committed; " + tail);
-}
-
-// The result of the attempt to `target` that succeeded.
-Result<ProduceResult> Accepted(const v1::ProduceResponse& response, const std::string& target, size_t records,
-                               ProduceResult result) {
-  if (response.offsets_size() != static_cast<int>(records)) {
-    return common::InternalError("produce to " + target + ": " + std::to_string(response.offsets_size()) +
-                                 " offsets for " + std::to_string(records) + " records");
-  }
-  result.offsets.assign(response.offsets().begin(), response.offsets().end());
-  result.leader_address = target;
-  return result;
+// The request of a produce of `records`; kInvalidArgument when there are none.
+Result<v1::ProduceRequest> MakeRequest(const std::vector<Record>& records) {
+  if (records.empty()) return common::InvalidArgumentError("produce: no records");
+  v1::ProduceRequest request;
+  for (const Record& r : records) ToProto(r, request.add_records());
+  return request;
 }
 
 Status Validate(const ClientOptions& o) {
@@ -105,9 +79,10 @@ Client::Client(ClientOptions options, std::unique_ptr<common::Clock> owned_clock
       clock_(options_.clock != nullptr ? options_.clock : owned_clock_.get()),
       members_(std::make_unique<Members>(options_.bootstrap_addresses, options_.max_receive_bytes,
                                          options_.keepalive_ms)),
-      backoff_seed_(options_.seed) {}
+      backoff_seed_(options_.seed),
+      async_ops_(std::make_unique<AsyncOps>()) {}
 
-Client::~Client() = default;
+Client::~Client() { async_ops_->CancelAllAndWait(); }
 
 Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   RETURN_IF_ERROR(Validate(options));
@@ -142,39 +117,16 @@ bool Client::SleepBefore(Backoff& backoff, int64_t deadline_ns) {
 }
 
 Status Client::Discover(int64_t deadline_ns) {
-  std::string errors;
-  bool answered = false;
-  for (const std::string& address : members_->DiscoveryOrder()) {
-    int64_t remaining = deadline_ns - NowNs();
-    if (remaining <= 0) break;
-    const int64_t timeout_ns = std::min(remaining, options_.discovery_timeout_ms * 1'000'000);
-    auto stub = v1::Log::NewStub(members_->Connected(address, timeout_ns));
+  DiscoveryRound round(*members_, deadline_ns, options_.discovery_timeout_ms * 1'000'000);
+  while (std::optional<DiscoveryRound::Call> call = round.Next(NowNs())) {
+    auto stub = v1::Log::NewStub(members_->Connected(call->address, call->timeout_ns));
     grpc::ClientContext ctx;
-    SetTimeout(&ctx, timeout_ns);
+    SetTimeout(&ctx, call->timeout_ns);
     v1::GetServersResponse response;
     grpc::Status gs = stub->GetServers(&ctx, v1::GetServersRequest(), &response);
-    if (!gs.ok()) {
-      errors += (errors.empty() ? "" : "; ") + address + ": " + gs.error_message();
-      continue;
-    }
-    ClusterView view = FromProto(response, address);
-    members_->Update(view);
-    answered = true;
-    if (!view.LeaderAddress().empty()) return Status::Ok();
+    round.OnAnswer(gs, response);
   }
-  if (answered) return Status::Ok();
-  if (errors.empty()) errors = "deadline passed before any member was asked";
-  return common::UnavailableError("no member answered GetServers (" + errors + ")");
-}
-
-std::string Client::LeaderOrDiscover(int64_t deadline_ns, Status* last) {
-  std::string target = members_->leader_address();
-  if (!target.empty()) return target;
-  Status ds = Discover(deadline_ns);
-  target = members_->leader_address();
-  if (!ds.ok()) *last = ds;
-  else if (target.empty()) *last = common::UnavailableError("no leader known (members answered without one)");
-  return target;
+  return round.Finish();
 }
 
 Result<ClusterView> Client::Servers() {
@@ -189,41 +141,43 @@ Result<ClusterView> Client::Servers() {
 
 ClusterView Client::cached_view() const { return members_->view(); }
 
+ProduceRetry Client::NewProduceRetry(size_t records) {
+  return ProduceRetry(*members_, records, DeadlineNs(), options_.attempt_timeout_ms * 1'000'000, NewBackoff());
+}
+
 Result<ProduceResult> Client::Produce(const std::vector<Record>& records) {
-  if (records.empty()) return common::InvalidArgumentError("produce: no records");
-  v1::ProduceRequest request;
-  for (const Record& r : records) ToProto(r, request.add_records());
-  const int64_t deadline = DeadlineNs();
-  Backoff backoff = NewBackoff();
-  ProduceResult result;
-  Status last = common::UnavailableError("no leader known");
-  int hops = 0;
+  ASSIGN_OR_RETURN(v1::ProduceRequest request, MakeRequest(records));
+  ProduceRetry retry = NewProduceRetry(records.size());
+  ProduceRetry::Step s = retry.Start(NowNs());
   for (;;) {
-    std::string target = LeaderOrDiscover(deadline, &last);
-    int64_t remaining = deadline - NowNs();
-    if (!target.empty() && remaining > 0) {
-      ProduceAttempt a =
-          SendProduce(*members_, target, request, std::min(remaining, options_.attempt_timeout_ms * 1'000'000));
-      result.attempts++;
-      if (a.cls == AttemptClass::kOk) return Accepted(a.response, target, records.size(), std::move(result));
-      if (a.cls == AttemptClass::kFinal) {
-        if (result.retried_after_unknown_outcome) return GiveUp(a.status, true, result.attempts);
-        return a.status;
-      }
-      last = a.status;
-      if (a.cls == AttemptClass::kUnknown) result.retried_after_unknown_outcome = true;
-      // Follow a member's hint at once, a few times in a row.
-      const LeaderHint& h = a.hint;
-      if (a.cls == AttemptClass::kNotApplied && !h.address.empty() && h.address != target && hops < kMaxHintHops) {
-        members_->SetLeader(h.id, h.address);
-        hops++;
-        continue;
-      }
-      members_->ForgetLeader(target);
+    switch (s.kind) {
+      case ProduceRetry::Step::Kind::kDone:
+        return std::move(*s.result);
+      case ProduceRetry::Step::Kind::kDiscover:
+        s = retry.Discovered(Discover(retry.deadline_ns()), NowNs());
+        break;
+      case ProduceRetry::Step::Kind::kSend:
+        s = retry.Attempted(SendProduce(*members_, s.target, request, s.timeout_ns), NowNs());
+        break;
+      case ProduceRetry::Step::Kind::kWait:
+        Sleep(s.delay_ns);
+        s = retry.Waited(NowNs());
+        break;
     }
-    if (!SleepBefore(backoff, deadline)) return GiveUp(last, result.retried_after_unknown_outcome, result.attempts);
-    hops = 0;
   }
+}
+
+void Client::ProduceAsync(std::vector<Record> records, ProduceCallback done) {
+  Result<v1::ProduceRequest> request = MakeRequest(records);
+  const AsyncEnv env{.members = *members_,
+                     .clock = *clock_,
+                     .ops = *async_ops_,
+                     .discovery_timeout_ns = options_.discovery_timeout_ms * 1'000'000,
+                     .wait_on_clock = options_.clock != nullptr};
+  const Status precheck = request.status();
+  auto op = std::make_unique<AsyncProduce>(env, request.has_value() ? std::move(*request) : v1::ProduceRequest(),
+                                           NewProduceRetry(records.size()), std::move(done));
+  async_ops_->Start(std::move(op), precheck);
 }
 
 }  // namespace replog

@@ -32,9 +32,14 @@
 // (kUnavailable, kOutOfRange with the server's message naming the valid range,
 // ...) and a message naming the operation and the member.
 //
+// ProduceAsync is Produce without a waiting thread: it runs on gRPC's
+// callback API and calls back when done, so that one thread can keep many
+// produces in flight (replog-bench produce does).
+//
 // Threads: every method is thread-safe; many threads may share one Client
 // (its gRPC channels are shared, each call makes its own stub). The Client
-// must outlive the calls running on it.
+// must outlive the calls running on it; its destructor cancels the
+// ProduceAsync calls still running and waits for their callbacks (~Client).
 
 #include <atomic>
 #include <cstdint>
@@ -51,8 +56,10 @@
 
 namespace replog {
 
+class AsyncOps;
 class Backoff;
 class Members;
+class ProduceRetry;
 
 struct ClientOptions {
   // host:port of some members; at least one. Members found through
@@ -82,13 +89,19 @@ struct ClientOptions {
   uint64_t seed = 1;
   // Clock for deadlines and backoff sleeps; nullptr: a RealClock owned by the
   // client. When set it must outlive the client; a ManualClock (tests) must
-  // then be used from one thread only.
+  // then be used from one thread only (and at most one ProduceAsync be in
+  // flight). With a clock set, ProduceAsync's backoff is a SleepNanos() on
+  // that clock in a gRPC thread instead of a timer: meant for a ManualClock,
+  // whose sleeps cost no time.
   common::Clock* clock = nullptr;
 };
 
 // Why the stream callback is called and what it returns: true to go on,
 // false to end ConsumeStream with OK.
 using BatchCallback = std::function<bool(const ConsumeBatch&)>;
+
+// What ProduceAsync calls with the produce's result.
+using ProduceCallback = std::function<void(common::Result<ProduceResult>)>;
 
 class Client {
  public:
@@ -98,6 +111,12 @@ class Client {
   // a leader yet is fine: Produce waits for one.
   static common::Result<std::unique_ptr<Client>> Connect(ClientOptions options);
 
+  // Cancels every ProduceAsync still running (RPC cancelled, backoff cut
+  // short; each one's callback gets kCancelled unless its answer had already
+  // come) and returns only once every callback has returned. A ProduceAsync
+  // made from such a callback meanwhile is cancelled the same way. Nothing
+  // may call the Client once ~Client has begun, except those callbacks; a
+  // callback must not destroy its Client (it would wait for itself).
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -109,6 +128,19 @@ class Client {
   // kDeadlineExceeded when one may have been (outcome unknown). Other codes
   // from the server are returned as they come.
   common::Result<ProduceResult> Produce(const std::vector<Record>& records);
+
+  // Produce without blocking: the same request, retries, leader hints,
+  // outcome classes and errors as Produce, and kCancelled when the Client is
+  // destroyed first (the message says whether the records may have been
+  // committed). Returns at once; `done` is then called exactly once with the
+  // result, on a gRPC thread, never from inside ProduceAsync (no reentry; it
+  // may run on another thread before ProduceAsync has returned). RPCs use
+  // gRPC's callback API and backoff a grpc::Alarm, so no thread waits for
+  // the call. `done` runs where gRPC delivers completions: it must not block
+  // for long (no sleeps, no sync RPCs, no Produce()) nor destroy this
+  // Client; it may call ProduceAsync again (a closed loop). No order among
+  // concurrent calls is promised.
+  void ProduceAsync(std::vector<Record> records, ProduceCallback done);
 
   // Reads the first records at or after `from_offset` (0: from the first
   // retained) from one member chosen by options.read_from. A member that
@@ -141,10 +173,9 @@ class Client {
   // or all were asked and some answered (OK, no leader), or none answered
   // (kUnavailable listing each address's error).
   common::Status Discover(int64_t deadline_ns);
-  // The leader's address; when none is known, Discover first. "" when the
-  // members know none either, with *last saying why.
-  std::string LeaderOrDiscover(int64_t deadline_ns, common::Status* last);
   Backoff NewBackoff();
+  // The retry rules of a produce of `records` records starting now.
+  ProduceRetry NewProduceRetry(size_t records);
   // Sleeps the backoff's next delay unless that passes the deadline (false).
   bool SleepBefore(Backoff& backoff, int64_t deadline_ns);
   // Where a stream is: the next offset to deliver, the highest committed
@@ -179,6 +210,7 @@ class Client {
   common::Clock* clock_;
   std::unique_ptr<Members> members_;
   std::atomic<uint64_t> backoff_seed_;
+  std::unique_ptr<AsyncOps> async_ops_;
 };
 
 }  // namespace replog

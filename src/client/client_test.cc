@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "client/client_test_util.h"
 #include "client/fake_log_service.h"
 
 namespace replog {
@@ -17,28 +18,21 @@ namespace {
 using common::Code;
 using testing::FakeCluster;
 using testing::FaultHint;
+using testing::MustConnect;
+using testing::Options;
 using testing::ProduceFault;
+using testing::ProducePath;
+using testing::ProduceVia;
+using testing::Values;
 
-// Options for a client of `cluster`; with a ManualClock backoff costs no
-// real time.
-ClientOptions Options(std::vector<std::string> addresses, common::Clock* clock = nullptr) {
-  ClientOptions o;
-  o.bootstrap_addresses = std::move(addresses);
-  o.clock = clock;
-  return o;
-}
-
-std::unique_ptr<Client> MustConnect(ClientOptions o) {
-  auto c = Client::Connect(std::move(o));
-  EXPECT_TRUE(c.has_value()) << c.status().ToString();
-  return c.has_value() ? std::move(*c) : nullptr;
-}
-
-std::vector<Record> Values(std::initializer_list<const char*> values) {
-  std::vector<Record> out;
-  for (const char* v : values) out.push_back(Record{.value = v});
-  return out;
-}
+// Produce's tests run through both Produce and ProduceAsync
+// (client_test_util.h, ProduceVia): the two share their rules.
+class ClientProduceTest : public ::testing::TestWithParam<ProducePath> {
+ protected:
+  common::Result<ProduceResult> Produce(Client& client, const std::vector<Record>& records) {
+    return ProduceVia(GetParam(), client, records);
+  }
+};
 
 TEST(ClientTest, ConnectDiscoversMembersAndLeaderFromAnyMember) {
   FakeCluster fake(3);
@@ -80,13 +74,13 @@ TEST(ClientTest, ConnectRejectsOptionsWithoutAddresses) {
   EXPECT_EQ(c.error().code(), Code::kInvalidArgument);
 }
 
-TEST(ClientTest, ProduceGoesToTheLeaderAndReturnsOffsets) {
+TEST_P(ClientProduceTest, GoesToTheLeaderAndReturnsOffsets) {
   FakeCluster fake(3);
   auto client = MustConnect(Options({fake.address(2)}));
   std::vector<Record> records = Values({"a", "b"});
   records[0].key = "k";
   records[0].headers = {Header{"h", "x"}};
-  auto r = client->Produce(records);
+  auto r = Produce(*client, records);
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_EQ(r->offsets, (std::vector<uint64_t>{1, 2}));
   EXPECT_EQ(r->attempts, 1u);
@@ -101,11 +95,11 @@ TEST(ClientTest, ProduceGoesToTheLeaderAndReturnsOffsets) {
   EXPECT_EQ(log[1].value, "b");
 }
 
-TEST(ClientTest, ProduceFollowsTheLeaderHintOfAStaleView) {
+TEST_P(ClientProduceTest, FollowsTheLeaderHintOfAStaleView) {
   FakeCluster fake(3);
   fake.SetAdvertisedLeader(2);  // GetServers names 2, but 1 leads
   auto client = MustConnect(Options({fake.address(3)}));
-  auto r = client->Produce(Values({"a"}));
+  auto r = Produce(*client, Values({"a"}));
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_EQ(r->attempts, 2u);
   EXPECT_FALSE(r->retried_after_unknown_outcome);
@@ -114,30 +108,30 @@ TEST(ClientTest, ProduceFollowsTheLeaderHintOfAStaleView) {
   EXPECT_EQ(fake.log().size(), 1u);
 }
 
-TEST(ClientTest, ProduceMovesToTheNewLeaderAfterALeaderChange) {
+TEST_P(ClientProduceTest, MovesToTheNewLeaderAfterALeaderChange) {
   FakeCluster fake(3);
   auto client = MustConnect(Options(fake.addresses()));
-  ASSERT_TRUE(client->Produce(Values({"a"})).has_value());
+  ASSERT_TRUE(Produce(*client, Values({"a"})).has_value());
   fake.SetLeader(3);
-  auto r = client->Produce(Values({"b"}));
+  auto r = Produce(*client, Values({"b"}));
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_EQ(r->leader_address, fake.address(3));
   EXPECT_EQ(r->offsets, std::vector<uint64_t>{2});
   // The next one goes straight to the new leader.
-  auto r2 = client->Produce(Values({"c"}));
+  auto r2 = Produce(*client, Values({"c"}));
   ASSERT_TRUE(r2.has_value());
   EXPECT_EQ(r2->attempts, 1u);
   EXPECT_EQ(fake.produces(1), 2u);
 }
 
-TEST(ClientTest, ProduceWithoutALeaderBacksOffAndRediscovers) {
+TEST_P(ClientProduceTest, WithoutALeaderBacksOffAndRediscovers) {
   FakeCluster fake(3);
   common::ManualClock clock;
   auto client = MustConnect(Options(fake.addresses(), &clock));
   fake.AddProduceFault(1, ProduceFault{.hint = FaultHint::kLeaderless});
   fake.AddProduceFault(1, ProduceFault{.hint = FaultHint::kLeaderless});
   int64_t before = clock.NowNanos();
-  auto r = client->Produce(Values({"a"}));
+  auto r = Produce(*client, Values({"a"}));
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_EQ(r->attempts, 3u);
   EXPECT_FALSE(r->retried_after_unknown_outcome);
@@ -145,13 +139,13 @@ TEST(ClientTest, ProduceWithoutALeaderBacksOffAndRediscovers) {
   EXPECT_EQ(fake.log().size(), 1u);
 }
 
-TEST(ClientTest, ProduceFlagsARetryAfterADeadlineExceeded) {
+TEST_P(ClientProduceTest, FlagsARetryAfterADeadlineExceeded) {
   FakeCluster fake(3);
   common::ManualClock clock;
   auto client = MustConnect(Options(fake.addresses(), &clock));
   // The leader commits, then the answer is lost: the retry duplicates.
   fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::DEADLINE_EXCEEDED, .append_first = true});
-  auto r = client->Produce(Values({"a"}));
+  auto r = Produce(*client, Values({"a"}));
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_TRUE(r->retried_after_unknown_outcome);
   EXPECT_EQ(r->attempts, 2u);
@@ -159,81 +153,81 @@ TEST(ClientTest, ProduceFlagsARetryAfterADeadlineExceeded) {
   EXPECT_EQ(fake.log().size(), 2u);
 }
 
-TEST(ClientTest, ProduceRetriesAbortedWithoutFlaggingIt) {
+TEST_P(ClientProduceTest, RetriesAbortedWithoutFlaggingIt) {
   FakeCluster fake(3);
   common::ManualClock clock;
   auto client = MustConnect(Options(fake.addresses(), &clock));
   fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::ABORTED});
-  auto r = client->Produce(Values({"a"}));
+  auto r = Produce(*client, Values({"a"}));
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_FALSE(r->retried_after_unknown_outcome);
   EXPECT_EQ(r->attempts, 2u);
 }
 
-TEST(ClientTest, ProduceTreatsUnavailableWithoutMetadataAsUnknown) {
+TEST_P(ClientProduceTest, TreatsUnavailableWithoutMetadataAsUnknown) {
   FakeCluster fake(3);
   common::ManualClock clock;
   auto client = MustConnect(Options(fake.addresses(), &clock));
   fake.AddProduceFault(1, ProduceFault{.hint = FaultHint::kNone});
-  auto r = client->Produce(Values({"a"}));
+  auto r = Produce(*client, Values({"a"}));
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_TRUE(r->retried_after_unknown_outcome);
 }
 
-TEST(ClientTest, ProduceToAStoppedLeaderIsSafeToRetry) {
+TEST_P(ClientProduceTest, ToAStoppedLeaderIsSafeToRetry) {
   FakeCluster fake(3);
   common::ManualClock clock;
   // Learns that 1 leads from 2, without a connection to 1 yet.
   auto client = MustConnect(Options({fake.address(2)}, &clock));
   fake.Stop(1);
   fake.SetLeader(2);
-  auto r = client->Produce(Values({"a"}));
+  auto r = Produce(*client, Values({"a"}));
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_FALSE(r->retried_after_unknown_outcome);  // the refused connection sent nothing
   EXPECT_EQ(r->leader_address, fake.address(2));
 }
 
-TEST(ClientTest, ProduceGivesUpWithDeadlineExceededWhenAnAttemptMayHaveCommitted) {
+TEST_P(ClientProduceTest, GivesUpWithDeadlineExceededWhenAnAttemptMayHaveCommitted) {
   FakeCluster fake(3);
   common::ManualClock clock;
   ClientOptions o = Options(fake.addresses(), &clock);
   o.deadline_ms = 1000;
   auto client = MustConnect(o);
   for (int i = 0; i < 100; i++) fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::DEADLINE_EXCEEDED});
-  auto r = client->Produce(Values({"a"}));
+  auto r = Produce(*client, Values({"a"}));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kDeadlineExceeded);
   EXPECT_NE(r.error().message().find("outcome unknown"), std::string::npos) << r.error().message();
 }
 
-TEST(ClientTest, ProduceGivesUpWithUnavailableWhenNoLeaderAppears) {
+TEST_P(ClientProduceTest, GivesUpWithUnavailableWhenNoLeaderAppears) {
   FakeCluster fake(3);
   common::ManualClock clock;
   ClientOptions o = Options(fake.addresses(), &clock);
   o.deadline_ms = 1000;
   auto client = MustConnect(o);
   fake.SetLeader(0);
-  auto r = client->Produce(Values({"a"}));
+  auto r = Produce(*client, Values({"a"}));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kUnavailable) << r.error().ToString();
   EXPECT_TRUE(fake.log().empty());
 }
 
-TEST(ClientTest, ProduceReturnsAFinalErrorAtOnce) {
+TEST_P(ClientProduceTest, ReturnsAFinalErrorAtOnce) {
   FakeCluster fake(3);
   auto client = MustConnect(Options(fake.addresses()));
   fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::INVALID_ARGUMENT});
-  auto r = client->Produce(Values({"a"}));
+  auto r = Produce(*client, Values({"a"}));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
   EXPECT_NE(r.error().message().find(fake.address(1)), std::string::npos) << r.error().message();
   EXPECT_EQ(fake.produces(1), 1u);
 }
 
-TEST(ClientTest, ProduceOfNoRecordsIsInvalid) {
+TEST_P(ClientProduceTest, OfNoRecordsIsInvalid) {
   FakeCluster fake(1);
   auto client = MustConnect(Options(fake.addresses()));
-  auto r = client->Produce({});
+  auto r = Produce(*client, {});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
 }
@@ -270,6 +264,9 @@ TEST(ClientTest, ServersAsksAgain) {
   EXPECT_TRUE(v->servers[2].is_leader);
   EXPECT_EQ(client->cached_view().leader_id, 3u);
 }
+
+INSTANTIATE_TEST_SUITE_P(SyncAndAsync, ClientProduceTest,
+                         ::testing::Values(ProducePath::kSync, ProducePath::kAsync), testing::PathName);
 
 }  // namespace
 }  // namespace replog

@@ -101,14 +101,16 @@ class FakeCluster::Service final : public v1::Log::Service {
   Service(std::shared_ptr<FakeState> state, uint64_t id) : state_(std::move(state)), id_(id) {}
 
   grpc::Status Produce(grpc::ServerContext* ctx, const v1::ProduceRequest* req, v1::ProduceResponse* resp) override {
-    std::lock_guard lock(state_->mu);
+    std::unique_lock lock(state_->mu);
     MemberState& m = state_->members[id_ - 1];
     m.produces++;
+    state_->cv.notify_all();
     std::vector<Record> records;
     for (const v1::Record& r : req->records()) records.push_back(FromProto(r));
     if (!m.faults.empty()) {
       ProduceFault f = m.faults.front();
       m.faults.pop_front();
+      while (f.hold && !ctx->IsCancelled() && !state_->shutting_down) state_->cv.wait_for(lock, kStreamPoll);
       if (f.append_first) state_->AppendLocked(records);
       if (f.code == grpc::StatusCode::UNAVAILABLE) {
         if (f.hint == FaultHint::kLeader) state_->AddHint(ctx);
@@ -294,6 +296,11 @@ std::vector<Record> FakeCluster::log() const {
 uint64_t FakeCluster::produces(uint64_t id) const {
   std::lock_guard lock(state_->mu);
   return state_->members.at(id - 1).produces;
+}
+
+void FakeCluster::WaitForProduces(uint64_t id, uint64_t n) const {
+  std::unique_lock lock(state_->mu);
+  state_->cv.wait(lock, [&] { return state_->members.at(id - 1).produces >= n; });
 }
 
 uint64_t FakeCluster::consumes(uint64_t id) const {

@@ -35,6 +35,9 @@ struct ProduceFault {
   grpc::StatusCode code = grpc::StatusCode::UNAVAILABLE;
   bool append_first = false;  // commit the records, then answer `code` (outcome unknown to the client)
   FaultHint hint = FaultHint::kLeader;  // UNAVAILABLE only
+  // Hold the call until the client cancels it or its deadline passes (or the
+  // cluster shuts down), then answer `code`: an RPC in flight.
+  bool hold = false;
 };
 
 class FakeCluster {
@@ -77,6 +80,8 @@ class FakeCluster {
 
   // Calls member `id` received, by kind.
   uint64_t produces(uint64_t id) const;
+  // Returns once member `id` has received `n` Produce calls.
+  void WaitForProduces(uint64_t id, uint64_t n) const;
   uint64_t consumes(uint64_t id) const;
   uint64_t streams(uint64_t id) const;
 
