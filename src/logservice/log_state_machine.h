@@ -69,7 +69,7 @@ class LogStateMachine final : public raft::StateMachine {
   // What applying a stamped record would answer now, changing nothing.
   SeqCheck Check(const ProducerStamp& stamp) const;
   // Check of `count` records of one producer from `first` on (first.sequence
-  // + count must not pass 2^64), under one lock.
+  // + count must be below 2^64), under one lock.
   std::vector<SeqCheck> Check(const ProducerStamp& first, uint64_t count) const;
   const ProducerTableLimits& limits() const { return limits_; }
   // The skipped entries in [from, end), ascending.

@@ -69,7 +69,7 @@ Status ValidateProduce(const replog::v1::ProduceRequest& req, const RecordLimits
   }
   if (req.sequence() + static_cast<uint64_t>(req.records_size()) < req.sequence()) {
     return common::InvalidArgumentError("produce: sequence " + std::to_string(req.sequence()) + " + " +
-                                        std::to_string(req.records_size()) + " records passes 2^64");
+                                        std::to_string(req.records_size()) + " records reaches 2^64 (the last sequence is 2^64 - 2)");
   }
   return Status::Ok();
 }

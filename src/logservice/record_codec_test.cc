@@ -72,7 +72,7 @@ TEST(RecordCodecTest, ValidateChecksTheProducerFields) {
   req.set_producer_id(9);
   EXPECT_TRUE(ValidateProduce(req, limits).ok());
   req.set_sequence(UINT64_MAX - 1);
-  EXPECT_THAT(ValidateProduce(req, limits).message(), HasSubstr("passes 2^64"));
+  EXPECT_THAT(ValidateProduce(req, limits).message(), HasSubstr("reaches 2^64"));
   req.set_sequence(UINT64_MAX - 2);
   EXPECT_TRUE(ValidateProduce(req, limits).ok());
 }
