@@ -77,6 +77,7 @@ Status ValidateProduce(const replog::v1::ProduceRequest& req, const RecordLimits
 std::string EncodeRecord(const replog::v1::Record& record, int64_t now_ms, std::optional<ProducerStamp> stamp) {
   const bool as_is = record.offset() == 0 && record.timestamp_ms() != 0 && record.producer_id() == 0 &&
                      record.sequence() == 0;
+  if (as_is && !stamp.has_value()) return record.SerializeAsString();  // the common case, as before stamps
   std::string out;
   if (stamp.has_value()) {
     // Written first (protobuf accepts fields in any order) so that
