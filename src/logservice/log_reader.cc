@@ -1,5 +1,6 @@
 #include "logservice/log_reader.h"
 
+#include <algorithm>
 #include <string>
 
 #include "logservice/record_codec.h"
@@ -33,14 +34,21 @@ Result<uint64_t> ResolveFrom(uint64_t from, const ReadRange& range) {
 }
 
 Result<uint32_t> ReadRecords(const storage::SegmentedLog& log, uint64_t from, const ReadRange& range,
-                             const ReadLimits& limits, replog::v1::ConsumeResponse* out) {
+                             const ReadLimits& limits, std::span<const uint64_t> skipped,
+                             replog::v1::ConsumeResponse* out) {
   out->set_next_offset(from);
   if (from >= range.end) return 0u;
   uint32_t added = 0;
   uint64_t bytes = 0;
   Status decode_error;
+  // Entries come in ascending order: walk `skipped` beside them.
+  auto next_skip = std::lower_bound(skipped.begin(), skipped.end(), from);
+  auto is_skipped = [&](uint64_t index) {
+    while (next_skip != skipped.end() && *next_skip < index) ++next_skip;
+    return next_skip != skipped.end() && *next_skip == index;
+  };
   auto visit = [&](const storage::EntryView& e) {
-    if (e.kind == storage::EntryKind::kNormal) {
+    if (e.kind == storage::EntryKind::kNormal && !is_skipped(e.index)) {
       if (added >= limits.max_records || (added > 0 && bytes + e.payload.size() > limits.max_bytes)) {
         return storage::Visit::kStop;
       }

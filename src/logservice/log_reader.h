@@ -1,13 +1,16 @@
 #pragma once
 
 // Reads records from the committed prefix of the log group's Raft log
-// (offset = Raft index; control entries — no-ops, membership changes — are
-// skipped and never returned).
+// (offset = Raft index; control entries — no-ops, membership changes — and
+// the entries the state machine did not store as records — duplicates and
+// out-of-order produces, LogStateMachine::SkippedIn — are skipped and never
+// returned).
 //
 // Threads: any thread; reads go straight to the SegmentedLog, which allows
 // concurrent readers beside its writer.
 
 #include <cstdint>
+#include <span>
 
 #include "common/status.h"
 #include "replog/v1/log.pb.h"
@@ -32,10 +35,13 @@ struct ReadRange {
 common::Result<uint64_t> ResolveFrom(uint64_t from, const ReadRange& range);
 
 // Appends the records of entries [from, range.end) to `out` within `limits`,
-// and sets out->next_offset to the first offset not read (skipped control
-// entries count as read). Returns the number of records added. kOutOfRange
-// when a purge raced the read; kDataLoss for damage.
+// and sets out->next_offset to the first offset not read (skipped entries
+// count as read). `skipped`: ascending indexes of kNormal entries that are
+// not records (at least those in [from, range.end)). Returns the number of
+// records added. kOutOfRange when a purge raced the read; kDataLoss for
+// damage.
 common::Result<uint32_t> ReadRecords(const storage::SegmentedLog& log, uint64_t from, const ReadRange& range,
-                                     const ReadLimits& limits, replog::v1::ConsumeResponse* out);
+                                     const ReadLimits& limits, std::span<const uint64_t> skipped,
+                                     replog::v1::ConsumeResponse* out);
 
 }  // namespace logservice

@@ -26,19 +26,59 @@ const char* RoleOf(const raft::NodeStatus& st, raft::NodeId id, bool learner) {
   return "follower";
 }
 
+// The gRPC answer for `outcome`: offsets into `resp` when OK, else the
+// error with the expected sequence in the trailing metadata.
+grpc::Status ToGrpcAnswer(const ProduceOutcome& outcome, grpc::ServerContextBase* ctx, replog::v1::ProduceResponse* resp) {
+  if (outcome.status.ok()) {
+    resp->mutable_offsets()->Add(outcome.offsets.begin(), outcome.offsets.end());
+    return grpc::Status::OK;
+  }
+  if (outcome.expected_sequence.has_value()) {
+    ctx->AddTrailingMetadata(kExpectedSequenceKey, std::to_string(*outcome.expected_sequence));
+  }
+  return ToGrpc(outcome.status);
+}
+
 }  // namespace
+
+LogService::LogService(raft::Node& node, const raft::DurableStorage& storage, const LogStateMachine& state_machine,
+                       common::Clock& clock, LogServiceOptions options)
+    : node_(node), storage_(storage), state_machine_(&state_machine), clock_(clock), options_(options) {}
 
 LogService::LogService(raft::Node& node, const raft::DurableStorage& storage, common::Clock& clock,
                        LogServiceOptions options)
-    : node_(node), storage_(storage), clock_(clock), options_(options) {}
+    : node_(node), storage_(storage), state_machine_(nullptr), clock_(clock), options_(options) {}
 
-Result<std::vector<std::string>> LogService::Encode(const replog::v1::ProduceRequest& req) {
+Status LogService::Validate(const replog::v1::ProduceRequest& req) const {
   RETURN_IF_ERROR(ValidateProduce(req, options_.limits));
+  if (req.producer_id() != 0 && state_machine_ == nullptr) {
+    return common::FailedPreconditionError(
+        "produce: exactly-once produce (producer_id) is not enabled on this member: its log service was "
+        "built without the log state machine");
+  }
+  return Status::Ok();
+}
+
+std::optional<ProduceOutcome> LogService::AnswerWithoutProposing(const replog::v1::ProduceRequest& req) const {
+  if (state_machine_ == nullptr) return std::nullopt;
+  return AnswerFromTable(req, *state_machine_);
+}
+
+std::vector<std::string> LogService::Encode(const replog::v1::ProduceRequest& req) {
   const int64_t now_ms = clock_.WallMillis();
   std::vector<std::string> commands;
   commands.reserve(req.records_size());
-  for (const auto& r : req.records()) commands.push_back(EncodeRecord(r, now_ms));
+  for (int i = 0; i < req.records_size(); ++i) commands.push_back(EncodeRecord(req.records(i), now_ms, StampOf(req, i)));
   return commands;
+}
+
+ProduceOutcome LogService::Outcome(const ProduceKey& key, const std::vector<raft::ApplyResult>& applied) const {
+  return OutcomeOf(key, applied, state_machine_ != nullptr ? state_machine_->limits() : ProducerTableLimits{});
+}
+
+std::vector<uint64_t> LogService::Skipped(uint64_t from, uint64_t end) const {
+  if (state_machine_ == nullptr) return {};
+  return state_machine_->SkippedIn(from, end);
 }
 
 int64_t LogService::ProduceTimeout(const grpc::ServerContextBase* ctx) const {
@@ -54,20 +94,22 @@ grpc::ServerUnaryReactor* LogService::Produce(grpc::CallbackServerContext* ctx, 
     reactor->Finish(ShuttingDown(ctx));
     return reactor;
   }
-  Result<std::vector<std::string>> commands = Encode(*req);
-  if (!commands.has_value()) {
-    reactor->Finish(ToGrpc(commands.error()));
+  if (Status s = Validate(*req); !s.ok()) {
+    reactor->Finish(ToGrpc(s));
+    return reactor;
+  }
+  if (std::optional<ProduceOutcome> answer = AnswerWithoutProposing(*req)) {
+    reactor->Finish(ToGrpcAnswer(*answer, ctx, resp));
     return reactor;
   }
   // ctx and resp live until Finish.
-  node_.ProposeAsync(std::move(*commands), ProduceTimeout(ctx),
-                     [this, ctx, resp, reactor](Result<std::vector<raft::ApplyResult>> applied) {
+  node_.ProposeAsync(Encode(*req), ProduceTimeout(ctx),
+                     [this, ctx, resp, reactor, key = KeyOf(*req)](Result<std::vector<raft::ApplyResult>> applied) {
                        if (!applied.has_value()) {
                          reactor->Finish(ToGrpcWithHint(applied.error(), node_.leader_hint(), ctx));
                          return;
                        }
-                       for (const raft::ApplyResult& a : *applied) resp->add_offsets(a.index);
-                       reactor->Finish(grpc::Status::OK);
+                       reactor->Finish(ToGrpcAnswer(Outcome(key, *applied), ctx, resp));
                      });
   return reactor;
 }
@@ -101,7 +143,8 @@ grpc::Status LogService::Consume(grpc::ServerContext* ctx, const replog::v1::Con
   const ReadRange range = CurrentRange();
   Result<uint64_t> from = ResolveFrom(req->from_offset(), range);
   if (!from.has_value()) return ToGrpc(from.error());
-  Result<uint32_t> n = ReadRecords(storage_.log(), *from, range, LimitsOf(*req), resp);
+  const std::vector<uint64_t> skipped = Skipped(*from, range.end);
+  Result<uint32_t> n = ReadRecords(storage_.log(), *from, range, LimitsOf(*req), skipped, resp);
   if (!n.has_value()) return ToGrpc(n.error());
   resp->set_first_offset(range.first);
   resp->set_committed_offset(range.end - 1);
@@ -135,7 +178,8 @@ grpc::Status LogService::ConsumeStream(grpc::ServerContext* ctx, const replog::v
       continue;
     }
     resp.Clear();
-    Result<uint32_t> n = ReadRecords(storage_.log(), next, range, limits, &resp);
+    const std::vector<uint64_t> skipped = Skipped(next, range.end);
+    Result<uint32_t> n = ReadRecords(storage_.log(), next, range, limits, skipped, &resp);
     if (!n.has_value()) return ToGrpc(n.error());
     next = resp.next_offset();
     if (*n == 0) continue;

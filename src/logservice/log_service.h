@@ -7,13 +7,25 @@
 // SegmentedLog (or, on request, after a ReadIndex barrier); GetServers lists
 // the members from the node's status.
 //
+// Exactly-once produce (docs/logservice.md): a request with a producer id is
+// answered from this member's applied producer table when all its records
+// are stored already (no proposal), else proposed with each record's
+// producer stamp, and answered from the state machine's apply results
+// (produce_outcome.h). Consume and ConsumeStream skip the entries the state
+// machine did not store as records. Both need the LogStateMachine: a service
+// built without it refuses producer ids with FAILED_PRECONDITION (so no such
+// entries can exist that its readers would not skip).
+//
 // Errors (gRPC codes): INVALID_ARGUMENT for a malformed produce;
 // UNAVAILABLE when this member is not the leader (with the leader hint of
 // rpc_status.h) or is shutting down — nothing was proposed; ABORTED when
 // the records were proposed but overwritten by a new leader (not
 // committed; safe to retry); DEADLINE_EXCEEDED when the outcome is unknown;
 // OUT_OF_RANGE for an offset outside [first retained, end of the committed
-// log], with that range in the message.
+// log], with that range in the message; FAILED_PRECONDITION for an
+// out-of-order sequence or unknown producer (trailing metadata
+// "replog-expected-sequence"); ALREADY_EXISTS for a retry whose records are
+// all stored but whose offsets are not all remembered.
 //
 // Threads: Produce uses gRPC's callback API: the handler proposes and
 // returns, and the node's callback (on its apply thread) finishes the call,
@@ -23,11 +35,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "common/clock.h"
 #include "logservice/log_reader.h"
+#include "logservice/log_state_machine.h"
+#include "logservice/produce_outcome.h"
 #include "logservice/record_codec.h"
 #include "raft/durable/durable_storage.h"
 #include "raft/node/node.h"
@@ -55,7 +72,11 @@ struct LogServiceOptions {
 
 class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<replog::v1::Log::Service> {
  public:
-  // `node`, `storage` (the group's) and `clock` must outlive the service.
+  // `node`, `storage` (the group's), `state_machine` (the node's) and
+  // `clock` must outlive the service.
+  LogService(raft::Node& node, const raft::DurableStorage& storage, const LogStateMachine& state_machine,
+             common::Clock& clock, LogServiceOptions options = {});
+  // Without the state machine: no exactly-once produce (see above).
   LogService(raft::Node& node, const raft::DurableStorage& storage, common::Clock& clock,
              LogServiceOptions options = {});
 
@@ -76,8 +97,18 @@ class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<repl
                           replog::v1::GetServersResponse* resp) override;
 
  private:
-  // The records of `req` as entry payloads; INVALID_ARGUMENT when malformed.
-  common::Result<std::vector<std::string>> Encode(const replog::v1::ProduceRequest& req);
+  // INVALID_ARGUMENT when `req` is malformed; FAILED_PRECONDITION for a
+  // producer id without the state machine.
+  common::Status Validate(const replog::v1::ProduceRequest& req) const;
+  // The answer to a valid `req` without proposing, when it has one
+  // (AnswerFromTable).
+  std::optional<ProduceOutcome> AnswerWithoutProposing(const replog::v1::ProduceRequest& req) const;
+  // The records of a valid `req` as entry payloads.
+  std::vector<std::string> Encode(const replog::v1::ProduceRequest& req);
+  // The answer from the apply results of `req`'s records.
+  ProduceOutcome Outcome(const ProduceKey& key, const std::vector<raft::ApplyResult>& applied) const;
+  // The entries in [from, end) readers skip.
+  std::vector<uint64_t> Skipped(uint64_t from, uint64_t end) const;
   int64_t ProduceTimeout(const grpc::ServerContextBase* ctx) const;
   ReadRange CurrentRange() const;
   ReadLimits LimitsOf(const replog::v1::ConsumeRequest& req) const;
@@ -86,6 +117,7 @@ class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<repl
 
   raft::Node& node_;
   const raft::DurableStorage& storage_;
+  const LogStateMachine* const state_machine_;  // null: no exactly-once
   common::Clock& clock_;
   const LogServiceOptions options_;
   std::atomic<bool> shutting_down_{false};

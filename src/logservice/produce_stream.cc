@@ -48,6 +48,15 @@ void FillError(const common::Status& s, const raft::LeaderHint& hint, replog::v1
   }
 }
 
+void FillOutcome(const ProduceOutcome& outcome, replog::v1::ProduceResponse* resp) {
+  if (outcome.status.ok()) {
+    resp->mutable_offsets()->Add(outcome.offsets.begin(), outcome.offsets.end());
+    return;
+  }
+  FillError(outcome.status, raft::LeaderHint{}, resp);
+  if (outcome.expected_sequence.has_value()) resp->set_expected_sequence(*outcome.expected_sequence);
+}
+
 void WriteLoop(StreamState& st, Stream* stream) {
   std::unique_lock lock(st.mu);
   for (;;) {
@@ -85,22 +94,31 @@ grpc::Status LogService::ProduceStream(grpc::ServerContext* ctx, Stream* stream)
       ++st->inflight;
     }
     const uint64_t id = req.request_id();
-    Result<std::vector<std::string>> commands =
-        shutting_down_.load() ? Result<std::vector<std::string>>(common::UnavailableError("this member is shutting down"))
-                              : Encode(req);
-    if (!commands.has_value()) {
+    const common::Status valid =
+        shutting_down_.load() ? common::UnavailableError("this member is shutting down") : Validate(req);
+    std::optional<ProduceOutcome> answer;
+    if (!valid.ok()) {
+      answer = ProduceOutcome{.status = valid};
+    } else {
+      answer = AnswerWithoutProposing(req);
+    }
+    if (answer.has_value()) {
       replog::v1::ProduceResponse resp;
       resp.set_request_id(id);
-      FillError(commands.error(), node_.leader_hint(), &resp);
+      if (answer->status.code() == common::Code::kUnavailable) {
+        FillError(answer->status, node_.leader_hint(), &resp);
+      } else {
+        FillOutcome(*answer, &resp);
+      }
       st->Push(std::move(resp));
       continue;
     }
-    node_.ProposeAsync(std::move(*commands), ProduceTimeout(ctx),
-                       [this, st, id](Result<std::vector<raft::ApplyResult>> r) {
+    node_.ProposeAsync(Encode(req), ProduceTimeout(ctx),
+                       [this, st, id, key = KeyOf(req)](Result<std::vector<raft::ApplyResult>> r) {
                          replog::v1::ProduceResponse resp;
                          resp.set_request_id(id);
                          if (r.has_value()) {
-                           for (const raft::ApplyResult& a : *r) resp.add_offsets(a.index);
+                           FillOutcome(Outcome(key, *r), &resp);
                          } else {
                            FillError(r.error(), node_.leader_hint(), &resp);
                          }

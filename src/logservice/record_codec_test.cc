@@ -62,5 +62,67 @@ TEST(RecordCodecTest, ValidateRefusesEmptyAndOversized) {
   EXPECT_THAT(ValidateProduce(req, limits).message(), HasSubstr("4 records"));
 }
 
+TEST(RecordCodecTest, ValidateChecksTheProducerFields) {
+  RecordLimits limits;
+  replog::v1::ProduceRequest req;
+  *req.add_records() = MakeRecord("a");
+  *req.add_records() = MakeRecord("b");
+  req.set_sequence(3);
+  EXPECT_THAT(ValidateProduce(req, limits).message(), HasSubstr("without a producer id"));
+  req.set_producer_id(9);
+  EXPECT_TRUE(ValidateProduce(req, limits).ok());
+  req.set_sequence(UINT64_MAX - 1);
+  EXPECT_THAT(ValidateProduce(req, limits).message(), HasSubstr("reaches 2^64"));
+  req.set_sequence(UINT64_MAX - 2);
+  EXPECT_TRUE(ValidateProduce(req, limits).ok());
+}
+
+TEST(RecordCodecTest, TheStampComesFirstAndReadsBackAsRecordFields) {
+  replog::v1::Record r = MakeRecord("v");
+  r.set_key("k");
+  r.set_timestamp_ms(5);
+  for (const ProducerStamp stamp : {ProducerStamp{1, 0}, ProducerStamp{UINT64_MAX, UINT64_MAX},
+                                    ProducerStamp{0x1234567890, 300}}) {
+    const std::string payload = EncodeRecord(r, 1, stamp);
+    EXPECT_EQ(payload[0], '\x30');
+    EXPECT_EQ(ParseProducerStamp(payload), stamp);
+    replog::v1::Record out;
+    ASSERT_TRUE(DecodeRecord(8, payload, &out).ok());
+    EXPECT_EQ(out.producer_id(), stamp.producer);
+    EXPECT_EQ(out.sequence(), stamp.sequence);
+    EXPECT_EQ(out.value(), "v");
+    EXPECT_EQ(out.key(), "k");
+    EXPECT_EQ(out.offset(), 8u);
+  }
+}
+
+TEST(RecordCodecTest, ARecordWithoutStampHasNone) {
+  replog::v1::Record r = MakeRecord("v");
+  // A producer cannot forge a stamp through the record's own fields.
+  r.set_producer_id(7);
+  r.set_sequence(1);
+  const std::string payload = EncodeRecord(r, 1);
+  EXPECT_EQ(ParseProducerStamp(payload), std::nullopt);
+  replog::v1::Record out;
+  ASSERT_TRUE(DecodeRecord(1, payload, &out).ok());
+  EXPECT_EQ(out.producer_id(), 0u);
+  // With a stamp, the record's own fields are ignored too.
+  ASSERT_TRUE(DecodeRecord(1, EncodeRecord(r, 1, ProducerStamp{9, 4}), &out).ok());
+  EXPECT_EQ(out.producer_id(), 9u);
+  EXPECT_EQ(out.sequence(), 4u);
+  // Every other first byte, and truncated stamps, are no stamp.
+  EXPECT_EQ(ParseProducerStamp(""), std::nullopt);
+  EXPECT_EQ(ParseProducerStamp(EncodeRecord(replog::v1::Record(), 1)), std::nullopt);
+  const std::string stamped = EncodeRecord(MakeRecord(""), 1, ProducerStamp{300, 300});
+  for (size_t n = 0; n < 6; ++n) EXPECT_EQ(ParseProducerStamp(stamped.substr(0, n)), std::nullopt) << n;
+  EXPECT_EQ(ParseProducerStamp(stamped.substr(0, 6)), (ProducerStamp{300, 300}));
+}
+
+TEST(RecordCodecTest, StampBytesAreAsDocumented) {
+  // docs/formats/log-record.md: producer 300, sequence 5, value "v", timestamp 1.
+  const std::string payload = EncodeRecord(MakeRecord("v"), 1, ProducerStamp{300, 5});
+  EXPECT_EQ(payload, std::string("\x30\xac\x02\x38\x05\x1a\x01v\x28\x01", 10));
+}
+
 }  // namespace
 }  // namespace logservice
