@@ -43,25 +43,14 @@ grpc::Status ToGrpcAnswer(const ProduceOutcome& outcome, grpc::ServerContextBase
 
 LogService::LogService(raft::Node& node, const raft::DurableStorage& storage, const LogStateMachine& state_machine,
                        common::Clock& clock, LogServiceOptions options)
-    : node_(node), storage_(storage), state_machine_(&state_machine), clock_(clock), options_(options) {}
-
-LogService::LogService(raft::Node& node, const raft::DurableStorage& storage, common::Clock& clock,
-                       LogServiceOptions options)
-    : node_(node), storage_(storage), state_machine_(nullptr), clock_(clock), options_(options) {}
+    : node_(node), storage_(storage), state_machine_(state_machine), clock_(clock), options_(options) {}
 
 Status LogService::Validate(const replog::v1::ProduceRequest& req) const {
-  RETURN_IF_ERROR(ValidateProduce(req, options_.limits));
-  if (req.producer_id() != 0 && state_machine_ == nullptr) {
-    return common::FailedPreconditionError(
-        "produce: exactly-once produce (producer_id) is not enabled on this member: its log service was "
-        "built without the log state machine");
-  }
-  return Status::Ok();
+  return ValidateProduce(req, options_.limits);
 }
 
 std::optional<ProduceOutcome> LogService::AnswerWithoutProposing(const replog::v1::ProduceRequest& req) const {
-  if (state_machine_ == nullptr) return std::nullopt;
-  return AnswerFromTable(req, *state_machine_);
+  return AnswerFromTable(req, state_machine_);
 }
 
 std::vector<std::string> LogService::Encode(const replog::v1::ProduceRequest& req) {
@@ -73,12 +62,11 @@ std::vector<std::string> LogService::Encode(const replog::v1::ProduceRequest& re
 }
 
 ProduceOutcome LogService::Outcome(const ProduceKey& key, const std::vector<raft::ApplyResult>& applied) const {
-  return OutcomeOf(key, applied, state_machine_ != nullptr ? state_machine_->limits() : ProducerTableLimits{});
+  return OutcomeOf(key, applied, state_machine_.limits());
 }
 
 std::vector<uint64_t> LogService::Skipped(uint64_t from, uint64_t end) const {
-  if (state_machine_ == nullptr) return {};
-  return state_machine_->SkippedIn(from, end);
+  return state_machine_.SkippedIn(from, end);
 }
 
 int64_t LogService::ProduceTimeout(const grpc::ServerContextBase* ctx) const {

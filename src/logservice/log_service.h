@@ -76,9 +76,6 @@ class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<repl
   // `clock` must outlive the service.
   LogService(raft::Node& node, const raft::DurableStorage& storage, const LogStateMachine& state_machine,
              common::Clock& clock, LogServiceOptions options = {});
-  // Without the state machine: no exactly-once produce (see above).
-  LogService(raft::Node& node, const raft::DurableStorage& storage, common::Clock& clock,
-             LogServiceOptions options = {});
 
   // New calls are refused with UNAVAILABLE and every ConsumeStream ends
   // with OK within stream_poll_ns. Call before shutting down the gRPC server.
@@ -97,8 +94,7 @@ class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<repl
                           replog::v1::GetServersResponse* resp) override;
 
  private:
-  // INVALID_ARGUMENT when `req` is malformed; FAILED_PRECONDITION for a
-  // producer id without the state machine.
+  // INVALID_ARGUMENT when `req` is malformed.
   common::Status Validate(const replog::v1::ProduceRequest& req) const;
   // The answer to a valid `req` without proposing, when it has one
   // (AnswerFromTable).
@@ -117,7 +113,7 @@ class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<repl
 
   raft::Node& node_;
   const raft::DurableStorage& storage_;
-  const LogStateMachine* const state_machine_;  // null: no exactly-once
+  const LogStateMachine& state_machine_;
   common::Clock& clock_;
   const LogServiceOptions options_;
   std::atomic<bool> shutting_down_{false};

@@ -132,7 +132,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   raft::NodeOptions node_options = NodeOptionsOf(p->config);
   node_options.on_fatal = [s = server.get()](const Status& err) { s->OnFatal(err); };
   ASSIGN_OR_RETURN(p->node, raft::Node::Start(node_options, *p->storage, *p->transport, p->state_machine, p->clock));
-  p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->clock);
+  p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->state_machine, p->clock);
   p->cluster_service = std::make_unique<cluster::ClusterService>(*p->node, *p->storage, p->config.advertise_address, p->clock,
                                                                  [s = server.get()] { s->OnRemoved(); });
 
