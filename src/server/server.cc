@@ -139,6 +139,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &port);
+  // gRPC sets SO_REUSEPORT by default: a second member started on a port in
+  // use would then listen beside the first and take some of its calls.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   transport::GrpcTransport::ConfigureServerBuilder(topts, &builder);
   builder.RegisterService(p->log_service.get());
   builder.RegisterService(p->cluster_service.get());
@@ -168,6 +171,12 @@ void Server::HandOver(Parts& p) {
     case HandoverOutcome::kUnsettled:
       spdlog::warn("shutdown: handed leadership to {} in {:.1f} ms, but {}", r.successor, r.elapsed_ns / 1e6, r.detail);
       break;
+    case HandoverOutcome::kNoSuccessor:
+      if (p.node->GetStatus().conf_state.voters.size() <= 1) {  // a one-member cluster: nobody to hand to
+        spdlog::info("shutdown: the only voter; no hand-over");
+        break;
+      }
+      [[fallthrough]];
     default:
       spdlog::warn("shutdown: leadership not handed over ({}: {}) after {:.1f} ms; stopping anyway",
                    HandoverOutcomeName(r.outcome), r.detail, r.elapsed_ns / 1e6);
