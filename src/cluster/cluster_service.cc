@@ -41,7 +41,7 @@ bool ValidAddress(const std::string& a) {
 }
 
 bool IsMember(const raft::NodeStatus& st, raft::NodeId id, bool* voter) {
-  for (const Member& m : MembersOf(st)) {
+  for (const raft::Member& m : raft::MembersOf(st)) {
     if (m.id == id) {
       *voter = m.voter;
       return true;
@@ -51,7 +51,7 @@ bool IsMember(const raft::NodeStatus& st, raft::NodeId id, bool* voter) {
 }
 
 void FillMembers(const raft::NodeStatus& st, google::protobuf::RepeatedPtrField<replog::v1::MemberInfo>* out) {
-  for (const Member& m : MembersOf(st)) {
+  for (const raft::Member& m : raft::MembersOf(st)) {
     replog::v1::MemberInfo* info = out->Add();
     info->set_id(m.id);
     auto addr = st.peers.find(m.id);
@@ -67,17 +67,6 @@ void FillMembers(const raft::NodeStatus& st, google::protobuf::RepeatedPtrField<
 }
 
 }  // namespace
-
-std::vector<Member> MembersOf(const raft::NodeStatus& st) {
-  const raft::ConfState& cs = st.conf_state;
-  std::vector<Member> out;
-  for (raft::NodeId id : cs.voters) out.push_back({id, true});
-  for (raft::NodeId id : cs.voters_outgoing) {
-    if (std::find(cs.voters.begin(), cs.voters.end(), id) == cs.voters.end()) out.push_back({id, true});
-  }
-  for (raft::NodeId id : cs.learners) out.push_back({id, false});
-  return out;
-}
 
 ClusterService::ClusterService(raft::Node& node, const raft::DurableStorage& storage, std::string advertise_address,
                                common::Clock& clock, std::function<void()> on_removed, ClusterServiceOptions options)
@@ -309,7 +298,7 @@ grpc::Status ClusterService::AddMember(grpc::ServerContext* ctx, const replog::v
     }
     conflicts.push_back(id);
   }
-  for (const Member& m : MembersOf(st)) {
+  for (const raft::Member& m : raft::MembersOf(st)) {
     if (m.id != id && address_of(m.id) == address) conflicts.push_back(m.id);
   }
   if (!conflicts.empty() && !req->replace()) {

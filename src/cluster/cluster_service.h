@@ -51,16 +51,6 @@ struct ClusterServiceOptions {
   int64_t orphan_after_ms = 2'000;
 };
 
-// One member of a configuration, as NodeStatus describes it.
-struct Member {
-  raft::NodeId id = raft::kNoNode;
-  bool voter = true;  // false: learner
-};
-
-// The members of `st`'s configuration: voters (incoming, then outgoing ones
-// of a joint configuration not among them), then learners.
-std::vector<Member> MembersOf(const raft::NodeStatus& st);
-
 class ClusterService final : public replog::v1::Cluster::Service {
  public:
   // `node`, `storage` (the node's) and `clock` must outlive the service.

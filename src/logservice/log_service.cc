@@ -189,13 +189,7 @@ grpc::Status LogService::GetServers(grpc::ServerContext*, const replog::v1::GetS
     s->set_role(RoleOf(st, id, learner));
     s->set_is_leader(id == st.leader);
   };
-  for (raft::NodeId id : st.conf_state.voters) add(id, false);
-  for (raft::NodeId id : st.conf_state.voters_outgoing) {
-    if (std::find(st.conf_state.voters.begin(), st.conf_state.voters.end(), id) == st.conf_state.voters.end()) {
-      add(id, false);
-    }
-  }
-  for (raft::NodeId id : st.conf_state.learners) add(id, true);
+  for (const raft::Member& m : raft::MembersOf(st)) add(m.id, !m.voter);
   resp->set_leader_id(st.leader);
   resp->set_term(st.term);
   return grpc::Status::OK;

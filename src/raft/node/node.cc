@@ -404,6 +404,17 @@ std::future<Status> Node::ChangeMembership(ConfChange cc, std::map<NodeId, std::
   return f;
 }
 
+std::vector<Member> MembersOf(const NodeStatus& st) {
+  const ConfState& cs = st.conf_state;
+  std::vector<Member> out;
+  for (NodeId id : cs.voters) out.push_back({id, true});
+  for (NodeId id : cs.voters_outgoing) {
+    if (std::find(cs.voters.begin(), cs.voters.end(), id) == cs.voters.end()) out.push_back({id, true});
+  }
+  for (NodeId id : cs.learners) out.push_back({id, false});
+  return out;
+}
+
 void Node::SnapshotAsync(uint64_t compact_to, SnapshotCallback done) {
   node_internal::ApplyTask task;
   task.take_snapshot = node_internal::ApplyTask::TakeSnapshot{compact_to, std::move(done)};

@@ -162,6 +162,16 @@ struct NodeStatus {
   Status error;
 };
 
+// One member of a configuration, as NodeStatus describes it.
+struct Member {
+  NodeId id = kNoNode;
+  bool voter = true;  // false: learner
+};
+
+// The members of `st`'s configuration: voters (incoming, then outgoing ones
+// of a joint configuration not among them), then learners.
+std::vector<Member> MembersOf(const NodeStatus& st);
+
 class Node final : public transport::Inbox {
  public:
   using ApplyCallback = std::function<void(Result<std::vector<ApplyResult>>)>;
