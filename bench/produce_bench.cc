@@ -39,6 +39,7 @@ Result<std::vector<std::unique_ptr<Client>>> ConnectAll(const ClientBenchConfig&
   replog::ClientOptions o;
   o.bootstrap_addresses = replog::cli::SplitAddresses(c.addrs);
   o.deadline_ms = static_cast<int64_t>(c.timeout_seconds * 1000);
+  o.exactly_once = c.exactly_once;
   uint64_t n = c.connections == 0 ? c.clients : std::min(c.connections, c.clients);
   std::vector<std::unique_ptr<Client>> out;
   for (uint64_t i = 0; i < n; i++) {
@@ -102,6 +103,7 @@ Status RunLoops(const ClientBenchConfig& c, const std::string& workload, const s
   r.AddNum("max_ms", lat.count == 0 ? none : std::optional<double>(lat.max_us / 1e3));
   r.AddInt("errors", static_cast<int64_t>(total.errors));
   if (workload == "produce") r.AddInt("unknown_outcome_retries", static_cast<int64_t>(total.unknown_retries));
+  if (workload == "produce") r.AddBool("exactly_once", c.exactly_once);
   if (workload == "consume") r.AddBool("follower", c.follower);
   if (!total.first_error.empty()) r.AddStr("first_error", total.first_error);
   r.summary = std::to_string(c.clients) + " clients, batch " + std::to_string(c.batch) + " x " +
@@ -155,6 +157,8 @@ CLI::App* AddProduceCommand(CLI::App* app, ClientBenchConfig* config) {
   cmd->add_option("--ack-log", config->ack_log, "append the Unix time in ms of every acknowledged request here");
   cmd->add_flag("--sync", config->sync,
                 "a thread per client calling the blocking Produce (default: asynchronous requests, ProduceAsync)");
+  cmd->add_flag("!--no-exactly-once", config->exactly_once,
+                "send no producer id and sequence (default: exactly-once produce, the client's default)");
   return cmd;
 }
 

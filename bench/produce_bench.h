@@ -55,6 +55,9 @@ struct ClientBenchConfig {
   // produce only: drive the clients with a thread each calling the blocking
   // Client::Produce, instead of ProduceAsync from the completions.
   bool sync = false;
+  // produce only: ClientOptions::exactly_once (producer id and sequence on
+  // every request; --no-exactly-once turns it off, as before issue 5).
+  bool exactly_once = true;
 };
 
 // Add the subcommands and their flags to `app`; `app` and `config` must

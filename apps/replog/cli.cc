@@ -35,6 +35,7 @@ struct ProduceFlags {
   std::vector<std::string> values;
   std::string key;
   std::vector<std::string> headers;
+  bool no_exactly_once = false;
 };
 
 struct ConsumeFlags {
@@ -57,8 +58,10 @@ class Runner {
 
   int64_t Deadline() const { return std::max<int64_t>(1, static_cast<int64_t>(g_.timeout_s * 1000)); }
 
-  Status Connect() {
+  // `exactly_once`: ClientOptions::exactly_once (only produce cares).
+  Status Connect(bool exactly_once) {
     ClientOptions o;
+    o.exactly_once = exactly_once;
     o.bootstrap_addresses = SplitAddresses(g_.addrs);
     o.deadline_ms = Deadline();
     o.attempt_timeout_ms = std::min<int64_t>(o.attempt_timeout_ms, o.deadline_ms);
@@ -147,7 +150,8 @@ class Runner {
     if (!r.has_value()) return r.error();
     for (uint64_t offset : r->offsets) io_.out << (g_.json ? FormatOffsetJson(offset) : FormatOffsetHuman(offset)) << "\n";
     io_.out.flush();
-    if (r->retried_after_unknown_outcome) {
+    // With exactly-once (the default) the retry stored nothing twice.
+    if (r->retried_after_unknown_outcome && r->producer_id == 0) {
       io_.err << "replog produce: warning: an attempt ended with an unknown outcome and was retried; "
                  "these records may also be in the log at earlier offsets\n";
     }
@@ -173,6 +177,8 @@ void AddProduce(CLI::App& app, ProduceFlags* f) {
   c->add_option("values", f->values, "record values, one record each (none: each stdin line is a record)");
   c->add_option("--key", f->key, "key of every record");
   c->add_option("--header", f->headers, "header key=value of every record (repeatable)")->allow_extra_args(false);
+  c->add_flag("--no-exactly-once", f->no_exactly_once,
+              "send no producer id: a retry after an unknown outcome may store a batch twice");
   c->footer("Stdin lines are sent in batches of up to 1000 lines or 1 MiB, each batch committed together.");
 }
 
@@ -251,7 +257,7 @@ int RunCli(int argc, const char* const* argv, const CliIo& io) {
     headers.push_back(*parsed);
   }
   Runner runner(g, io);
-  Status s = runner.Connect();
+  Status s = runner.Connect(!(command == "produce" && pf.no_exactly_once));
   if (s.ok()) {
     if (command == "produce") s = runner.Produce(pf, headers);
     else if (command == "consume") s = runner.Consume(cf);

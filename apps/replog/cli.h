@@ -5,7 +5,8 @@
 // fake cluster.
 //
 //   replog [--addrs A,B,C] [--json] [--timeout SECONDS] <command>
-//   replog produce [--key K] [--header k=v]... [VALUE...]   (no VALUE: each stdin line)
+//   replog produce [--key K] [--header k=v]... [--no-exactly-once] [VALUE...]
+//                  (no VALUE: each stdin line)
 //   replog consume [--from N] [--max N] [--follow] [--linearizable]
 //                  [--leader | --member ADDR]
 //   replog servers

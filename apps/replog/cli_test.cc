@@ -62,13 +62,25 @@ TEST(ReplogCliTest, ProduceStdinLinesAsJson) {
   EXPECT_EQ(fake.produces(1), 1u);  // one batch
 }
 
-TEST(ReplogCliTest, ProduceWarnsAfterAnUnknownOutcome) {
+TEST(ReplogCliTest, ProduceRetriesAnUnknownOutcomeExactlyOnce) {
   FakeCluster fake(3);
   fake.AddProduceFault(1, testing::ProduceFault{.code = grpc::StatusCode::DEADLINE_EXCEEDED, .append_first = true});
   Outcome o = RunReplog({"--addrs", Addrs(fake), "produce", "v"});
   EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out, "offset 1\n");  // the original offset: stored once
+  EXPECT_EQ(o.err, "");
+  EXPECT_EQ(fake.log().size(), 1u);
+  for (const testing::ProduceSeen& s : fake.produce_log()) EXPECT_NE(s.producer_id, 0u);
+}
+
+TEST(ReplogCliTest, ProduceWithoutExactlyOnceWarnsAfterAnUnknownOutcome) {
+  FakeCluster fake(3);
+  fake.AddProduceFault(1, testing::ProduceFault{.code = grpc::StatusCode::DEADLINE_EXCEEDED, .append_first = true});
+  Outcome o = RunReplog({"--addrs", Addrs(fake), "produce", "--no-exactly-once", "v"});
+  EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out, "offset 2\n");
   EXPECT_NE(o.err.find("warning"), std::string::npos);
+  for (const testing::ProduceSeen& s : fake.produce_log()) EXPECT_EQ(s.producer_id, 0u);
 }
 
 TEST(ReplogCliTest, ConsumePrintsRecordsUpToTheEnd) {

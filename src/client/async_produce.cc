@@ -45,7 +45,7 @@ void AsyncProduce::Run(Step s) {
         Finish(std::move(*s.result));
         return;
       case Step::Kind::kSend:
-        StartAttempt(s.target, s.timeout_ns);
+        StartAttempt(s);
         return;
       case Step::Kind::kDiscover:
         round_.emplace(env_.members, retry_.deadline_ns(), env_.discovery_timeout_ns);
@@ -71,13 +71,14 @@ bool AsyncProduce::NewContext(int64_t timeout_ns) {
   return true;
 }
 
-void AsyncProduce::StartAttempt(const std::string& target, int64_t timeout_ns) {
-  if (!NewContext(timeout_ns)) return Finish(retry_.Cancelled(false));
-  target_ = target;
+void AsyncProduce::StartAttempt(const Step& send) {
+  if (!NewContext(send.timeout_ns)) return Finish(retry_.Cancelled(false));
+  target_ = send.target;
+  SetProducer(send, &request_);
   response_.Clear();
   // Channel(), not Connected(): the callback API's own threads drive a
   // connection that is being made, and the call waits for it.
-  stub_ = v1::Log::NewStub(env_.members.Channel(target));
+  stub_ = v1::Log::NewStub(env_.members.Channel(target_));
   // The callback may run before this returns, on this thread or another:
   // nothing of `this` is touched after it.
   stub_->async()->Produce(ctx_.get(), &request_, &response_,

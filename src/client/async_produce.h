@@ -71,7 +71,7 @@ class AsyncProduce {
   void Run(Step s);
   // Asks the next member of the discovery round, or ends the round.
   void Discover();
-  void StartAttempt(const std::string& target, int64_t timeout_ns);
+  void StartAttempt(const Step& send);
   void OnAttemptDone(const grpc::Status& status);
   void StartServersCall(const DiscoveryRound::Call& call);
   void OnServersDone(const grpc::Status& status);
@@ -85,7 +85,7 @@ class AsyncProduce {
   int64_t NowNs() { return env_.clock.NowNanos(); }
 
   const AsyncEnv env_;
-  const v1::ProduceRequest request_;
+  v1::ProduceRequest request_;  // its producer fields set per attempt
   ProduceRetry retry_;
   ProduceCallback done_;
   std::optional<DiscoveryRound> round_;

@@ -15,6 +15,7 @@
 #include "client/discovery_round.h"
 #include "client/members.h"
 #include "client/produce_retry.h"
+#include "client/producer_lanes.h"
 #include "replog/v1/log.grpc.pb.h"
 
 namespace replog {
@@ -80,6 +81,7 @@ Client::Client(ClientOptions options, std::unique_ptr<common::Clock> owned_clock
       members_(std::make_unique<Members>(options_.bootstrap_addresses, options_.max_receive_bytes,
                                          options_.keepalive_ms)),
       backoff_seed_(options_.seed),
+      lanes_(options_.exactly_once ? std::make_unique<ProducerLanes>(options_.producer_id_seed) : nullptr),
       async_ops_(std::make_unique<AsyncOps>()) {}
 
 Client::~Client() { async_ops_->CancelAllAndWait(); }
@@ -142,7 +144,8 @@ Result<ClusterView> Client::Servers() {
 ClusterView Client::cached_view() const { return members_->view(); }
 
 ProduceRetry Client::NewProduceRetry(size_t records) {
-  return ProduceRetry(*members_, records, DeadlineNs(), options_.attempt_timeout_ms * 1'000'000, NewBackoff());
+  return ProduceRetry(*members_, lanes_.get(), records, DeadlineNs(), options_.attempt_timeout_ms * 1'000'000,
+                      NewBackoff());
 }
 
 Result<ProduceResult> Client::Produce(const std::vector<Record>& records) {
@@ -157,6 +160,7 @@ Result<ProduceResult> Client::Produce(const std::vector<Record>& records) {
         s = retry.Discovered(Discover(retry.deadline_ns()), NowNs());
         break;
       case ProduceRetry::Step::Kind::kSend:
+        SetProducer(s, &request);
         s = retry.Attempted(SendProduce(*members_, s.target, request, s.timeout_ns), NowNs());
         break;
       case ProduceRetry::Step::Kind::kWait:

@@ -19,9 +19,19 @@
 //     cannot duplicate the records.
 //   - unknown: DEADLINE_EXCEEDED, CANCELLED, or a connection that broke after
 //     the request was sent. The records may have been committed. The client
-//     retries anyway (duplicates are allowed only here) and says so in
-//     ProduceResult::retried_after_unknown_outcome.
+//     retries anyway and says so in ProduceResult::retried_after_unknown_outcome.
+//     With exactly-once (below) the retry cannot duplicate them; without it,
+//     duplicates are possible only here.
 //   - final: any other code (INVALID_ARGUMENT, ...): returned at once.
+//
+// Exactly-once produce (ClientOptions::exactly_once, on by default; log.proto
+// and docs/client.md). Each Produce / ProduceAsync call takes a producer id
+// and sequence ("lane", producer_lanes.h) from a pool the Client owns, one
+// call per lane at a time, and sends them with every attempt, so that the
+// leader stores the records once and answers a retry of committed ones with
+// their original offsets, across leader changes. A call that ends with its
+// outcome unknown retires its lane (its records may still commit; their
+// sequences are never given to other records).
 //
 // Consume spreads reads over the followers (round robin over the members
 // that are not the leader), falling back to any member; ConsumeStream tails
@@ -60,6 +70,7 @@ class AsyncOps;
 class Backoff;
 class Members;
 class ProduceRetry;
+class ProducerLanes;
 
 struct ClientOptions {
   // host:port of some members; at least one. Members found through
@@ -87,6 +98,15 @@ struct ClientOptions {
   int max_receive_bytes = 64 << 20;
   // Seed of the backoff jitter.
   uint64_t seed = 1;
+  // Exactly-once produce: every produce carries a producer id and sequence
+  // (above). false: none is sent, and a retry after an unknown outcome may
+  // store the records twice.
+  bool exactly_once = true;
+  // Seed of the random producer ids; 0: std::random_device. Tests may fix
+  // it; two clients with one seed would share producer ids and corrupt each
+  // other's produces (refused, or answered with the other's offsets), so
+  // never fix it for clients that write to one cluster at the same time.
+  uint64_t producer_id_seed = 0;
   // Clock for deadlines and backoff sleeps; nullptr: a RealClock owned by the
   // client. When set it must outlive the client; a ManualClock (tests) must
   // then be used from one thread only (and at most one ProduceAsync be in
@@ -125,8 +145,12 @@ class Client {
   // at all. Returns their offsets, in order, once committed. Errors:
   // kInvalidArgument (no records, or the server refused them), and after the
   // deadline kUnavailable when no attempt can have been committed, or
-  // kDeadlineExceeded when one may have been (outcome unknown). Other codes
-  // from the server are returned as they come.
+  // kDeadlineExceeded when one may have been (outcome unknown). With
+  // exactly-once: kAlreadyExists when the records are in the log exactly once
+  // but the server no longer remembers their offsets (a retry of something
+  // committed long ago); kFailedPrecondition when the server refused the
+  // sequence twice (see produce_retry.h). Other codes from the server are
+  // returned as they come.
   common::Result<ProduceResult> Produce(const std::vector<Record>& records);
 
   // Produce without blocking: the same request, retries, leader hints,
@@ -210,6 +234,7 @@ class Client {
   common::Clock* clock_;
   std::unique_ptr<Members> members_;
   std::atomic<uint64_t> backoff_seed_;
+  std::unique_ptr<ProducerLanes> lanes_;  // nullptr: exactly-once off
   std::unique_ptr<AsyncOps> async_ops_;
 };
 

@@ -139,11 +139,14 @@ TEST_P(ClientProduceTest, WithoutALeaderBacksOffAndRediscovers) {
   EXPECT_EQ(fake.log().size(), 1u);
 }
 
-TEST_P(ClientProduceTest, FlagsARetryAfterADeadlineExceeded) {
+TEST_P(ClientProduceTest, WithoutExactlyOnceFlagsARetryAfterADeadlineExceeded) {
   FakeCluster fake(3);
   common::ManualClock clock;
-  auto client = MustConnect(Options(fake.addresses(), &clock));
-  // The leader commits, then the answer is lost: the retry duplicates.
+  ClientOptions o = Options(fake.addresses(), &clock);
+  o.exactly_once = false;
+  auto client = MustConnect(o);
+  // The leader commits, then the answer is lost: the retry duplicates
+  // (client_exactly_once_test.cc: with exactly-once it does not).
   fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::DEADLINE_EXCEEDED, .append_first = true});
   auto r = Produce(*client, Values({"a"}));
   ASSERT_TRUE(r.has_value()) << r.status().ToString();

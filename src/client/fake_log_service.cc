@@ -3,7 +3,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include "client/convert.h"
 #include "client/rpc_outcome.h"
@@ -18,6 +20,14 @@ constexpr uint32_t kDefaultMaxRecords = 100;
 // How often a waiting stream looks at its call's cancellation (the sync
 // API gives no callback for it).
 constexpr auto kStreamPoll = std::chrono::milliseconds(2);
+// Trailing metadata of a refused sequence (log.proto).
+constexpr char kExpectedSequenceKey[] = "replog-expected-sequence";
+
+// What the fake remembers of one producer id.
+struct ProducerState {
+  uint64_t next = 0;                   // sequence of its next new record
+  std::map<uint64_t, uint64_t> offsets;  // sequence -> offset, of stored records
+};
 
 struct StreamBreak {
   size_t records = 0;
@@ -47,6 +57,10 @@ struct FakeState {
   bool hint_when_leaderless = true;
   bool shutting_down = false;
   std::vector<MemberState> members;  // [id - 1]
+  std::unordered_map<uint64_t, ProducerState> producers;
+  std::vector<ProduceSeen> produce_log;
+  uint64_t refused_sequences = 0;
+  bool remember_offsets = true;
 
   uint64_t LastOffset() const { return first + log.size() - 1; }  // first - 1 when empty
   uint64_t EndOf(uint64_t id) const {
@@ -62,6 +76,48 @@ struct FakeState {
     }
     cv.notify_all();
     return offsets;
+  }
+  // Stores `records` of `req` as the leader would, with the exactly-once
+  // rules for a request with a producer id; fills `resp` with the offsets.
+  grpc::Status StoreLocked(grpc::ServerContext* ctx, const v1::ProduceRequest& req, const std::vector<Record>& records,
+                           v1::ProduceResponse* resp) {
+    const uint64_t id = req.producer_id();
+    const uint64_t seq = req.sequence();
+    if (id == 0) {
+      if (seq != 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "sequence without producer_id");
+      for (uint64_t o : AppendLocked(records)) resp->add_offsets(o);
+      return grpc::Status::OK;
+    }
+    auto it = producers.find(id);
+    const bool known = it != producers.end();
+    const uint64_t next = known ? it->second.next : 0;
+    if ((!known && seq != 0) || seq > next) {
+      refused_sequences++;
+      ctx->AddTrailingMetadata(kExpectedSequenceKey, std::to_string(next));
+      const std::string p = std::to_string(id);
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          known ? "out of order: producer " + p + " expects sequence " + std::to_string(next) +
+                                      ", got " + std::to_string(seq)
+                                : "producer " + p + " is unknown");
+    }
+    ProducerState& p = producers[id];
+    bool forgotten = false;
+    for (size_t i = 0; i < records.size(); i++) {
+      const uint64_t s = seq + i;
+      if (s < p.next) {
+        auto o = p.offsets.find(s);
+        if (o == p.offsets.end()) forgotten = true;
+        else resp->add_offsets(o->second);
+        continue;
+      }
+      const uint64_t offset = AppendLocked({records[i]}).front();
+      if (remember_offsets) p.offsets[s] = offset;
+      p.next = s + 1;
+      resp->add_offsets(offset);
+    }
+    if (!forgotten) return grpc::Status::OK;
+    resp->clear_offsets();
+    return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "already stored; offset no longer remembered");
   }
   // The leader hint of an UNAVAILABLE answer, as log.proto describes it.
   void AddHint(grpc::ServerContext* ctx) const {
@@ -104,6 +160,10 @@ class FakeCluster::Service final : public v1::Log::Service {
     std::unique_lock lock(state_->mu);
     MemberState& m = state_->members[id_ - 1];
     m.produces++;
+    state_->produce_log.push_back(ProduceSeen{.member = id_,
+                                              .producer_id = req->producer_id(),
+                                              .sequence = req->sequence(),
+                                              .records = static_cast<size_t>(req->records_size())});
     state_->cv.notify_all();
     std::vector<Record> records;
     for (const v1::Record& r : req->records()) records.push_back(FromProto(r));
@@ -111,7 +171,10 @@ class FakeCluster::Service final : public v1::Log::Service {
       ProduceFault f = m.faults.front();
       m.faults.pop_front();
       while (f.hold && !ctx->IsCancelled() && !state_->shutting_down) state_->cv.wait_for(lock, kStreamPoll);
-      if (f.append_first) state_->AppendLocked(records);
+      if (f.append_first) {
+        v1::ProduceResponse lost;
+        (void)state_->StoreLocked(ctx, *req, records, &lost);
+      }
       if (f.code == grpc::StatusCode::UNAVAILABLE) {
         if (f.hint == FaultHint::kLeader) state_->AddHint(ctx);
         if (f.hint == FaultHint::kLeaderless) ctx->AddTrailingMetadata(kLeaderIdKey, "0");
@@ -123,8 +186,7 @@ class FakeCluster::Service final : public v1::Log::Service {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader");
     }
     if (records.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no records");
-    for (uint64_t o : state_->AppendLocked(records)) resp->add_offsets(o);
-    return grpc::Status::OK;
+    return state_->StoreLocked(ctx, *req, records, resp);
   }
 
   grpc::Status Consume(grpc::ServerContext*, const v1::ConsumeRequest* req, v1::ConsumeResponse* resp) override {
@@ -272,6 +334,19 @@ void FakeCluster::TruncateBefore(uint64_t offset) {
   }
 }
 
+void FakeCluster::set_remember_offsets(bool on) {
+  std::lock_guard lock(state_->mu);
+  state_->remember_offsets = on;
+  if (!on) {
+    for (auto& [id, p] : state_->producers) p.offsets.clear();
+  }
+}
+
+void FakeCluster::ForgetProducers() {
+  std::lock_guard lock(state_->mu);
+  state_->producers.clear();
+}
+
 void FakeCluster::Stop(uint64_t id) {
   {
     std::lock_guard lock(state_->mu);
@@ -311,6 +386,16 @@ uint64_t FakeCluster::consumes(uint64_t id) const {
 uint64_t FakeCluster::streams(uint64_t id) const {
   std::lock_guard lock(state_->mu);
   return state_->members.at(id - 1).streams;
+}
+
+std::vector<ProduceSeen> FakeCluster::produce_log() const {
+  std::lock_guard lock(state_->mu);
+  return state_->produce_log;
+}
+
+uint64_t FakeCluster::refused_sequences() const {
+  std::lock_guard lock(state_->mu);
+  return state_->refused_sequences;
 }
 
 }  // namespace replog::testing

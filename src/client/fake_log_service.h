@@ -7,6 +7,14 @@
 // answers with a given code (after appending or not), stale GetServers views,
 // lagging members, streams that break. Test-only (library client_testing).
 //
+// Exactly-once, minimally (log.proto, ProduceRequest): a request with a
+// producer id stores the records whose sequence is the producer's next, and
+// answers the ones below it with their original offsets; a sequence above
+// it, or other than 0 for an unknown producer, is refused with
+// FAILED_PRECONDITION and trailing metadata "replog-expected-sequence".
+// Every offset is remembered (no 32-run window, no producer limit) unless a
+// test says otherwise (set_remember_offsets, ForgetProducers).
+//
 // Threads: every method is thread-safe; gRPC's threads run the handlers.
 
 #include <cstdint>
@@ -33,11 +41,21 @@ enum class FaultHint {
 // What a scripted fault does to the next Produce a member receives.
 struct ProduceFault {
   grpc::StatusCode code = grpc::StatusCode::UNAVAILABLE;
-  bool append_first = false;  // commit the records, then answer `code` (outcome unknown to the client)
+  // Store the request as the leader would (exactly-once rules included),
+  // then answer `code` instead: the answer of a committed produce is lost.
+  bool append_first = false;
   FaultHint hint = FaultHint::kLeader;  // UNAVAILABLE only
   // Hold the call until the client cancels it or its deadline passes (or the
   // cluster shuts down), then answer `code`: an RPC in flight.
   bool hold = false;
+};
+
+// One Produce request a member received.
+struct ProduceSeen {
+  uint64_t member = 0;
+  uint64_t producer_id = 0;
+  uint64_t sequence = 0;
+  size_t records = 0;
 };
 
 class FakeCluster {
@@ -70,6 +88,13 @@ class FakeCluster {
   void BreakNextStream(uint64_t id, size_t records, grpc::StatusCode code);
   // Drops records below `offset` (retention).
   void TruncateBefore(uint64_t offset);
+  // false: forgets the offsets of stored records and remembers none from
+  // now on (sequences still are), so every duplicate is answered
+  // ALREADY_EXISTS; true: remembers them again.
+  void set_remember_offsets(bool on);
+  // Forgets every producer (as the server's eviction does): a request with a
+  // sequence other than 0 is then refused as from an unknown producer.
+  void ForgetProducers();
   // Stops member `id`'s server: its port refuses connections afterwards.
   void Stop(uint64_t id);
 
@@ -84,6 +109,10 @@ class FakeCluster {
   void WaitForProduces(uint64_t id, uint64_t n) const;
   uint64_t consumes(uint64_t id) const;
   uint64_t streams(uint64_t id) const;
+  // Every Produce request received, in order of arrival, on any member.
+  std::vector<ProduceSeen> produce_log() const;
+  // Requests refused with FAILED_PRECONDITION (out of order, unknown producer).
+  uint64_t refused_sequences() const;
 
  private:
   class Service;

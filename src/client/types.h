@@ -29,8 +29,15 @@ struct Record {
 struct ProduceResult {
   std::vector<uint64_t> offsets;  // one per record, in order
   // An earlier attempt of this produce ended with an unknown outcome and was
-  // retried: the records may also be in the log at other offsets (once more).
+  // retried. With exactly-once (ClientOptions::exactly_once, the default)
+  // every attempt carried the same producer id and sequence, so the records
+  // are in the log once, at `offsets`. Without it, they may also be in the
+  // log at other offsets (once more).
   bool retried_after_unknown_outcome = false;
+  // Exactly-once: the producer id and the sequence of the first record the
+  // call sent (record i has sequence + i); 0 and 0 without exactly-once.
+  uint64_t producer_id = 0;
+  uint64_t sequence = 0;
   uint32_t attempts = 0;       // RPCs sent, this one included
   std::string leader_address;  // the member that committed them
 };
