@@ -365,6 +365,29 @@ uint64_t SegmentedLog::durable_index() const {
   return impl_->durable_index;
 }
 
+std::vector<SegmentInfo> SegmentedLog::Segments() const {
+  std::lock_guard lk(impl_->mu);
+  const Impl& im = *impl_;
+  std::vector<SegmentInfo> out;
+  for (size_t i = 0; i < im.segments.size(); ++i) {
+    const Segment& seg = *im.segments[i];
+    const bool last = i + 1 == im.segments.size();
+    SegmentInfo info;
+    info.first_index = std::max(seg.first_index(), im.state.first_index);
+    info.last_index = last ? im.state.last_index : im.segments[i + 1]->first_index() - 1;
+    if (info.last_index + 1 < info.first_index) continue;  // wholly purged
+    IndexHeader header = seg.ReadIndexHeader();
+    info.sealed = header.sealed;
+    if (header.sealed) {
+      info.bytes = header.log_end;
+    } else if (im.last_round.seg.get() == &seg) {
+      info.bytes = im.last_round.pos;
+    }
+    out.push_back(info);
+  }
+  return out;
+}
+
 Stats SegmentedLog::stats() const {
   std::lock_guard lk(impl_->mu);
   Stats s = impl_->stats;

@@ -69,6 +69,14 @@ struct Stats {
   uint64_t tail_bytes_scanned = 0;   // at the last Open
 };
 
+// One segment as SegmentedLog::Segments() reports it.
+struct SegmentInfo {
+  uint64_t first_index = 0;  // its first entry still in the log
+  uint64_t last_index = 0;   // first_index - 1 when it holds no entry yet
+  uint64_t bytes = 0;        // of its .log written so far (headers included)
+  bool sealed = false;       // full: no entry will be added (all but the last)
+};
+
 class SegmentedLog {
  public:
   // Opens (creating if needed) the log in `dir`. `fs` must outlive
@@ -142,6 +150,11 @@ class SegmentedLog {
 
   uint64_t first_index() const;
   uint64_t last_index() const;
+  // The segments holding entries [first_index(), last_index()], oldest
+  // first, the one being written last. A segment holding only purged entries
+  // (its files not deleted yet) is left out. For retention: deleting a
+  // prefix of whole segments is PurgeUpTo(that segment's last_index).
+  std::vector<SegmentInfo> Segments() const;
   HardState hard_state() const;
   // Index of the last entry known durable (everything up to it survives a crash).
   uint64_t durable_index() const;

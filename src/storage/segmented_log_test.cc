@@ -155,6 +155,34 @@ TEST_F(SegmentedLogTest, SegmentsRollByEntryCount) {
   EXPECT_GE(log->stats().segments, 7u);
 }
 
+TEST_F(SegmentedLogTest, SegmentsListsWholeSegmentsAndPurgeDropsThem) {
+  opts_.max_segment_entries = 16;
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Make(1, 100, 1, 8)).ok());
+  ASSERT_TRUE(log->Sync().ok());
+  std::vector<SegmentInfo> segs = log->Segments();
+  ASSERT_GE(segs.size(), 7u);
+  EXPECT_EQ(segs.front().first_index, 1u);
+  EXPECT_EQ(segs.back().last_index, 100u);
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {
+    EXPECT_TRUE(segs[i].sealed) << i;
+    EXPECT_GT(segs[i].bytes, 8u * (segs[i].last_index - segs[i].first_index + 1)) << i;
+    EXPECT_EQ(segs[i].last_index + 1, segs[i + 1].first_index) << i;
+  }
+  EXPECT_FALSE(segs.back().sealed);
+  EXPECT_GT(segs.back().bytes, 0u);
+
+  // Purging to the end of the second segment leaves the third first.
+  ASSERT_TRUE(log->PurgeUpTo(segs[1].last_index, 1).ok());
+  ASSERT_TRUE(log->Sync().ok());
+  std::vector<SegmentInfo> after = log->Segments();
+  ASSERT_EQ(after.size(), segs.size() - 2);
+  EXPECT_EQ(after.front().first_index, segs[2].first_index);
+  // A purge inside a segment trims its first index.
+  ASSERT_TRUE(log->PurgeUpTo(segs[2].first_index + 2, 1).ok());
+  EXPECT_EQ(log->Segments().front().first_index, segs[2].first_index + 3);
+}
+
 TEST_F(SegmentedLogTest, TruncateBelowLastSegmentStartsNewSegment) {
   {
     auto log = OpenLog();
