@@ -87,6 +87,7 @@ Status Node::Impl::Open() {
     if (!s.ok()) return s.WithContext("raft node " + std::to_string(id) + ": restoring the snapshot at " +
                                       std::to_string(snap->meta.index));
     applied = snap->meta.index;
+    for (auto& [peer, address] : sm_.PeerAddresses()) peers_.emplace(peer, std::move(address));
   } else if (snap.error().code() != common::Code::kUnavailable) {
     return snap.error();
   }
@@ -275,7 +276,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options, DurableSto
   RETURN_IF_ERROR(impl->Open());
   std::unique_ptr<Node> node(new Node(std::move(impl)));
   Impl& im = *node->impl_;
-  for (const auto& [id, address] : options.peers) {
+  for (const auto& [id, address] : im.peers_) {  // options.peers and those the snapshot knows
     if (id != options.raft.id) transport.SetPeer(id, address);
   }
   RETURN_IF_ERROR(transport.Register(options.group, node.get()));

@@ -78,6 +78,12 @@ class StateMachine {
   // The state after the last applied entry, as bytes Restore() takes back
   // (Node::SnapshotAsync stores them). Default: no state beside the log.
   virtual std::string SnapshotData() { return {}; }
+  // Addresses of members that the state knows, for example from membership
+  // changes that a restored snapshot covers (their entries, which carried
+  // the addresses, may be purged). After each Restore the Node gives the
+  // transport those of members whose address it does not know yet.
+  // Called on the thread that called Restore. Default: none.
+  virtual std::map<NodeId, std::string> PeerAddresses() const { return {}; }
 };
 
 // The core's configuration a Node starts from: Config's defaults plus

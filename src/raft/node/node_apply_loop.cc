@@ -74,6 +74,12 @@ bool Node::Impl::RunTask(ApplyTask& task) {
     }
     applied_conf_ = task.snapshot->meta.conf_state;
     SetApplied(snap_index);
+    std::map<NodeId, std::string> peers = sm_.PeerAddresses();
+    if (!peers.empty()) {
+      std::lock_guard<std::mutex> l(in_mu_);
+      for (auto& [peer, address] : peers) in_.restored_peers[peer] = std::move(address);
+      if (raft_waiting_) in_cv_.notify_one();
+    }
   }
   for (InFlight& p : task.proposals) applying_.push_back(std::move(p));
   for (auto& [index, r] : task.reads) reads_waiting_.emplace(index, std::move(r));

@@ -114,10 +114,11 @@ struct Inputs {
   std::vector<std::pair<NodeId, bool>> snapshot_reports;
   std::vector<NodeId> transfers;
   std::vector<std::promise<NodeStatus>> status_requests;
+  std::map<NodeId, std::string> restored_peers;  // StateMachine::PeerAddresses after a Restore
 
   bool empty() const {
     return msgs.empty() && proposals.empty() && reads.empty() && unreachable.empty() &&
-           snapshot_reports.empty() && transfers.empty() && status_requests.empty();
+           snapshot_reports.empty() && transfers.empty() && status_requests.empty() && restored_peers.empty();
   }
 };
 

@@ -66,6 +66,12 @@ void Node::Impl::HandleInputs(Inputs& in) {
   in.reads.clear();
   for (NodeId to : in.transfers) raft_->TransferLeadership(to);
   in.transfers.clear();
+  for (auto& [id, address] : in.restored_peers) {
+    if (id == opts_.raft.id || !peers_.emplace(id, address).second) continue;
+    peers_changed_ = true;
+    transport_.SetPeer(id, address);
+  }
+  in.restored_peers.clear();
   for (auto& req : in.status_requests) req.set_value(BuildStatus());
   in.status_requests.clear();
   if (now >= next_sweep_ns_) {
