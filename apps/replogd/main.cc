@@ -56,6 +56,16 @@ int main(int argc, char** argv) {
                  "on SIGTERM, how long a leader waits for a follower to take over before stopping anyway "
                  "(default: one election timeout)");
   app.add_option("--segment-bytes", segment_bytes, "log segment size in bytes (default 64 MiB)");
+  uint64_t retention_bytes = 0;
+  int64_t retention_ms = 0, retention_check_ms = 0;
+  CLI::Option* retention_bytes_opt = app.add_option(
+      "--retention-bytes", retention_bytes,
+      "drop the oldest log segments while the log holds more bytes than this (default 0: no limit)");
+  CLI::Option* retention_ms_opt = app.add_option(
+      "--retention-ms", retention_ms,
+      "drop log segments whose newest record is older than this many ms (default 0: no limit)");
+  CLI::Option* retention_check_opt = app.add_option("--retention-check-ms", retention_check_ms,
+                                                    "how often the leader applies retention (default 10000)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)");
   CLI11_PARSE(app, argc, argv);
 
@@ -81,6 +91,9 @@ int main(int argc, char** argv) {
   if (handover_timeout_ms != 0) config.handover_timeout_ms = handover_timeout_ms;
   if (segment_bytes != 0) config.segment_bytes = segment_bytes;
   if (!log_level.empty()) config.log_level = log_level;
+  if (retention_bytes_opt->count() > 0) config.retention_bytes = retention_bytes;
+  if (retention_ms_opt->count() > 0) config.retention_ms = retention_ms;
+  if (retention_check_opt->count() > 0) config.retention_check_ms = retention_check_ms;
   if (config.listen_address.empty() && config.initial_members.contains(config.id)) {
     config.listen_address = config.initial_members.at(config.id);
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "logservice/log_command.h"
 #include "logservice/record_codec.h"
 
 namespace logservice {
@@ -48,7 +49,7 @@ Result<uint32_t> ReadRecords(const storage::SegmentedLog& log, uint64_t from, co
     return next_skip != skipped.end() && *next_skip == index;
   };
   auto visit = [&](const storage::EntryView& e) {
-    if (e.kind == storage::EntryKind::kNormal && !is_skipped(e.index)) {
+    if (e.kind == storage::EntryKind::kNormal && !is_skipped(e.index) && !IsLogCommand(e.payload)) {
       if (added >= limits.max_records || (added > 0 && bytes + e.payload.size() > limits.max_bytes)) {
         return storage::Visit::kStop;
       }

@@ -3,8 +3,8 @@
 // Reads records from the committed prefix of the log group's Raft log
 // (offset = Raft index; control entries — no-ops, membership changes — and
 // the entries the state machine did not store as records — duplicates and
-// out-of-order produces, LogStateMachine::SkippedIn — are skipped and never
-// returned).
+// out-of-order produces, LogStateMachine::SkippedIn — and log commands
+// (log_command.h) are skipped and never returned).
 //
 // Threads: any thread; reads go straight to the SegmentedLog, which allows
 // concurrent readers beside its writer.

@@ -109,6 +109,14 @@ ReadRange LogService::CurrentRange() const {
   return ReadRange{.first = std::min(storage_.log().first_index(), end), .end = end};
 }
 
+grpc::Status LogService::ReadFailed(const Status& s, uint64_t from) const {
+  if (s.code() == common::Code::kOutOfRange) {
+    Result<uint64_t> again = ResolveFrom(from, CurrentRange());
+    if (!again.has_value()) return ToGrpc(again.error());
+  }
+  return ToGrpc(s);
+}
+
 ReadLimits LogService::LimitsOf(const replog::v1::ConsumeRequest& req) const {
   ReadLimits l = options_.default_read;
   if (req.max_records() != 0) l.max_records = std::min(req.max_records(), options_.max_read.max_records);
@@ -133,7 +141,7 @@ grpc::Status LogService::Consume(grpc::ServerContext* ctx, const replog::v1::Con
   if (!from.has_value()) return ToGrpc(from.error());
   const std::vector<uint64_t> skipped = Skipped(*from, range.end);
   Result<uint32_t> n = ReadRecords(storage_.log(), *from, range, LimitsOf(*req), skipped, resp);
-  if (!n.has_value()) return ToGrpc(n.error());
+  if (!n.has_value()) return ReadFailed(n.error(), *from);
   resp->set_first_offset(range.first);
   resp->set_committed_offset(range.end - 1);
   return grpc::Status::OK;
@@ -168,7 +176,7 @@ grpc::Status LogService::ConsumeStream(grpc::ServerContext* ctx, const replog::v
     resp.Clear();
     const std::vector<uint64_t> skipped = Skipped(next, range.end);
     Result<uint32_t> n = ReadRecords(storage_.log(), next, range, limits, skipped, &resp);
-    if (!n.has_value()) return ToGrpc(n.error());
+    if (!n.has_value()) return ReadFailed(n.error(), next);
     next = resp.next_offset();
     if (*n == 0) continue;
     resp.set_first_offset(range.first);

@@ -107,6 +107,10 @@ class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<repl
   std::vector<uint64_t> Skipped(uint64_t from, uint64_t end) const;
   int64_t ProduceTimeout(const grpc::ServerContextBase* ctx) const;
   ReadRange CurrentRange() const;
+  // The answer to a read from `from` that failed with `s`: a read a purge
+  // overtook (kOutOfRange) gets the message of one that started after it,
+  // naming the new first offset.
+  grpc::Status ReadFailed(const common::Status& s, uint64_t from) const;
   ReadLimits LimitsOf(const replog::v1::ConsumeRequest& req) const;
   // ReadIndex barrier for a linearizable read.
   common::Status Barrier(const grpc::ServerContextBase* ctx);

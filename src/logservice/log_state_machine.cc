@@ -4,8 +4,13 @@
 #include <optional>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "common/coding.h"
+#include "logservice/log_command.h"
 #include "logservice/record_codec.h"
+#include "raft/core/conf_change.h"
+#include "raft/node/peer_addresses.h"
 
 namespace logservice {
 
@@ -16,7 +21,7 @@ namespace {
 
 // docs/formats/log-state-snapshot.md.
 constexpr uint32_t kSnapshotMagic = 0x4d534c52;  // "RLSM"
-constexpr uint32_t kSnapshotVersion = 1;
+constexpr uint32_t kSnapshotVersion = 2;  // 2 added the members' addresses; 1 is still read
 
 }  // namespace
 
@@ -59,6 +64,17 @@ Result<SeqCheck> DecodeApplyResult(std::string_view result) {
 LogStateMachine::LogStateMachine(ProducerTableLimits limits) : table_(limits) { limits_ = table_.limits(); }
 
 std::string LogStateMachine::Apply(const raft::Entry& entry) {
+  if (IsLogCommand(entry.data)) {
+    applied_.store(entry.index, std::memory_order_release);
+    Result<LogCommand> cmd = DecodeLogCommand(entry.index, entry.data);
+    if (!cmd.has_value()) {
+      // Every member skips it alike; readers skip it as a command.
+      spdlog::warn("log state machine: {}; ignored", cmd.error().ToString());
+    } else if (cmd->kind == LogCommandKind::kRetain && retain_ && cmd->purge_to < entry.index) {
+      retain_(cmd->purge_to, entry.index);
+    }
+    return {};
+  }
   const std::optional<ProducerStamp> stamp = ParseProducerStamp(entry.data);
   if (!stamp.has_value()) {
     applied_.store(entry.index, std::memory_order_release);
@@ -75,7 +91,30 @@ std::string LogStateMachine::Apply(const raft::Entry& entry) {
 }
 
 void LogStateMachine::ApplyControl(const raft::Entry& entry) {
+  if (entry.type != raft::EntryType::kConfChange) {
+    applied_.store(entry.index, std::memory_order_release);
+    return;
+  }
+  // Decoding errors are the Node's to report (it applies the same entry).
+  Result<raft::ConfChange> cc = raft::DecodeConfChange(entry.data);
+  std::map<raft::NodeId, std::string> added;
+  if (cc.has_value()) {
+    Result<std::map<raft::NodeId, std::string>> decoded = raft::DecodePeerAddresses(cc->context);
+    if (decoded.has_value()) added = std::move(*decoded);
+  }
+  std::lock_guard lock(mu_);
+  if (cc.has_value()) {
+    for (auto& [id, address] : added) addresses_[id] = std::move(address);
+    for (const raft::ConfChangeItem& item : cc->changes) {
+      if (item.type == raft::ConfChangeType::kRemove) addresses_.erase(item.node);
+    }
+  }
   applied_.store(entry.index, std::memory_order_release);
+}
+
+std::map<raft::NodeId, std::string> LogStateMachine::PeerAddresses() const {
+  std::lock_guard lock(mu_);
+  return addresses_;
 }
 
 SeqCheck LogStateMachine::Check(const ProducerStamp& stamp) const {
@@ -116,6 +155,12 @@ LogStateMachine::SnapshotData LogStateMachine::TakeSnapshot() const {
   table_.EncodeTo(&out);
   common::PutFixed64(&out, skipped_.size());
   for (uint64_t index : skipped_) common::PutFixed64(&out, index);
+  common::PutFixed32(&out, static_cast<uint32_t>(addresses_.size()));
+  for (const auto& [id, address] : addresses_) {
+    common::PutFixed64(&out, id);
+    common::PutFixed32(&out, static_cast<uint32_t>(address.size()));
+    out += address;
+  }
   return snap;
 }
 
@@ -134,7 +179,7 @@ Status LogStateMachine::Restore(const raft::Snapshot& snapshot) {
   }
   if (common::DecodeFixed32(in.data()) != kSnapshotMagic) return common::DataLossError(where + "bad magic");
   const uint32_t version = common::DecodeFixed32(in.data() + 4);
-  if (version != kSnapshotVersion) {
+  if (version != 1 && version != kSnapshotVersion) {
     return common::FailedPreconditionError(where + "format version " + std::to_string(version) +
                                            " is not supported (this build reads version " +
                                            std::to_string(kSnapshotVersion) + ")");
@@ -149,7 +194,8 @@ Status LogStateMachine::Restore(const raft::Snapshot& snapshot) {
   if (in.size() < 8) return common::DataLossError(where + "truncated skipped list");
   const uint64_t n = common::DecodeFixed64(in.data());
   in.remove_prefix(8);
-  if (in.size() != n * 8 || n > in.size()) {
+  const uint64_t skipped_bytes = version == 1 ? in.size() : std::min<uint64_t>(in.size(), n * 8);
+  if (n > in.size() / 8 || skipped_bytes != n * 8) {
     return common::DataLossError(where + "the skipped list of " + std::to_string(n) + " entries has " +
                                  std::to_string(in.size()) + " bytes");
   }
@@ -161,9 +207,31 @@ Status LogStateMachine::Restore(const raft::Snapshot& snapshot) {
                                    std::to_string(skipped[i]) + ") is out of order or past the index");
     }
   }
+  in.remove_prefix(n * 8);
+  std::map<raft::NodeId, std::string> addresses;
+  if (version >= 2) {
+    if (in.size() < 4) return common::DataLossError(where + "truncated address list");
+    const uint32_t count = common::DecodeFixed32(in.data());
+    in.remove_prefix(4);
+    for (uint32_t i = 0; i < count; ++i) {
+      if (in.size() < 12) return common::DataLossError(where + "truncated address #" + std::to_string(i));
+      const uint64_t id = common::DecodeFixed64(in.data());
+      const uint32_t len = common::DecodeFixed32(in.data() + 8);
+      in.remove_prefix(12);
+      if (id == 0 || len > in.size() || !addresses.emplace(id, std::string(in.substr(0, len))).second) {
+        return common::DataLossError(where + "address #" + std::to_string(i) + " (member " + std::to_string(id) +
+                                     ") is truncated, repeated or of member 0");
+      }
+      in.remove_prefix(len);
+    }
+    if (!in.empty()) {
+      return common::DataLossError(where + std::to_string(in.size()) + " bytes after the address list");
+    }
+  }
   std::lock_guard lock(mu_);
   table_ = std::move(table);
   skipped_ = std::move(skipped);
+  addresses_ = std::move(addresses);
   applied_.store(index, std::memory_order_release);
   return Status::Ok();
 }

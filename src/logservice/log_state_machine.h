@@ -24,13 +24,24 @@
 // TakeSnapshot() gives the bytes for DurableStorage::SaveSnapshot, Restore()
 // reads them back (docs/formats/log-state-snapshot.md).
 //
+// Log commands (log_command.h) are not records either: readers skip them by
+// their payload. A kRetain command is handed to the retain handler, which
+// purges the prefix (retention.h); the state machine does not change.
+//
+// Members' addresses: the state also holds the address of every member
+// added by a membership change it applied (the change's context,
+// raft/node/peer_addresses.h), so that a member restarting from a snapshot
+// past those changes still reaches the members they added (PeerAddresses).
+//
 // Threads: Apply, ApplyControl and Restore on the Node's apply thread only.
-// Check, SkippedIn, TakeSnapshot, ForgetSkippedBelow and applied_index from
-// any thread (they take a lock the apply thread takes only for stamped
-// entries).
+// Check, SkippedIn, TakeSnapshot, ForgetSkippedBelow, PeerAddresses and
+// applied_index from any thread (they take a lock the apply thread takes
+// only for stamped entries and membership changes).
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -56,6 +67,12 @@ class LogStateMachine final : public raft::StateMachine {
   // `limits` must be the same on every member of the group.
   explicit LogStateMachine(ProducerTableLimits limits = {});
 
+  // Called on the apply thread for each kRetain command applied at `index`,
+  // asking to purge the log up to `purge_to` (< index). Must not block. Set
+  // before the Node starts; none by default (the command is then ignored).
+  using RetainHandler = std::function<void(uint64_t purge_to, uint64_t index)>;
+  void SetRetainHandler(RetainHandler handler) { retain_ = std::move(handler); }
+
   // raft::StateMachine.
   std::string Apply(const raft::Entry& entry) override;
   void ApplyControl(const raft::Entry& entry) override;
@@ -65,6 +82,7 @@ class LogStateMachine final : public raft::StateMachine {
   // format version, other producer limits, or an index other than the
   // snapshot's.
   common::Status Restore(const raft::Snapshot& snapshot) override;
+  std::map<raft::NodeId, std::string> PeerAddresses() const override;
 
   // What applying a stamped record would answer now, changing nothing.
   SeqCheck Check(const ProducerStamp& stamp) const;
@@ -96,6 +114,8 @@ class LogStateMachine final : public raft::StateMachine {
   mutable std::mutex mu_;  // guards table_ and skipped_; applied_ changes under it for stamped entries
   ProducerTable table_;
   std::vector<uint64_t> skipped_;  // ascending
+  std::map<raft::NodeId, std::string> addresses_;  // from applied membership changes
+  RetainHandler retain_;
   std::atomic<uint64_t> applied_{0};
 };
 

@@ -1,5 +1,6 @@
 #include "logservice/log_state_machine.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,8 @@
 
 #include "common/coding.h"
 #include "logservice/record_codec.h"
+#include "raft/core/conf_change.h"
+#include "raft/node/peer_addresses.h"
 
 namespace logservice {
 namespace {
@@ -171,10 +174,10 @@ TEST(LogStateMachineTest, RestoreRefusesBadDataAndKeepsTheState) {
   EXPECT_THAT(s.message(), HasSubstr("index 11"));
 
   raft::Snapshot version = good;
-  common::EncodeFixed32(version.data.data() + 4, 2);
+  common::EncodeFixed32(version.data.data() + 4, 3);
   s = sm.Restore(version);
   EXPECT_EQ(s.code(), common::Code::kFailedPrecondition);
-  EXPECT_THAT(s.message(), HasSubstr("format version 2"));
+  EXPECT_THAT(s.message(), HasSubstr("format version 3"));
 
   raft::Snapshot other_index = good;
   other_index.meta.index = 12;
@@ -191,12 +194,40 @@ TEST(LogStateMachineTest, RestoreRefusesBadDataAndKeepsTheState) {
   raft::Snapshot longer = good;
   longer.data += "x";
   EXPECT_EQ(sm.Restore(longer).code(), common::Code::kDataLoss);
-  raft::Snapshot unordered = good;  // skipped list: 7, 9, 10 at the end
-  common::EncodeFixed64(unordered.data.data() + unordered.data.size() - 8, 8);
+  raft::Snapshot unordered = good;  // skipped list: 7, 9, 10, then no addresses (4 bytes)
+  common::EncodeFixed64(unordered.data.data() + unordered.data.size() - 12, 8);
   EXPECT_EQ(sm.Restore(unordered).code(), common::Code::kDataLoss);
 
   EXPECT_EQ(sm.TakeSnapshot().data, before);
   EXPECT_EQ(sm.applied_index(), 1u);
+}
+
+TEST(LogStateMachineTest, MembersAddressesFollowMembershipChangesAndSnapshots) {
+  LogStateMachine sm;
+  auto change = [&](uint64_t index, raft::ConfChangeType type, raft::NodeId id, std::string address) {
+    raft::ConfChange cc;
+    cc.changes.push_back({type, id});
+    if (!address.empty()) cc.context = raft::EncodePeerAddresses({{id, address}});
+    sm.ApplyControl(raft::Entry{index, 1, raft::EntryType::kConfChange, raft::EncodeConfChange(cc)});
+  };
+  change(1, raft::ConfChangeType::kAddLearner, 4, "h:4");
+  change(2, raft::ConfChangeType::kAddLearner, 5, "h:5");
+  change(3, raft::ConfChangeType::kRemove, 4, "");
+  change(4, raft::ConfChangeType::kAddVoter, 5, "h:55");
+  using Map = std::map<raft::NodeId, std::string>;
+  EXPECT_EQ(sm.PeerAddresses(), (Map{{5, "h:55"}}));
+  EXPECT_EQ(sm.applied_index(), 4u);
+  LogStateMachine restored;
+  ASSERT_TRUE(restored.Restore(SnapshotOf(sm)).ok());
+  EXPECT_EQ(restored.PeerAddresses(), (Map{{5, "h:55"}}));
+
+  // Format version 1 (no addresses) is still read.
+  raft::Snapshot v1 = SnapshotOf(sm);
+  common::EncodeFixed32(v1.data.data() + 4, 1);
+  v1.data.resize(v1.data.size() - (4 + 12 + 4));  // count, id and length, "h:55"
+  LogStateMachine old;
+  ASSERT_TRUE(old.Restore(v1).ok());
+  EXPECT_TRUE(old.PeerAddresses().empty());
 }
 
 TEST(LogStateMachineTest, ForgetSkippedBelowDropsOnlyThePurgedOnes) {

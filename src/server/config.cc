@@ -125,6 +125,15 @@ Status ServerConfig::Validate() const {
   if (segment_bytes < (1 << 20) || segment_bytes > (uint64_t{1} << 30)) {
     return InvalidArgumentError("segment_bytes must be in [1 MiB, 1 GiB]");
   }
+  if (retention_ms < 0) return InvalidArgumentError("log.retention_ms must be >= 0 (0: no age limit)");
+  if (retention_check_ms < 10 || retention_check_ms > 3'600'000) {
+    return InvalidArgumentError("log.retention_check_ms must be in [10, 3600000]");
+  }
+  if (retention_bytes != 0 && retention_bytes < segment_bytes) {
+    return InvalidArgumentError("log.retention_bytes (" + std::to_string(retention_bytes) +
+                                ") must be 0 (no limit) or at least segment_bytes (" + std::to_string(segment_bytes) +
+                                "): retention deletes whole segments");
+  }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
   if (!kLevels.contains(log_level)) {
     return InvalidArgumentError("log_level '" + log_level + "' is not one of trace, debug, info, warn, error, off");
@@ -160,8 +169,8 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       *out = *v;
       return Status::Ok();
     };
-    if (name == "raft" && node.is_table()) {
-      RETURN_IF_ERROR(ReadTable(*node.as_table(), "raft.", c));
+    if ((name == "raft" || name == "log") && node.is_table()) {
+      RETURN_IF_ERROR(ReadTable(*node.as_table(), name + ".", c));
     } else if (name == "id") {
       RETURN_IF_ERROR(integer(&c->id));
     } else if (name == "data_dir") {
@@ -189,6 +198,12 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       RETURN_IF_ERROR(integer(&c->segment_bytes));
     } else if (name == "handover_timeout_ms") {
       RETURN_IF_ERROR(integer(&c->handover_timeout_ms));
+    } else if (name == "log.retention_bytes") {
+      RETURN_IF_ERROR(integer(&c->retention_bytes));
+    } else if (name == "log.retention_ms") {
+      RETURN_IF_ERROR(integer(&c->retention_ms));
+    } else if (name == "log.retention_check_ms") {
+      RETURN_IF_ERROR(integer(&c->retention_check_ms));
     } else if (name == "raft.tick_ms") {
       RETURN_IF_ERROR(integer(&c->tick_ms));
     } else if (name == "raft.heartbeat_ticks") {

@@ -40,6 +40,14 @@ struct ServerConfig {
   // timeout (election_ticks * tick_ms); at most 60000.
   int handover_timeout_ms = 0;
   uint64_t segment_bytes = 64 << 20;  // log segment size
+  // Retention of the log ([log] in the config file; logservice/retention.h).
+  // The leader drops the oldest whole segments while the log holds more than
+  // retention_bytes, and those whose newest record is older than
+  // retention_ms; it checks every retention_check_ms. 0: no limit of that
+  // kind. Give every member the same values (the leader's decide).
+  uint64_t retention_bytes = 0;
+  int64_t retention_ms = 0;
+  int64_t retention_check_ms = 10'000;
   std::string log_level = "info";     // trace, debug, info, warn, error, off
 
   // kInvalidArgument naming the first bad setting.
@@ -58,8 +66,9 @@ std::vector<std::string> SplitList(const std::string& text);
 // Reads a TOML config file into `config` (keys present in the file replace
 // the values held). Keys: id, data_dir, listen, advertise, initial_members
 // (a string as for ParseMembers), join ("HOST:PORT,HOST:PORT"), join_replace
-// (a boolean), log_level, segment_bytes, handover_timeout_ms, and
-// [raft] tick_ms, heartbeat_ticks, election_ticks. An unknown key is an
+// (a boolean), log_level, segment_bytes, handover_timeout_ms,
+// [raft] tick_ms, heartbeat_ticks, election_ticks, and [log] retention_bytes,
+// retention_ms, retention_check_ms. An unknown key is an
 // error (a typo must not be ignored). kNotFound / kInvalidArgument with the
 // file, line and key.
 common::Status LoadConfigFile(const std::string& path, ServerConfig* config);

@@ -60,6 +60,34 @@ TEST(ServerConfigTest, ValidateNamesTheBadSetting) {
   EXPECT_THAT(c.Validate().message(), HasSubstr("log_level"));
 }
 
+TEST(ServerConfigTest, RetentionNeedsWholeSegmentsAndASaneInterval) {
+  ServerConfig c = Good();
+  c.retention_bytes = c.segment_bytes;
+  c.retention_ms = 3'600'000;
+  EXPECT_TRUE(c.Validate().ok());
+  c.retention_bytes = c.segment_bytes - 1;
+  EXPECT_THAT(c.Validate().message(), HasSubstr("whole segments"));
+  c = Good();
+  c.retention_ms = -1;
+  EXPECT_THAT(c.Validate().message(), HasSubstr("log.retention_ms"));
+  c = Good();
+  c.retention_check_ms = 5;
+  EXPECT_THAT(c.Validate().message(), HasSubstr("log.retention_check_ms"));
+}
+
+TEST(ServerConfigTest, LoadsTheLogTable) {
+  ServerConfig c = Good();
+  const std::string path = WriteTemp(
+      "[log]\nretention_bytes = 1073741824\nretention_ms = 86400000\nretention_check_ms = 500\n");
+  ASSERT_TRUE(LoadConfigFile(path, &c).ok());
+  EXPECT_EQ(c.retention_bytes, uint64_t{1} << 30);
+  EXPECT_EQ(c.retention_ms, 86'400'000);
+  EXPECT_EQ(c.retention_check_ms, 500);
+  EXPECT_TRUE(c.Validate().ok());
+  common::Status bad = LoadConfigFile(WriteTemp("[log]\nretention = 5\n"), &c);
+  EXPECT_THAT(bad.message(), HasSubstr("log.retention"));
+}
+
 TEST(ServerConfigTest, LoadsAFile) {
   ServerConfig c;
   const std::string path = WriteTemp(

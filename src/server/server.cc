@@ -11,6 +11,7 @@
 #include "common/fs.h"
 #include "logservice/log_service.h"
 #include "logservice/log_state_machine.h"
+#include "logservice/retention.h"
 #include "raft/durable/durable_storage.h"
 #include "raft/node/node.h"
 #include "server/leader_handover.h"
@@ -70,6 +71,7 @@ struct Server::Parts {
   std::unique_ptr<raft::DurableStorage> storage;
   std::unique_ptr<transport::GrpcTransport> transport;
   logservice::LogStateMachine state_machine;
+  std::unique_ptr<logservice::Retention> retention;  // before the node: its apply thread calls it
   std::unique_ptr<raft::Node> node;
   std::unique_ptr<logservice::LogService> log_service;
   std::unique_ptr<cluster::ClusterService> cluster_service;
@@ -129,9 +131,16 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   topts.max_message_bytes = kMaxMessageBytes;
   p->transport = std::make_unique<transport::GrpcTransport>(topts);
 
+  logservice::RetentionPolicy retention{.max_bytes = config.retention_bytes,
+                                        .max_age_ms = config.retention_ms,
+                                        .check_interval_ms = config.retention_check_ms};
+  p->retention = std::make_unique<logservice::Retention>(*p->storage, p->state_machine, retention, p->clock);
+  p->state_machine.SetRetainHandler(
+      [r = p->retention.get()](uint64_t purge_to, uint64_t) { r->OnRetain(purge_to); });
   raft::NodeOptions node_options = NodeOptionsOf(p->config);
   node_options.on_fatal = [s = server.get()](const Status& err) { s->OnFatal(err); };
   ASSIGN_OR_RETURN(p->node, raft::Node::Start(node_options, *p->storage, *p->transport, p->state_machine, p->clock));
+  p->retention->Start(*p->node);
   p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->state_machine, p->clock);
   p->cluster_service = std::make_unique<cluster::ClusterService>(*p->node, *p->storage, p->config.advertise_address, p->clock,
                                                                  [s = server.get()] { s->OnRemoved(); });
@@ -234,6 +243,7 @@ void Server::Shutdown() {
   if (p.node && !fatal) HandOver(p);
   if (p.log_service) p.log_service->BeginShutdown();
   if (p.cluster_service) p.cluster_service->Stop();
+  if (p.retention) p.retention->Stop();
   if (p.node) p.node->Shutdown();
   spdlog::debug("shutdown: raft node stopped");
   if (p.transport) p.transport->Shutdown();

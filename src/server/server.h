@@ -3,8 +3,9 @@
 // Server: one replogd member (DESIGN §1, "server/"). It owns and wires the
 // parts: the POSIX file system and real clock, the log group's DurableStorage
 // under <data_dir>/log, the gRPC peer transport, the log group's raft::Node
-// and state machine, the replog.v1.Log service, and the one gRPC server that
-// carries client and peer traffic on one port.
+// and state machine, the log's retention (logservice/retention.h), the
+// replog.v1.Log service, and the one gRPC server that carries client and peer
+// traffic on one port.
 //
 // Start: an empty data directory is bootstrapped with the initial members as
 // the group's first configuration; a directory with state restarts from it
@@ -14,7 +15,7 @@
 // up-to-date follower and waits (ServerConfig::handover_timeout_ms) for the
 // successor to lead and its own in-flight produces to settle
 // (leader_handover.h); then the services stop taking calls (tailing consumers end),
-// the node stops (pending produces complete with an error), the transport
+// retention stops (a compaction in progress completes), the node stops (pending produces complete with an error), the transport
 // closes its streams, the gRPC server drains; storage is closed last.
 //
 // Threads: Start, Wait and Shutdown may be called from any thread; Shutdown
