@@ -229,6 +229,7 @@ std::vector<std::string> Cluster::Args(const Member& m) const {
   add("--tick-ms", options_.tick_ms);
   add("--heartbeat-ticks", options_.heartbeat_ticks);
   add("--election-ticks", options_.election_ticks);
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   return args;
 }
 

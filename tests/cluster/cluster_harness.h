@@ -69,6 +69,8 @@ struct ClusterOptions {
   int heartbeat_ticks = 2;
   int election_ticks = 10;
   std::string log_level = "info";
+  // More replogd flags, given to every member on every start.
+  std::vector<std::string> extra_args;
   // Prefix of the temp directory's name (the test's name helps).
   std::string name = "cluster";
 };
