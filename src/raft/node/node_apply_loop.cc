@@ -74,6 +74,8 @@ bool Node::Impl::RunTask(ApplyTask& task) {
     }
     applied_conf_ = task.snapshot->meta.conf_state;
     SetApplied(snap_index);
+    spdlog::info("raft group {}: installed the leader's snapshot at {} (term {})", opts_.group, snap_index,
+                 task.snapshot->meta.term);
     std::map<NodeId, std::string> peers = sm_.PeerAddresses();
     if (!peers.empty()) {
       std::lock_guard<std::mutex> l(in_mu_);
