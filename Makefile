@@ -48,10 +48,13 @@ bench-cluster: build
 	BUILD=$(BUILD_DIR) bash scripts/bench-cluster.sh
 
 # The nemesis test (tests/nemesis, docs/nemesis.md) for DURATION seconds of
-# faults; SEED=N replays a schedule (default: a random seed, printed).
+# faults, each of its two tests (without and with retention); SEED=N replays
+# a schedule (default: a random seed, printed); FILTER=*Retention* (a gtest
+# filter) runs one.
 DURATION ?= 1800
 nemesis: build
-	NEMESIS_DURATION=$(DURATION) $(if $(SEED),NEMESIS_SEED=$(SEED)) $(BUILD_DIR)/tests/nemesis/nemesis_test
+	NEMESIS_DURATION=$(DURATION) $(if $(SEED),NEMESIS_SEED=$(SEED)) $(BUILD_DIR)/tests/nemesis/nemesis_test \
+	  $(if $(FILTER),--gtest_filter='$(FILTER)')
 
 # Simulation seeds for as long as SOAK_SECONDS allows (3 and 5 members, then
 # liveness runs), starting at SOAK_SEED; stops at the first failing seed and

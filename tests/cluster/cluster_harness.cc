@@ -433,10 +433,21 @@ Status Cluster::WaitCommitted(const std::vector<uint64_t>& ids, uint64_t offset,
   }
 }
 
-Result<std::vector<LogRecord>> Cluster::ReadLog(uint64_t id, uint64_t through) {
+Result<uint64_t> Cluster::FirstOffset(uint64_t id, int64_t timeout_ms) {
+  auto stub = Stub(id);
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, timeout_ms);
+  replog::v1::ConsumeRequest req;
+  req.set_max_records(1);
+  replog::v1::ConsumeResponse resp;
+  grpc::Status s = stub->Consume(&ctx, req, &resp);
+  if (!s.ok()) return GrpcError("Consume on member " + std::to_string(id), s);
+  return resp.first_offset();
+}
+
+Result<std::vector<LogRecord>> Cluster::ReadLog(uint64_t id, uint64_t through, uint64_t from) {
   std::vector<LogRecord> out;
   auto stub = Stub(id);
-  uint64_t from = 0;
   while (true) {
     grpc::ClientContext ctx;
     SetDeadline(ctx, 10'000);

@@ -166,10 +166,14 @@ class Cluster {
   common::Result<uint64_t> CommittedOffset(uint64_t id, int64_t timeout_ms = 1'000);
   // Waits until every member in `ids` reports a committed offset >= `offset`.
   common::Status WaitCommitted(const std::vector<uint64_t>& ids, uint64_t offset, int64_t timeout_ms);
-  // Every record of the member's committed log with offset <= `through`, read
-  // with non-linearizable Consume calls straight to that member.
-  // kFailedPrecondition when the member has not committed through `through`.
-  common::Result<std::vector<LogRecord>> ReadLog(uint64_t id, uint64_t through);
+  // The first offset the member retains (ConsumeResponse.first_offset).
+  common::Result<uint64_t> FirstOffset(uint64_t id, int64_t timeout_ms = 2'000);
+  // Every record of the member's committed log from `from` (0: its first
+  // retained offset) through `through`, read with non-linearizable Consume
+  // calls straight to that member. kFailedPrecondition when the member has
+  // not committed through `through`; kOutOfRange when `from` is below its
+  // first retained offset.
+  common::Result<std::vector<LogRecord>> ReadLog(uint64_t id, uint64_t through, uint64_t from = 0);
 
   // User + system CPU time of the member's process so far (/proc/PID/stat).
   common::Result<int64_t> CpuTimeMs(uint64_t id) const;

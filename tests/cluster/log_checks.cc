@@ -17,10 +17,10 @@ std::string Describe(const std::vector<LogRecord>& log, size_t i) {
 }  // namespace
 
 Result<std::vector<LogRecord>> ReadIdenticalLogs(Cluster& cluster, const std::vector<uint64_t>& ids,
-                                                 uint64_t through) {
+                                                 uint64_t through, uint64_t from) {
   std::vector<std::vector<LogRecord>> logs;
   for (uint64_t id : ids) {
-    ASSIGN_OR_RETURN(std::vector<LogRecord> log, cluster.ReadLog(id, through));
+    ASSIGN_OR_RETURN(std::vector<LogRecord> log, cluster.ReadLog(id, through, from));
     logs.push_back(std::move(log));
   }
   for (size_t m = 1; m < logs.size(); m++) {

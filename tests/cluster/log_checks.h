@@ -24,12 +24,12 @@ struct Ack {
   bool retried_after_unknown_outcome = false;
 };
 
-// Reads the log of every member in `ids` through offset `through` and
-// compares them. Returns the (common) log; kFailedPrecondition when a member
+// Reads the log of every member in `ids` from offset `from` (0: each one's
+// first retained offset) through offset `through` and compares them. Returns the (common) log; kFailedPrecondition when a member
 // cannot be read that far, kDataLoss naming the first offset where two
 // members differ.
 common::Result<std::vector<LogRecord>> ReadIdenticalLogs(Cluster& cluster, const std::vector<uint64_t>& ids,
-                                                         uint64_t through);
+                                                         uint64_t through, uint64_t from = 0);
 
 // Describes each ack whose offset does not hold its value in `log` (at most
 // `limit` descriptions, then a count of the rest); empty when all are there.

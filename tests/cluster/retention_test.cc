@@ -21,19 +21,6 @@ constexpr uint64_t kSegmentBytes = 1 << 20;  // replogd's smallest
 constexpr size_t kRecordBytes = 1000;
 constexpr int kBatch = 100;
 
-// The first offset `id` serves (ConsumeResponse.first_offset).
-common::Result<uint64_t> FirstOffset(Cluster& cluster, uint64_t id) {
-  auto stub = cluster.Stub(id);
-  grpc::ClientContext ctx;
-  SetDeadline(ctx, 2'000);
-  replog::v1::ConsumeRequest req;
-  req.set_max_records(1);
-  replog::v1::ConsumeResponse resp;
-  grpc::Status s = stub->Consume(&ctx, req, &resp);
-  if (!s.ok()) return common::UnavailableError("member " + std::to_string(id) + ": " + s.error_message());
-  return resp.first_offset();
-}
-
 // A Consume from `from` on member `id`: its gRPC status.
 grpc::Status ConsumeAt(Cluster& cluster, uint64_t id, uint64_t from) {
   auto stub = cluster.Stub(id);
@@ -95,8 +82,8 @@ TEST(ClusterRetentionTest, MemberDownAcrossAPurgeRejoinsAndServesFromTheNewFirst
   uint64_t first = 0;
   const int64_t start = cluster.clock().NowNanos();
   while (cluster.clock().NowNanos() - start < 20'000'000'000) {
-    auto f0 = FirstOffset(cluster, up[0]);
-    auto f1 = FirstOffset(cluster, up[1]);
+    auto f0 = cluster.FirstOffset(up[0]);
+    auto f1 = cluster.FirstOffset(up[1]);
     if (f0.has_value() && f1.has_value() && *f0 == *f1 && *f0 > last / 3) {
       first = *f0;
       break;
@@ -120,11 +107,11 @@ TEST(ClusterRetentionTest, MemberDownAcrossAPurgeRejoinsAndServesFromTheNewFirst
   ASSERT_TRUE(cluster.Restart(down).ok());
   const uint64_t more = ProduceBatches(client, 2, &counter);
   ASSERT_TRUE(cluster.WaitCommitted({1, 2, 3}, more, 30'000).ok()) << cluster.AllLogTails(10);
-  auto down_first = FirstOffset(cluster, down);
+  auto down_first = cluster.FirstOffset(down);
   ASSERT_TRUE(down_first.has_value()) << down_first.error().ToString();
   // A later purge may have moved every member on meanwhile; never behind.
   EXPECT_GE(*down_first, first);
-  auto now_first = FirstOffset(cluster, *leader);
+  auto now_first = cluster.FirstOffset(*leader);
   ASSERT_TRUE(now_first.has_value());
   EXPECT_EQ(*down_first, *now_first);
   EXPECT_TRUE(std::filesystem::exists(cluster.dir() + "/data/" + std::to_string(down) + "/log/snapshots"));

@@ -13,17 +13,20 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <regex>
 #include <set>
 #include <stop_token>
 #include <thread>
+#include <utility>
 
 #include "client/client.h"
 #include "client/cluster_admin.h"
@@ -54,10 +57,11 @@ std::unique_ptr<replog::Client> Connect(const std::vector<std::string>& addresse
   return c.has_value() ? std::move(*c) : nullptr;
 }
 
-// Producers: each thread its own client and values "p<thread>-<n>".
+// Producers: each thread its own client and values "p<thread>-<n>-",
+// padded with 'x' to `value_bytes` (0: not padded).
 class Producers {
  public:
-  explicit Producers(const std::vector<std::string>& addresses) {
+  Producers(const std::vector<std::string>& addresses, size_t value_bytes) : value_bytes_(value_bytes) {
     for (int t = 0; t < kProducers; ++t) {
       threads_.emplace_back([this, t, addresses](std::stop_token stop) { Run(t, addresses, stop); });
     }
@@ -86,7 +90,8 @@ class Producers {
       if (!client) client = Connect(addresses);
       if (!client) continue;
       replog::Record r;
-      r.value = "p" + std::to_string(t) + "-" + std::to_string(i++);
+      r.value = "p" + std::to_string(t) + "-" + std::to_string(i++) + "-";
+      if (r.value.size() < value_bytes_) r.value.resize(value_bytes_, 'x');
       auto res = client->Produce({r});
       std::lock_guard l(mu_);
       if (!res.has_value()) {
@@ -100,6 +105,7 @@ class Producers {
     }
   }
 
+  const size_t value_bytes_;
   std::mutex mu_;
   std::vector<Ack> acks_;
   std::set<std::string> uncertain_;
@@ -107,10 +113,18 @@ class Producers {
   std::vector<std::jthread> threads_;
 };
 
-// Tailing consumers: each keeps what it saw, in order.
+// A range of offsets [from, to) a consumer skipped because retention had
+// purged it before the consumer read it.
+struct Jump {
+  uint64_t from = 0;
+  uint64_t to = 0;
+};
+
+// Tailing consumers: each keeps what it saw, in order, and the ranges it
+// skipped (only with retention).
 class Consumers {
  public:
-  explicit Consumers(const std::vector<std::string>& addresses) : seen_(kConsumers) {
+  explicit Consumers(const std::vector<std::string>& addresses) : seen_(kConsumers), jumps_(kConsumers) {
     for (int c = 0; c < kConsumers; ++c) {
       threads_.emplace_back([this, c, addresses](std::stop_token stop) { Run(c, addresses, stop); });
     }
@@ -123,31 +137,49 @@ class Consumers {
     std::lock_guard l(mu_);
     return seen_;
   }
+  std::vector<std::vector<Jump>> jumps() {
+    std::lock_guard l(mu_);
+    return jumps_;
+  }
 
  private:
   void Run(int c, const std::vector<std::string>& addresses, std::stop_token stop) {
+    const size_t i = static_cast<size_t>(c);
     uint64_t next = 0;
+    std::optional<uint64_t> jumped_from;  // set until the first record after a jump
     while (!stop.stop_requested()) {
       std::unique_ptr<replog::Client> client = Connect(addresses, 500);
       if (!client) continue;
       replog::ConsumeOptions o;
       o.max_records = 500;
-      (void)client->ConsumeStream(
+      common::Status s = client->ConsumeStream(
           next, o,
           [&](const replog::ConsumeBatch& b) {
             std::lock_guard l(mu_);
             for (const replog::Record& r : b.records) {
-              seen_[static_cast<size_t>(c)].push_back(LogRecord{r.offset, r.value});
+              if (jumped_from.has_value()) jumps_[i].push_back(Jump{*std::exchange(jumped_from, std::nullopt), r.offset});
+              seen_[i].push_back(LogRecord{r.offset, r.value});
               next = r.offset + 1;
             }
             return true;
           },
           stop);
+      if (s.code() != common::Code::kOutOfRange) continue;
+      // Below the first retained offset (retention overtook this consumer),
+      // or past a lagging member's end: go on from the first offset if it
+      // is past `next`, else try again.
+      auto first = client->Consume(0, replog::ConsumeOptions{.max_records = 1});
+      if (first.has_value() && first->first_offset > next) {
+        if (!jumped_from.has_value()) jumped_from = next;
+        next = first->first_offset;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
 
   std::mutex mu_;
   std::vector<std::vector<LogRecord>> seen_;
+  std::vector<std::vector<Jump>> jumps_;
   std::vector<std::jthread> threads_;
 };
 
@@ -157,24 +189,37 @@ const char* FaultName(int f) {
   return names[f];
 }
 
-// One leader per term, from the "member N became leader in term T" lines of
-// every member's log (all its lives).
-std::vector<std::string> TwoLeadersInATerm(const Cluster& cluster) {
-  std::map<uint64_t, std::set<uint64_t>> leaders;
-  const std::regex re("member (\\d+) became leader in term (\\d+)");
+// Calls `fn(id, line)` for every line of every member's log (all its lives).
+template <typename F>
+void ForEachLogLine(const Cluster& cluster, F&& fn) {
   for (uint64_t id : cluster.ids()) {
     std::ifstream in(cluster.LogPath(id));
     std::string line;
-    std::smatch m;
-    while (std::getline(in, line)) {
-      if (std::regex_search(line, m, re)) leaders[std::stoull(m[2])].insert(std::stoull(m[1]));
-    }
+    while (std::getline(in, line)) fn(id, line);
   }
+}
+
+// One leader per term, from the "member N became leader in term T" lines of
+// every member's log.
+std::vector<std::string> TwoLeadersInATerm(const Cluster& cluster) {
+  std::map<uint64_t, std::set<uint64_t>> leaders;
+  const std::regex re("member (\\d+) became leader in term (\\d+)");
+  std::smatch m;
+  ForEachLogLine(cluster, [&](uint64_t, const std::string& line) {
+    if (std::regex_search(line, m, re)) leaders[std::stoull(m[2])].insert(std::stoull(m[1]));
+  });
   std::vector<std::string> out;
   for (const auto& [term, ids] : leaders) {
     if (ids.size() > 1) out.push_back("term " + std::to_string(term) + " had " + std::to_string(ids.size()) + " leaders");
   }
   return out;
+}
+
+// How many lines of the members' logs contain `text`.
+size_t CountLogLines(const Cluster& cluster, const std::string& text) {
+  size_t n = 0;
+  ForEachLogLine(cluster, [&](uint64_t, const std::string& line) { n += line.find(text) != std::string::npos; });
+  return n;
 }
 
 class Nemesis {
@@ -340,15 +385,64 @@ class Nemesis {
   std::map<int, int> counts_;
 };
 
-TEST(NemesisTest, EveryAcknowledgedRecordOnceInOneOrderUnderFaults) {
+// How a run is set up.
+struct Mode {
+  const char* name;
+  std::vector<std::string> server_args;  // more replogd flags
+  size_t value_bytes = 0;                // produced values padded to this
+};
+
+// With retention the members keep 4 MiB of 1 MiB segments (the smallest
+// allowed), about 6 s of records at the test's rate, and none older than
+// 10 s: a segment is purged every second or two, and members that were down
+// or wiped often come back through the leader's snapshot.
+const Mode kRetentionMode{
+    .name = "nemesis-retention",
+    .server_args = {"--segment-bytes", "1048576", "--retention-bytes", "4194304", "--retention-ms", "10000",
+                    "--retention-check-ms", "200"},
+    .value_bytes = 500,
+};
+
+// Waits until every member retains from the same first offset, and it has
+// not moved for a while (the leader purges once more after produces stop).
+common::Result<uint64_t> WaitCommonFirstOffset(Cluster& cluster, const std::vector<uint64_t>& ids) {
+  const int64_t end = cluster.clock().NowNanos() + 30'000'000'000;
+  std::string last;
+  int stable = 0;
+  uint64_t previous = 0;
+  while (cluster.clock().NowNanos() < end) {
+    std::set<uint64_t> firsts;
+    last.clear();
+    for (uint64_t id : ids) {
+      auto f = cluster.FirstOffset(id);
+      last += " " + std::to_string(id) + ":" + (f.has_value() ? std::to_string(*f) : f.error().ToString());
+      if (f.has_value()) firsts.insert(*f);
+    }
+    if (firsts.size() == 1 && *firsts.begin() == previous && ++stable >= 5) return previous;
+    if (firsts.size() != 1 || *firsts.begin() != previous) stable = 0;
+    previous = firsts.size() == 1 ? *firsts.begin() : 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return common::FailedPreconditionError("the members' first offsets did not settle on one:" + last);
+}
+
+bool Skipped(const std::vector<Jump>& jumps, uint64_t offset) {
+  for (const Jump& j : jumps) {
+    if (offset >= j.from && offset < j.to) return true;
+  }
+  return false;
+}
+
+void RunNemesis(const Mode& mode) {
   const uint64_t seed = EnvU64("NEMESIS_SEED", std::random_device{}());
   const uint64_t duration_s = EnvU64("NEMESIS_DURATION", 60);
-  std::printf("[ nemesis  ] seed %llu, %llu s of faults (NEMESIS_SEED=%llu reproduces the schedule)\n",
+  std::printf("[ nemesis  ] %s: seed %llu, %llu s of faults (NEMESIS_SEED=%llu reproduces the schedule)\n", mode.name,
               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(duration_s),
               static_cast<unsigned long long>(seed));
   ClusterOptions options;
   options.members = kMembers;
-  options.name = "nemesis";
+  options.name = mode.name;
+  options.extra_args = mode.server_args;
   auto cluster_or = Cluster::Start(options);
   ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
   Cluster& cluster = **cluster_or;
@@ -357,7 +451,7 @@ TEST(NemesisTest, EveryAcknowledgedRecordOnceInOneOrderUnderFaults) {
   auto admin_client = Connect(cluster.Addresses());
   ASSERT_NE(admin_client, nullptr);
   replog::ClusterAdmin admin(*admin_client, 5'000);
-  Producers producers(cluster.Addresses());
+  Producers producers(cluster.Addresses(), mode.value_bytes);
   Consumers consumers(cluster.Addresses());
 
   Nemesis nemesis(cluster, admin, seed);
@@ -394,37 +488,91 @@ TEST(NemesisTest, EveryAcknowledgedRecordOnceInOneOrderUnderFaults) {
   }
   consumers.Stop();
   const std::vector<std::vector<LogRecord>> seen = consumers.seen();
+  const std::vector<std::vector<Jump>> jumps = consumers.jumps();
   for (const auto& s : seen) {
     if (!s.empty()) through = std::max(through, s.back().offset);
   }
   ASSERT_TRUE(cluster.WaitCommitted(ids, through, 30'000).ok());
 
-  auto log = ReadIdenticalLogs(cluster, ids, through);
+  // The members' logs, from their common first offset F (retention may
+  // have purged below it; without retention F is the log's start).
+  auto first = WaitCommonFirstOffset(cluster, ids);
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  const uint64_t f = *first;
+  auto log = ReadIdenticalLogs(cluster, ids, through, f);
   ASSERT_TRUE(log.has_value()) << log.error().ToString();
-  for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost: " << m;
-  // Exactly-once produce (the client's default): no value is in the
-  // consumer-visible log twice, not even one whose produce had an unknown
-  // outcome (its retries carried the same producer id and sequence).
+  std::map<uint64_t, const std::string*> at;  // the whole log as far as anyone saw it: offset -> value
+  for (const LogRecord& r : *log) at[r.offset] = &r.value;
+
+  // Every consumer saw, from F on, a prefix of the members' log, and below
+  // F (purged) the same records as every other consumer at those offsets,
+  // in increasing order.
+  for (size_t c = 0; c < seen.size(); ++c) {
+    if (mode.server_args.empty()) {
+      EXPECT_TRUE(jumps[c].empty()) << "consumer " << c << " skipped offsets";
+    }
+    size_t i = 0;
+    for (; i < seen[c].size() && seen[c][i].offset < f; ++i) {
+      const LogRecord& r = seen[c][i];
+      if (i > 0 && r.offset <= seen[c][i - 1].offset) {
+        ADD_FAILURE() << "consumer " << c << " saw offset " << r.offset << " after " << seen[c][i - 1].offset;
+        break;
+      }
+      auto [it, fresh] = at.emplace(r.offset, &r.value);
+      if (!fresh && *it->second != r.value) {
+        ADD_FAILURE() << "consumer " << c << " saw '" << r.value << "' at purged offset " << r.offset
+                      << ", another consumer '" << *it->second << "'";
+      }
+    }
+    for (size_t k = 0; i < seen[c].size(); ++i, ++k) {
+      if (k < log->size() && seen[c][i] == (*log)[k]) continue;
+      ADD_FAILURE() << "consumer " << c << " record " << i << ": saw offset " << seen[c][i].offset << " '"
+                    << seen[c][i].value << "', the log has "
+                    << (k < log->size() ? "offset " + std::to_string((*log)[k].offset) + " '" + (*log)[k].value + "'"
+                                        : std::string("nothing more"));
+      break;
+    }
+  }
+
+  // Every acknowledged record is at its offset: in the members' log from F
+  // on; below F, in what every consumer that did not skip it saw.
+  size_t unverifiable = 0, lost = 0;
+  for (const Ack& a : acks) {
+    if (a.offset < f) {
+      bool checked = false;
+      for (size_t c = 0; c < seen.size(); ++c) checked |= !Skipped(jumps[c], a.offset);
+      if (!checked) {
+        ++unverifiable;
+        continue;
+      }
+    }
+    auto it = at.find(a.offset);
+    if (it != at.end() && *it->second == a.value) continue;
+    if (++lost <= 20) {
+      ADD_FAILURE() << "lost: '" << a.value << "' acknowledged at offset " << a.offset << ", but the log has "
+                    << (it == at.end() ? std::string("no record there") : "'" + *it->second + "'");
+    }
+  }
+  EXPECT_EQ(lost, 0u);
+  // Exactly-once produce (the client's default): no value is in the log
+  // twice, not even one whose produce had an unknown outcome (its retries
+  // carried the same producer id and sequence).
   std::map<std::string, int> copies;
-  for (const LogRecord& r : *log) copies[r.value]++;
+  for (const auto& [offset, value] : at) copies[*value]++;
   int duplicated = 0;
   for (const auto& [value, n] : copies) {
     if (n <= 1) continue;
     ++duplicated;
-    ADD_FAILURE() << value << " is in the log " << n << " times"
+    ADD_FAILURE() << value.substr(0, 40) << " is in the log " << n << " times"
                   << (uncertain.contains(value) ? " (its produce had an unknown outcome)" : "");
   }
-  for (size_t c = 0; c < seen.size(); ++c) {
-    EXPECT_LE(seen[c].size(), log->size()) << "consumer " << c;
-    for (size_t i = 0; i < seen[c].size() && i < log->size(); ++i) {
-      if (seen[c][i] == (*log)[i]) continue;
-      ADD_FAILURE() << "consumer " << c << " record " << i << ": saw offset " << seen[c][i].offset << " '"
-                    << seen[c][i].value << "', the log has offset " << (*log)[i].offset << " '" << (*log)[i].value
-                    << "'";
-      break;
-    }
-  }
   for (const std::string& m : TwoLeadersInATerm(cluster)) ADD_FAILURE() << m;
+  const size_t purges = CountLogLines(cluster, "retention: log purged up to");
+  const size_t installs = CountLogLines(cluster, "installed the leader's snapshot");
+  if (!mode.server_args.empty() && duration_s >= 60) {
+    EXPECT_GT(purges, 0u) << "retention purged nothing";
+    EXPECT_GT(installs, 0u) << "no member installed a snapshot";
+  }
 
   std::string faults;
   int total = 0;
@@ -432,18 +580,28 @@ TEST(NemesisTest, EveryAcknowledgedRecordOnceInOneOrderUnderFaults) {
     faults += std::string(faults.empty() ? "" : ", ") + FaultName(kind) + " " + std::to_string(n);
     total += n;
   }
-  std::printf("[ nemesis  ] seed %llu: %d faults (%s); %zu acknowledged records checked, %llu produce calls failed, "
-              "%zu produces had an unknown outcome, %d values in the log twice; %zu records in the log through offset "
-              "%llu on %zu members; consumers saw %zu and %zu records\n",
-              static_cast<unsigned long long>(seed), total, faults.c_str(), acks.size(),
-              static_cast<unsigned long long>(producers.failed()), uncertain.size(), duplicated, log->size(),
-              static_cast<unsigned long long>(through), ids.size(), seen[0].size(), seen[1].size());
+  std::printf("[ nemesis  ] %s: seed %llu: %d faults (%s); %zu acknowledged records checked (%zu below the first "
+              "offset only by the consumers, %zu skipped by both), %llu produce calls failed, %zu produces had an "
+              "unknown outcome, %d values in the log twice; first offset %llu, %zu records through offset %llu on "
+              "%zu members; consumers saw %zu and %zu records and skipped %zu and %zu ranges; %zu purges and %zu "
+              "snapshot installs in the members' logs\n",
+              mode.name, static_cast<unsigned long long>(seed), total, faults.c_str(), acks.size() - unverifiable,
+              static_cast<size_t>(std::count_if(acks.begin(), acks.end(), [&](const Ack& a) { return a.offset < f; })) -
+                  unverifiable,
+              unverifiable, static_cast<unsigned long long>(producers.failed()), uncertain.size(), duplicated,
+              static_cast<unsigned long long>(f), log->size(), static_cast<unsigned long long>(through), ids.size(),
+              seen[0].size(), seen[1].size(), jumps[0].size(), jumps[1].size(), purges, installs);
   for (int k = 0; k < kFaultKinds; ++k) {
     if (duration_s >= 60) {
       EXPECT_GT(nemesis.counts().count(k), 0u) << "no " << FaultName(k) << " in this run";
     }
   }
 }
+
+TEST(NemesisTest, EveryAcknowledgedRecordOnceInOneOrderUnderFaults) { RunNemesis(Mode{.name = "nemesis"}); }
+
+// The same faults while retention purges the log every few seconds.
+TEST(NemesisTest, EveryAcknowledgedRecordOnceWhileRetentionPurges) { RunNemesis(kRetentionMode); }
 
 }  // namespace
 }  // namespace cluster_testing
