@@ -122,10 +122,10 @@ struct FakeState {
   // The leader hint of an UNAVAILABLE answer, as log.proto describes it.
   void AddHint(grpc::ServerContext* ctx) const {
     if (leader != 0) {
-      ctx->AddTrailingMetadata(kLeaderIdKey, std::to_string(leader));
-      ctx->AddTrailingMetadata(kLeaderAddressKey, members[leader - 1].address);
+      ctx->AddTrailingMetadata(rpc::kLeaderIdKey, std::to_string(leader));
+      ctx->AddTrailingMetadata(rpc::kLeaderAddressKey, members[leader - 1].address);
     } else if (hint_when_leaderless) {
-      ctx->AddTrailingMetadata(kLeaderIdKey, "0");
+      ctx->AddTrailingMetadata(rpc::kLeaderIdKey, "0");
     }
   }
   // OUT_OF_RANGE unless `from` is in [first, end + 1] of member `id`.
@@ -177,7 +177,7 @@ class FakeCluster::Service final : public v1::Log::Service {
       }
       if (f.code == grpc::StatusCode::UNAVAILABLE) {
         if (f.hint == FaultHint::kLeader) state_->AddHint(ctx);
-        if (f.hint == FaultHint::kLeaderless) ctx->AddTrailingMetadata(kLeaderIdKey, "0");
+        if (f.hint == FaultHint::kLeaderless) ctx->AddTrailingMetadata(rpc::kLeaderIdKey, "0");
       }
       return grpc::Status(f.code, "fake fault");
     }

@@ -1,34 +1,6 @@
 #include "client/rpc_outcome.h"
 
-#include <charconv>
-
 namespace replog {
-
-namespace {
-
-// The value of `key` in `md`, or nullptr.
-const grpc::string_ref* Find(const std::multimap<grpc::string_ref, grpc::string_ref>& md, const char* key) {
-  auto it = md.find(grpc::string_ref(key));
-  return it == md.end() ? nullptr : &it->second;
-}
-
-}  // namespace
-
-LeaderHint ReadLeaderHint(const grpc::ClientContext& ctx) {
-  LeaderHint hint;
-  const auto& md = ctx.GetServerTrailingMetadata();
-  if (const grpc::string_ref* id = Find(md, kLeaderIdKey)) {
-    hint.from_member = true;
-    uint64_t v = 0;
-    auto [ptr, ec] = std::from_chars(id->data(), id->data() + id->size(), v);
-    if (ec == std::errc() && ptr == id->data() + id->size()) hint.id = v;
-  }
-  if (const grpc::string_ref* addr = Find(md, kLeaderAddressKey)) {
-    hint.from_member = true;
-    hint.address.assign(addr->data(), addr->size());
-  }
-  return hint;
-}
 
 bool NeverSent(const grpc::Status& status) {
   // gRPC's own message when the channel has no connection to pick: the call

@@ -1,7 +1,7 @@
 #pragma once
 
-// How the client reads a finished RPC: the leader hint a member attached, the
-// class of a failed Produce attempt (client.h explains the classes), and the
+// How the client reads a finished RPC: the leader hint a member attached
+// (rpc/leader_hint.h), the class of a failed Produce attempt (client.h explains the classes), and the
 // conversion of grpc::Status to common::Status, which keeps the code.
 
 #include <cstdint>
@@ -11,22 +11,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/status.h"
+#include "rpc/leader_hint.h"
 
 namespace replog {
 
-// Trailing metadata keys of a member's UNAVAILABLE answer (log.proto).
-inline constexpr char kLeaderIdKey[] = "replog-leader-id";
-inline constexpr char kLeaderAddressKey[] = "replog-leader-address";
-
-struct LeaderHint {
-  // A replog key was in the trailing metadata: a member, not gRPC, answered.
-  bool from_member = false;
-  uint64_t id = 0;      // 0: none known
-  std::string address;  // "": none known
-};
-
-// The hint in `ctx`'s trailing metadata. Call after the RPC finished.
-LeaderHint ReadLeaderHint(const grpc::ClientContext& ctx);
+using rpc::LeaderHint;
+using rpc::ReadLeaderHint;
 
 enum class AttemptClass {
   kOk,

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <utility>
 
-#include "logservice/rpc_status.h"
+#include "rpc/leader_hint.h"
 #include "raft/node/successor.h"
 
 namespace cluster {
@@ -170,7 +170,7 @@ grpc::Status ClusterService::MemberStatus(grpc::ServerContext*, const replog::v1
 grpc::Status ClusterService::LeaderStatus(grpc::ServerContext* ctx, raft::NodeStatus* st) const {
   *st = node_.GetStatus();
   if (st->role == raft::Role::kLeader && st->error.ok()) return grpc::Status::OK;
-  return logservice::ToGrpcWithHint(
+  return rpc::ToGrpcWithHint(
       common::UnavailableError("member " + Str(st->id) + " is not the leader"), node_.leader_hint(), ctx);
 }
 
@@ -187,7 +187,7 @@ int64_t ClusterService::WaitDeadline(const grpc::ServerContext* ctx) const {
 grpc::Status ClusterService::Transfer(grpc::ServerContext* ctx, raft::NodeId to, raft::NodeStatus* after) {
   const int64_t deadline = WaitDeadline(ctx);
   common::Status s = node_.TransferLeadership(to);
-  if (!s.ok()) return logservice::ToGrpcWithHint(s, node_.leader_hint(), ctx);
+  if (!s.ok()) return rpc::ToGrpcWithHint(s, node_.leader_hint(), ctx);
   for (;;) {
     *after = node_.GetStatus();
     if (after->leader != raft::kNoNode && after->leader != after->id) return grpc::Status::OK;
@@ -249,7 +249,7 @@ grpc::Status ClusterService::RemoveMember(grpc::ServerContext* ctx, const replog
     }
     raft::NodeStatus after;
     if (grpc::Status s = Transfer(ctx, to, &after); !s.ok()) return s;
-    return logservice::ToGrpcWithHint(
+    return rpc::ToGrpcWithHint(
         common::UnavailableError("member " + Str(id) + " handed leadership to " + Str(after.leader) +
                                  " before its removal; ask the new leader"),
         node_.leader_hint(), ctx);
@@ -268,7 +268,7 @@ grpc::Status ClusterService::Remove(grpc::ServerContext* ctx, raft::NodeId id, r
   cc.changes.push_back(raft::ConfChangeItem{raft::ConfChangeType::kRemove, id});
   const int64_t wait_ns = WaitDeadline(ctx) - clock_.NowNanos();
   common::Status s = node_.ChangeMembership(std::move(cc), {}, std::max<int64_t>(wait_ns, 1)).get();
-  if (!s.ok()) return logservice::ToGrpcWithHint(s, node_.leader_hint(), ctx);
+  if (!s.ok()) return rpc::ToGrpcWithHint(s, node_.leader_hint(), ctx);
   *after = node_.GetStatus();
   spdlog::info("cluster: member {} removed (term {})", id, after->term);
   if (!address.empty()) TellRemoved(id, address, after->term);
@@ -321,7 +321,7 @@ grpc::Status ClusterService::AddMember(grpc::ServerContext* ctx, const replog::v
   cc.changes.push_back(raft::ConfChangeItem{raft::ConfChangeType::kAddLearner, id});
   const int64_t wait_ns = WaitDeadline(ctx) - clock_.NowNanos();
   common::Status s = node_.ChangeMembership(std::move(cc), {{id, address}}, std::max<int64_t>(wait_ns, 1)).get();
-  if (!s.ok()) return logservice::ToGrpcWithHint(s, node_.leader_hint(), ctx);
+  if (!s.ok()) return rpc::ToGrpcWithHint(s, node_.leader_hint(), ctx);
   const raft::NodeStatus now = node_.GetStatus();
   spdlog::info("cluster: member {} at {} added as a learner (term {}); promoted once caught up", id, address,
                now.term);

@@ -16,7 +16,7 @@
 // answers with a configuration without this member, `on_removed` is called.
 //
 // Errors follow the log service: UNAVAILABLE from a member that is not the
-// leader carries the leader hint in trailing metadata (logservice/rpc_status.h).
+// leader carries the leader hint in trailing metadata (rpc/leader_hint.h).
 //
 // Threads: handlers run on gRPC's server threads; TransferLeadership and
 // RemoveMember block theirs while they wait (bounded by the call's deadline,

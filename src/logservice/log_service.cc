@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "logservice/rpc_status.h"
+#include "rpc/leader_hint.h"
 
 namespace logservice {
 
@@ -16,7 +16,7 @@ using common::Status;
 namespace {
 
 grpc::Status ShuttingDown(grpc::ServerContextBase* ctx) {
-  return ToGrpcWithHint(common::UnavailableError("this member is shutting down"), raft::LeaderHint{}, ctx);
+  return rpc::ToGrpcWithHint(common::UnavailableError("this member is shutting down"), 0, "", ctx);
 }
 
 const char* RoleOf(const raft::NodeStatus& st, raft::NodeId id, bool learner) {
@@ -36,7 +36,7 @@ grpc::Status ToGrpcAnswer(const ProduceOutcome& outcome, grpc::ServerContextBase
   if (outcome.expected_sequence.has_value()) {
     ctx->AddTrailingMetadata(kExpectedSequenceKey, std::to_string(*outcome.expected_sequence));
   }
-  return ToGrpc(outcome.status);
+  return rpc::ToGrpc(outcome.status);
 }
 
 }  // namespace
@@ -83,7 +83,7 @@ grpc::ServerUnaryReactor* LogService::Produce(grpc::CallbackServerContext* ctx, 
     return reactor;
   }
   if (Status s = Validate(*req); !s.ok()) {
-    reactor->Finish(ToGrpc(s));
+    reactor->Finish(rpc::ToGrpc(s));
     return reactor;
   }
   if (std::optional<ProduceOutcome> answer = AnswerWithoutProposing(*req)) {
@@ -94,7 +94,7 @@ grpc::ServerUnaryReactor* LogService::Produce(grpc::CallbackServerContext* ctx, 
   node_.ProposeAsync(Encode(*req), ProduceTimeout(ctx),
                      [this, ctx, resp, reactor, key = KeyOf(*req)](Result<std::vector<raft::ApplyResult>> applied) {
                        if (!applied.has_value()) {
-                         reactor->Finish(ToGrpcWithHint(applied.error(), node_.leader_hint(), ctx));
+                         reactor->Finish(rpc::ToGrpcWithHint(applied.error(), node_.leader_hint(), ctx));
                          return;
                        }
                        reactor->Finish(ToGrpcAnswer(Outcome(key, *applied), ctx, resp));
@@ -112,9 +112,9 @@ ReadRange LogService::CurrentRange() const {
 grpc::Status LogService::ReadFailed(const Status& s, uint64_t from) const {
   if (s.code() == common::Code::kOutOfRange) {
     Result<uint64_t> again = ResolveFrom(from, CurrentRange());
-    if (!again.has_value()) return ToGrpc(again.error());
+    if (!again.has_value()) return rpc::ToGrpc(again.error());
   }
-  return ToGrpc(s);
+  return rpc::ToGrpc(s);
 }
 
 ReadLimits LogService::LimitsOf(const replog::v1::ConsumeRequest& req) const {
@@ -134,11 +134,11 @@ grpc::Status LogService::Consume(grpc::ServerContext* ctx, const replog::v1::Con
   if (shutting_down_.load()) return ShuttingDown(ctx);
   if (req->linearizable()) {
     Status s = Barrier(ctx);
-    if (!s.ok()) return ToGrpcWithHint(s, node_.leader_hint(), ctx);
+    if (!s.ok()) return rpc::ToGrpcWithHint(s, node_.leader_hint(), ctx);
   }
   const ReadRange range = CurrentRange();
   Result<uint64_t> from = ResolveFrom(req->from_offset(), range);
-  if (!from.has_value()) return ToGrpc(from.error());
+  if (!from.has_value()) return rpc::ToGrpc(from.error());
   const std::vector<uint64_t> skipped = Skipped(*from, range.end);
   Result<uint32_t> n = ReadRecords(storage_.log(), *from, range, LimitsOf(*req), skipped, resp);
   if (!n.has_value()) return ReadFailed(n.error(), *from);
@@ -152,7 +152,7 @@ grpc::Status LogService::ConsumeStream(grpc::ServerContext* ctx, const replog::v
   if (shutting_down_.load()) return ShuttingDown(ctx);
   if (req->linearizable()) {
     Status s = Barrier(ctx);
-    if (!s.ok()) return ToGrpcWithHint(s, node_.leader_hint(), ctx);
+    if (!s.ok()) return rpc::ToGrpcWithHint(s, node_.leader_hint(), ctx);
   }
   // A start past this member's end may be a lagging follower: wait a little.
   if (req->from_offset() > CurrentRange().end) {
@@ -163,7 +163,7 @@ grpc::Status LogService::ConsumeStream(grpc::ServerContext* ctx, const replog::v
     }
   }
   Result<uint64_t> from = ResolveFrom(req->from_offset(), CurrentRange());
-  if (!from.has_value()) return ToGrpc(from.error());
+  if (!from.has_value()) return rpc::ToGrpc(from.error());
   const ReadLimits limits = LimitsOf(*req);
   uint64_t next = *from;
   replog::v1::ConsumeResponse resp;

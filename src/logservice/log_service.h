@@ -18,7 +18,7 @@
 //
 // Errors (gRPC codes): INVALID_ARGUMENT for a malformed produce;
 // UNAVAILABLE when this member is not the leader (with the leader hint of
-// rpc_status.h) or is shutting down — nothing was proposed; ABORTED when
+// rpc/leader_hint.h) or is shutting down — nothing was proposed; ABORTED when
 // the records were proposed but overwritten by a new leader (not
 // committed; safe to retry); DEADLINE_EXCEEDED when the outcome is unknown;
 // OUT_OF_RANGE for an offset outside [first retained, end of the committed

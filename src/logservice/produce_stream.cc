@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "logservice/log_service.h"
-#include "logservice/rpc_status.h"
+#include "rpc/leader_hint.h"
 
 namespace logservice {
 
@@ -77,7 +77,7 @@ void WriteLoop(StreamState& st, Stream* stream) {
 
 grpc::Status LogService::ProduceStream(grpc::ServerContext* ctx, Stream* stream) {
   if (shutting_down_.load()) {
-    return ToGrpcWithHint(common::UnavailableError("this member is shutting down"), raft::LeaderHint{}, ctx);
+    return rpc::ToGrpcWithHint(common::UnavailableError("this member is shutting down"), 0, "", ctx);
   }
   auto st = std::make_shared<StreamState>();
   std::thread writer([&] { WriteLoop(*st, stream); });

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "replog/v1/cluster.grpc.pb.h"
+#include "rpc/leader_hint.h"
 
 namespace server {
 namespace {
@@ -16,12 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kAttemptMs = 5'000;
 constexpr int64_t kBackoffMs = 100;
-
-std::string Trailer(const grpc::ClientContext& ctx, const std::string& key) {
-  const auto& md = ctx.GetServerTrailingMetadata();
-  auto it = md.find(key);
-  return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
-}
 
 std::vector<raft::NodeId> Ids(const google::protobuf::RepeatedField<uint64_t>& ids) {
   return std::vector<raft::NodeId>(ids.begin(), ids.end());
@@ -71,7 +66,7 @@ common::Result<JoinAnswer> JoinCluster(const std::vector<std::string>& addresses
     if (s.error_code() != grpc::StatusCode::UNAVAILABLE && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
       return last;  // refused: retrying will not change the answer
     }
-    const std::string hint = Trailer(ctx, "replog-leader-address");
+    const std::string hint = rpc::ReadLeaderHint(ctx).address;
     spdlog::info("join: {}{}", last.message(), hint.empty() ? "" : "; trying the leader at " + hint);
     if (!hint.empty() && hint != target) {
       target = hint;

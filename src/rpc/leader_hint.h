@@ -1,0 +1,50 @@
+#pragma once
+
+// The leader hint on the wire (DESIGN §4): a member that cannot serve a
+// request because it is not the leader answers UNAVAILABLE with trailing
+// metadata "replog-leader-id" (always present; 0 when no leader is known)
+// and "replog-leader-address" (when a leader is known). The id tells a client
+// that a member, not the network, answered: nothing was proposed. Every
+// service of replogd (replog.v1.Log, replog.v1.Cluster) writes it with
+// ToGrpcWithHint; the client library and a joining member read it with
+// ReadLeaderHint.
+//
+// Threads: plain functions; the contexts are the caller's.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/status.h"
+
+namespace rpc {
+
+inline constexpr char kLeaderIdKey[] = "replog-leader-id";
+inline constexpr char kLeaderAddressKey[] = "replog-leader-address";
+
+// common::Status -> grpc::Status (the codes have the same numbers).
+grpc::Status ToGrpc(const common::Status& s);
+
+// ToGrpc, plus the leader hint on `ctx` when `s` is kUnavailable.
+grpc::Status ToGrpcWithHint(const common::Status& s, uint64_t leader_id, std::string_view leader_address,
+                            grpc::ServerContextBase* ctx);
+// The same with a hint that has `id` and `address` (raft::LeaderHint).
+template <typename Hint>
+grpc::Status ToGrpcWithHint(const common::Status& s, const Hint& hint, grpc::ServerContextBase* ctx) {
+  return ToGrpcWithHint(s, hint.id, hint.address, ctx);
+}
+
+// What a client reads back.
+struct LeaderHint {
+  // A replog key was in the trailing metadata: a member, not gRPC, answered.
+  bool from_member = false;
+  uint64_t id = 0;      // 0: none known
+  std::string address;  // "": none known
+};
+
+// The hint in `ctx`'s trailing metadata. Call after the RPC finished.
+LeaderHint ReadLeaderHint(const grpc::ClientContext& ctx);
+
+}  // namespace rpc
