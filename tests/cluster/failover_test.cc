@@ -26,6 +26,7 @@
 #include "client/client.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -143,12 +144,10 @@ TEST(ClusterFailoverTest, KillLeaderMidProduceLosesNothing) {
   if (EnvInt("REPLOG_CLUSTER_DEFAULT_TIMINGS", 0) == 1) {
     options.tick_ms = options.heartbeat_ticks = options.election_ticks = 0;
   }
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
   common::Clock& clock = cluster.clock();
-  auto first_leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(first_leader.has_value()) << first_leader.error().ToString();
 
   constexpr int kThreads = 8;
   const int total = EnvInt("REPLOG_CLUSTER_RECORDS", 20'000);

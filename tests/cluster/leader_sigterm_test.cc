@@ -30,6 +30,7 @@
 #include "cluster_harness.h"
 #include "log_checks.h"
 #include "process.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -275,11 +276,10 @@ void PrintRound(const Round& r) {
 TEST(ClusterLeaderSigtermTest, LeaderHandsOverLosesNothingAndWritesPauseBriefly) {
   ClusterOptions options;
   options.name = "sigterm-leader";
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
   common::Clock& clock = cluster.clock();
-  ASSERT_TRUE(cluster.WaitForLeader(15'000).has_value());
 
   const char* env = std::getenv("REPLOG_SIGTERM_ROUNDS");
   const int rounds = std::max(1, env != nullptr ? std::atoi(env) : 1);

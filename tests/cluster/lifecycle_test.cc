@@ -16,6 +16,7 @@
 #include "client/client.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -28,27 +29,21 @@ std::string Lower(std::string s) {
 TEST(ClusterLifecycleTest, SigtermShutsDownCleanly) {
   ClusterOptions options;
   options.name = "sigterm";
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
-
-  replog::ClientOptions client_options;
-  client_options.bootstrap_addresses = cluster.Addresses();
-  auto client = replog::Client::Connect(client_options);
-  ASSERT_TRUE(client.has_value()) << client.error().ToString();
+  auto started = StartWithClient(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  replog::Client& client = *started->client;
   std::vector<Ack> acks;
   for (int i = 0; i < 200; i++) {
     replog::Record r;
     r.value = "s-" + std::to_string(i);
-    auto res = (*client)->Produce({r});
+    auto res = client.Produce({r});
     ASSERT_TRUE(res.has_value()) << res.error().ToString();
     acks.push_back(Ack{r.value, res->offsets.at(0), res->retried_after_unknown_outcome});
   }
 
   // A tailing consumer on a follower: SIGTERM must end its stream with OK.
-  const uint64_t follower = *leader % 3 + 1;
+  const uint64_t follower = started->leader % 3 + 1;
   auto stub = cluster.Stub(follower);
   grpc::ClientContext ctx;
   replog::v1::ConsumeRequest req;
@@ -90,7 +85,7 @@ TEST(ClusterLifecycleTest, SigtermShutsDownCleanly) {
 
   replog::Record after;
   after.value = "after-restart";
-  auto res = (*client)->Produce({after});
+  auto res = client.Produce({after});
   ASSERT_TRUE(res.has_value()) << res.error().ToString();
   EXPECT_GT(res->offsets.at(0), max_acked);
 }
@@ -119,11 +114,9 @@ TEST(ClusterLifecycleTest, BadFlagsGiveClearErrors) {
   ClusterOptions options;
   options.name = "flags";
   options.members = 1;
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
   auto ports = FreeLoopbackPorts(1);
   ASSERT_TRUE(ports.has_value()) << ports.error().ToString();
   const std::string addr = "127.0.0.1:" + std::to_string(ports->at(0));

@@ -9,13 +9,13 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <thread>
 
 #include "client/client.h"
 #include "client/cluster_admin.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -103,48 +103,38 @@ class ClusterMembershipTest : public ::testing::Test {
   void Start(const std::string& name) {
     ClusterOptions options;
     options.name = name;
-    auto cluster_or = Cluster::Start(options);
-    ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-    cluster_ = std::move(*cluster_or);
-    auto leader = cluster_->WaitForLeader(15'000);
-    ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
-    leader_ = *leader;
-    producer_ = std::make_unique<Producer>(cluster_->Addresses());
-    ASSERT_TRUE(ProducesOn(*producer_, 50, cluster_->clock()));
-    replog::ClientOptions admin_options;
-    admin_options.bootstrap_addresses = cluster_->Addresses();
-    auto admin_client = replog::Client::Connect(admin_options);
-    ASSERT_TRUE(admin_client.has_value()) << admin_client.error().ToString();
-    admin_client_ = std::move(*admin_client);
-    admin_ = std::make_unique<replog::ClusterAdmin>(*admin_client_, 10'000);
+    auto started = StartWithClient(options);
+    ASSERT_TRUE(started.has_value()) << started.error().ToString();
+    started_ = std::move(*started);
+    producer_ = std::make_unique<Producer>(started_.cluster->Addresses());
+    ASSERT_TRUE(ProducesOn(*producer_, 50, started_.cluster->clock()));
+    admin_ = std::make_unique<replog::ClusterAdmin>(*started_.client, 10'000);
   }
   void TearDown() override {
     if (producer_) producer_->Stop();
   }
 
-  std::unique_ptr<Cluster> cluster_;
-  uint64_t leader_ = 0;
+  StartedCluster started_;  // its client is the admin's
   std::unique_ptr<Producer> producer_;
-  std::unique_ptr<replog::Client> admin_client_;
   std::unique_ptr<replog::ClusterAdmin> admin_;
 };
 
 TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   ASSERT_NO_FATAL_FAILURE(Start("membership"));
-  Cluster& cluster = *cluster_;
+  Cluster& cluster = *started_.cluster;
   Producer& producer = *producer_;
   replog::ClusterAdmin& admin = *admin_;
-  const std::optional<uint64_t> leader = leader_;
+  const uint64_t leader = started_.leader;
 
   // Status: every member answers; one leader, whose view has every match.
   auto status = admin.Status();
   ASSERT_TRUE(status.has_value()) << status.error().ToString();
   ASSERT_EQ(status->rows.size(), 3u);
   ASSERT_TRUE(status->leader.has_value());
-  EXPECT_EQ(status->leader->id, *leader);
+  EXPECT_EQ(status->leader->id, leader);
   for (const auto& row : status->rows) {
     ASSERT_TRUE(row.status.has_value()) << "member " << row.id << ": " << row.unreachable;
-    EXPECT_EQ(row.status->role, row.id == *leader ? "leader" : "follower");
+    EXPECT_EQ(row.status->role, row.id == leader ? "leader" : "follower");
     EXPECT_GE(row.status->commit_index, 50u);
     EXPECT_LE(row.status->applied_index, row.status->commit_index);
   }
@@ -154,7 +144,7 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   }
 
   // Transfer by hand to a named follower.
-  const uint64_t target = *leader % 3 + 1;
+  const uint64_t target = leader % 3 + 1;
   auto moved = admin.Transfer(target);
   ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
   EXPECT_EQ(*moved, target);
@@ -201,8 +191,8 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
 // fails) finds out by itself once resumed, and exits 0.
 TEST_F(ClusterMembershipTest, MemberRemovedWhileStoppedStopsOnceResumed) {
   ASSERT_NO_FATAL_FAILURE(Start("orphan"));
-  Cluster& cluster = *cluster_;
-  const uint64_t follower = leader_ % 3 + 1;
+  Cluster& cluster = *started_.cluster;
+  const uint64_t follower = started_.leader % 3 + 1;
   ASSERT_TRUE(cluster.Stop(follower).ok());
   auto after = admin_->Remove(follower);
   ASSERT_TRUE(after.has_value()) << after.error().ToString();
@@ -242,7 +232,7 @@ std::vector<uint64_t> WaitVoters(replog::ClusterAdmin& admin, size_t voters, com
 // is measured by ClusterLeaderSigtermTest and scripts/bench-sigterm.sh.)
 TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) {
   ASSERT_NO_FATAL_FAILURE(Start("grow"));
-  Cluster& cluster = *cluster_;
+  Cluster& cluster = *started_.cluster;
   Producer& producer = *producer_;
   replog::ClusterAdmin& admin = *admin_;
 
