@@ -5,81 +5,19 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <thread>
 
 #include "client/client.h"
 #include "client/cluster_admin.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "producers.h"
 #include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
-
-// Produces one record at a time until stopped; keeps the acknowledged ones.
-class Producer {
- public:
-  explicit Producer(std::vector<std::string> addresses) {
-    replog::ClientOptions o;
-    o.bootstrap_addresses = std::move(addresses);
-    o.deadline_ms = 5'000;
-    auto c = replog::Client::Connect(o);
-    EXPECT_TRUE(c.has_value()) << c.error().ToString();
-    if (!c.has_value()) return;
-    client_ = std::move(*c);
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~Producer() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  uint64_t acked() const { return acked_.load(); }
-  std::vector<Ack> acks() {
-    std::lock_guard l(mu_);
-    return acks_;
-  }
-  int failures() const { return failures_.load(); }
-
- private:
-  void Run() {
-    for (uint64_t i = 0; !stop_; ++i) {
-      replog::Record r;
-      r.value = "m" + std::to_string(i);
-      auto res = client_->Produce({r});
-      if (!res.has_value()) {
-        failures_.fetch_add(1);
-        continue;
-      }
-      std::lock_guard l(mu_);
-      acks_.push_back(Ack{r.value, res->offsets[0], res->retried_after_unknown_outcome});
-      acked_.fetch_add(1);
-    }
-  }
-
-  std::unique_ptr<replog::Client> client_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> acked_{0};
-  std::atomic<int> failures_{0};
-  std::mutex mu_;
-  std::vector<Ack> acks_;
-};
-
-// Waits until the producer has `more` acknowledgements beyond now.
-bool ProducesOn(const Producer& p, uint64_t more, common::Clock& clock) {
-  const uint64_t target = p.acked() + more;
-  const int64_t end = clock.NowNanos() + 10'000'000'000;
-  while (p.acked() < target) {
-    if (clock.NowNanos() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 bool ExitsWithin(Cluster& cluster, uint64_t id, int64_t ms) {
   const int64_t end = cluster.clock().NowNanos() + ms * 1'000'000;
@@ -106,8 +44,12 @@ class ClusterMembershipTest : public ::testing::Test {
     auto started = StartWithClient(options);
     ASSERT_TRUE(started.has_value()) << started.error().ToString();
     started_ = std::move(*started);
-    producer_ = std::make_unique<Producer>(started_.cluster->Addresses());
-    ASSERT_TRUE(ProducesOn(*producer_, 50, started_.cluster->clock()));
+    ProducerOptions producer_options;
+    producer_options.prefix = "m";
+    producer_options.client.bootstrap_addresses = started_.cluster->Addresses();
+    producer_options.client.deadline_ms = 5'000;
+    producer_ = std::make_unique<BackgroundProducers>(producer_options, started_.cluster->clock());
+    ASSERT_TRUE(producer_->WaitMoreAcked(50, 10'000));
     admin_ = std::make_unique<replog::ClusterAdmin>(*started_.client, 10'000);
   }
   void TearDown() override {
@@ -115,14 +57,14 @@ class ClusterMembershipTest : public ::testing::Test {
   }
 
   StartedCluster started_;  // its client is the admin's
-  std::unique_ptr<Producer> producer_;
+  std::unique_ptr<BackgroundProducers> producer_;
   std::unique_ptr<replog::ClusterAdmin> admin_;
 };
 
 TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   ASSERT_NO_FATAL_FAILURE(Start("membership"));
   Cluster& cluster = *started_.cluster;
-  Producer& producer = *producer_;
+  BackgroundProducers& producer = *producer_;
   replog::ClusterAdmin& admin = *admin_;
   const uint64_t leader = started_.leader;
 
@@ -151,7 +93,7 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   auto now_leader = cluster.WaitForLeader(5'000);
   ASSERT_TRUE(now_leader.has_value());
   EXPECT_EQ(*now_leader, target);
-  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+  ASSERT_TRUE(producer.WaitMoreAcked(50, 10'000));
   EXPECT_EQ(admin.Transfer(99).error().code(), common::Code::kNotFound);
 
   // Remove a follower: it exits 0; the others go on.
@@ -164,7 +106,7 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   ASSERT_TRUE(ExitsWithin(cluster, follower, 5'000)) << cluster.LogTail(follower);
   EXPECT_TRUE(cluster.LastExit(follower).exited && cluster.LastExit(follower).code == 0)
       << cluster.LastExit(follower).ToString();
-  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+  ASSERT_TRUE(producer.WaitMoreAcked(50, 10'000));
 
   // Remove the leader: it hands over first, then is removed and exits 0.
   auto after_leader = admin.Remove(target);
@@ -175,15 +117,15 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   ASSERT_TRUE(ExitsWithin(cluster, target, 5'000)) << cluster.LogTail(target);
   EXPECT_TRUE(cluster.LastExit(target).exited && cluster.LastExit(target).code == 0)
       << cluster.LastExit(target).ToString();
-  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+  ASSERT_TRUE(producer.WaitMoreAcked(50, 10'000));
   EXPECT_EQ(admin.Remove(target).error().code(), common::Code::kNotFound);
   producer.Stop();
 
-  const std::vector<Ack> acks = producer.acks();
+  const std::vector<Ack> acks = producer.Acks();
   auto log = ReadIdenticalLogs(cluster, {last}, MaxOffset(acks));
   ASSERT_TRUE(log.has_value()) << log.error().ToString();
   for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost: " << m;
-  std::printf("[ members  ] %zu acknowledged records all on member %llu; %d produce calls failed meanwhile\n",
+  std::printf("[ members  ] %zu acknowledged records all on member %llu; %zu produce calls failed meanwhile\n",
               acks.size(), static_cast<unsigned long long>(last), producer.failures());
 }
 
@@ -202,7 +144,7 @@ TEST_F(ClusterMembershipTest, MemberRemovedWhileStoppedStopsOnceResumed) {
   EXPECT_EQ(cluster.LastExit(follower).code, 0) << cluster.LastExit(follower).ToString();
   std::printf("[ members  ] member %llu, removed while stopped, exited %.0f ms after SIGCONT\n",
               static_cast<unsigned long long>(follower), Ms(cluster.clock().NowNanos() - resumed));
-  ASSERT_TRUE(ProducesOn(*producer_, 50, cluster.clock()));
+  ASSERT_TRUE(producer_->WaitMoreAcked(50, 10'000));
 }
 
 // Waits until the leader's configuration has exactly `voters` voters and no
@@ -233,7 +175,7 @@ std::vector<uint64_t> WaitVoters(replog::ClusterAdmin& admin, size_t voters, com
 TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) {
   ASSERT_NO_FATAL_FAILURE(Start("grow"));
   Cluster& cluster = *started_.cluster;
-  Producer& producer = *producer_;
+  BackgroundProducers& producer = *producer_;
   replog::ClusterAdmin& admin = *admin_;
 
   // Grow: each joiner asks members other than the leader (hints lead on).
@@ -242,9 +184,9 @@ TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) 
     ASSERT_TRUE(id.has_value()) << id.error().ToString();
     const std::vector<uint64_t> now = WaitVoters(admin, voters, cluster.clock());
     ASSERT_EQ(now.size(), voters) << "member " << *id << " was not promoted; its log:\n" << cluster.LogTail(*id);
-    ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
+    ASSERT_TRUE(producer.WaitMoreAcked(100, 10'000));
   }
-  const uint64_t produced_at_five = producer.acked();
+  const int produced_at_five = producer.acked();
 
   // Shrink: a follower among the first three, then the leader.
   auto leader = cluster.WaitForLeader(5'000);
@@ -255,7 +197,7 @@ TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) 
     ASSERT_TRUE(after.has_value()) << "remove " << id << ": " << after.error().ToString();
     ASSERT_TRUE(ExitsWithin(cluster, id, 5'000)) << cluster.LogTail(id);
     EXPECT_EQ(cluster.LastExit(id).code, 0) << cluster.LastExit(id).ToString();
-    ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
+    ASSERT_TRUE(producer.WaitMoreAcked(100, 10'000));
   }
   const std::vector<uint64_t> remaining = WaitVoters(admin, 3, cluster.clock());
   ASSERT_EQ(remaining.size(), 3u);
@@ -267,12 +209,12 @@ TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) 
   auto exit = cluster.Terminate(*last_leader);
   ASSERT_TRUE(exit.has_value()) << exit.error().ToString();
   EXPECT_TRUE(exit->exited && exit->code == 0) << exit->ToString();
-  ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
+  ASSERT_TRUE(producer.WaitMoreAcked(100, 10'000));
   ASSERT_TRUE(cluster.Restart(*last_leader).ok());
-  ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
+  ASSERT_TRUE(producer.WaitMoreAcked(100, 10'000));
   producer.Stop();
 
-  const std::vector<Ack> acks = producer.acks();
+  const std::vector<Ack> acks = producer.Acks();
   ASSERT_TRUE(cluster.WaitCommitted(remaining, MaxOffset(acks), 10'000).ok());
   auto log = ReadIdenticalLogs(cluster, remaining, MaxOffset(acks));
   ASSERT_TRUE(log.has_value()) << log.error().ToString();
@@ -284,9 +226,9 @@ TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) 
       EXPECT_EQ(copies[a.value], 1) << a.value << " at " << a.offset;
     }
   }
-  std::printf("[ members  ] grew 3 -> 5 -> 3 and SIGTERMed the leader under produce: %zu acknowledged records (%llu at five members), all "
-              "once on members %llu, %llu, %llu; %d produce calls failed meanwhile\n",
-              acks.size(), static_cast<unsigned long long>(produced_at_five),
+  std::printf("[ members  ] grew 3 -> 5 -> 3 and SIGTERMed the leader under produce: %zu acknowledged records (%d at five members), all "
+              "once on members %llu, %llu, %llu; %zu produce calls failed meanwhile\n",
+              acks.size(), produced_at_five,
               static_cast<unsigned long long>(remaining[0]), static_cast<unsigned long long>(remaining[1]),
               static_cast<unsigned long long>(remaining[2]), producer.failures());
 }
