@@ -270,6 +270,21 @@ bool Cluster::Stopped(uint64_t id) const { return At(id).stopped; }
 pid_t Cluster::Pid(uint64_t id) const { return At(id).pid; }
 ExitStatus Cluster::LastExit(uint64_t id) const { return At(id).last_exit; }
 
+Result<ExitStatus> Cluster::WaitExited(uint64_t id, int64_t timeout_ms) {
+  if (WaitUntil([&] { return !Running(id); }, timeout_ms)) return LastExit(id);
+  return Status(common::Code::kDeadlineExceeded, "member " + std::to_string(id) + " still runs after " +
+                                                     std::to_string(timeout_ms) + " ms; log tail:\n" + LogTail(id));
+}
+
+bool Cluster::WaitUntil(const std::function<bool()>& done, int64_t timeout_ms, int64_t poll_ms) {
+  const int64_t deadline = clock_.NowNanos() + timeout_ms * 1'000'000;
+  while (!done()) {
+    if (clock_.NowNanos() >= deadline) return false;
+    clock_.SleepNanos(poll_ms * 1'000'000);
+  }
+  return true;
+}
+
 Status Cluster::Restart(uint64_t id) {
   if (Running(id)) return common::FailedPreconditionError("member " + std::to_string(id) + " is running");
   return Launch(At(id));

@@ -30,11 +30,13 @@
 // Threads: Stub, GetServers, LeaderId, WaitForLeader, CommittedOffset,
 // ReadLog, CpuTimeMs, Address(es), LogTail may be called from any thread
 // while no other thread starts, restarts or kills members; the process
-// methods (Restart, Kill, Stop, Cont, Terminate) belong to the main thread.
+// methods (Restart, Kill, Stop, Cont, Terminate, WaitExited) belong to the
+// main thread.
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -147,6 +149,9 @@ class Cluster {
   pid_t Pid(uint64_t id) const;
   // How the member's last life ended (after it was reaped).
   ExitStatus LastExit(uint64_t id) const;
+  // Waits up to `timeout_ms` for member `id` to exit by itself and returns
+  // how it ended; kDeadlineExceeded (with the log's tail) when it still runs.
+  common::Result<ExitStatus> WaitExited(uint64_t id, int64_t timeout_ms);
 
   // A stub on the member's address (channels are shared and reconnect fast).
   std::unique_ptr<replog::v1::Log::Stub> Stub(uint64_t id);
@@ -181,6 +186,9 @@ class Cluster {
   std::string AllLogTails(int lines = 30) const;
 
   common::Clock& clock() { return clock_; }
+  // Calls `done` every `poll_ms` until it returns true (then true) or
+  // `timeout_ms` have passed (then false).
+  bool WaitUntil(const std::function<bool()>& done, int64_t timeout_ms, int64_t poll_ms = 10);
 
  private:
   struct Member {

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <vector>
-#include <thread>
 
 #include "client/client.h"
 #include "client/cluster_admin.h"
@@ -19,15 +18,6 @@
 
 namespace cluster_testing {
 namespace {
-
-bool ExitsWithin(Cluster& cluster, uint64_t id, int64_t ms) {
-  const int64_t end = cluster.clock().NowNanos() + ms * 1'000'000;
-  while (cluster.Running(id)) {
-    if (cluster.clock().NowNanos() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
 
 std::vector<uint64_t> Ids(const std::vector<replog::MemberInfo>& members) {
   std::vector<uint64_t> ids;
@@ -115,9 +105,9 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   const std::vector<uint64_t> left = Ids(*after);
   EXPECT_EQ(left.size(), 2u);
   EXPECT_TRUE(std::find(left.begin(), left.end(), follower) == left.end());
-  ASSERT_TRUE(ExitsWithin(cluster, follower, 5'000)) << cluster.LogTail(follower);
-  EXPECT_TRUE(cluster.LastExit(follower).exited && cluster.LastExit(follower).code == 0)
-      << cluster.LastExit(follower).ToString();
+  auto follower_exit = cluster.WaitExited(follower, 5'000);
+  ASSERT_TRUE(follower_exit.has_value()) << follower_exit.error().ToString();
+  EXPECT_EQ(follower_exit->ToString(), "exit code 0");
   ASSERT_TRUE(producer.WaitMoreAcked(50, 10'000));
 
   // Remove the leader: it hands over first, then is removed and exits 0.
@@ -126,9 +116,9 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   ASSERT_EQ(Ids(*after_leader).size(), 1u);
   const uint64_t last = Ids(*after_leader)[0];
   EXPECT_NE(last, target);
-  ASSERT_TRUE(ExitsWithin(cluster, target, 5'000)) << cluster.LogTail(target);
-  EXPECT_TRUE(cluster.LastExit(target).exited && cluster.LastExit(target).code == 0)
-      << cluster.LastExit(target).ToString();
+  auto leader_exit = cluster.WaitExited(target, 5'000);
+  ASSERT_TRUE(leader_exit.has_value()) << leader_exit.error().ToString();
+  EXPECT_EQ(leader_exit->ToString(), "exit code 0");
   ASSERT_TRUE(producer.WaitMoreAcked(50, 10'000));
   EXPECT_EQ(admin.Remove(target).error().code(), common::Code::kNotFound);
 
@@ -149,8 +139,9 @@ TEST_F(ClusterMembershipTest, MemberRemovedWhileStoppedStopsOnceResumed) {
   ASSERT_TRUE(after.has_value()) << after.error().ToString();
   ASSERT_TRUE(cluster.Cont(follower).ok());
   const int64_t resumed = cluster.clock().NowNanos();
-  ASSERT_TRUE(ExitsWithin(cluster, follower, 15'000)) << cluster.LogTail(follower);
-  EXPECT_EQ(cluster.LastExit(follower).code, 0) << cluster.LastExit(follower).ToString();
+  auto exit = cluster.WaitExited(follower, 15'000);
+  ASSERT_TRUE(exit.has_value()) << exit.error().ToString();
+  EXPECT_EQ(exit->ToString(), "exit code 0");
   std::printf("[ members  ] member %llu, removed while stopped, exited %.0f ms after SIGCONT\n",
               static_cast<unsigned long long>(follower), Ms(cluster.clock().NowNanos() - resumed));
   ASSERT_TRUE(producer_->WaitMoreAcked(50, 10'000));
@@ -161,22 +152,21 @@ TEST_F(ClusterMembershipTest, MemberRemovedWhileStoppedStopsOnceResumed) {
 
 // Waits until the leader's configuration has exactly `voters` voters and no
 // learner; returns them (empty on timeout).
-std::vector<uint64_t> WaitVoters(replog::ClusterAdmin& admin, size_t voters, common::Clock& clock) {
-  const int64_t end = clock.NowNanos() + 20'000'000'000;
-  while (clock.NowNanos() < end) {
+std::vector<uint64_t> WaitVoters(Cluster& cluster, replog::ClusterAdmin& admin, size_t voters) {
+  std::vector<uint64_t> ids;
+  auto settled = [&] {
     auto st = admin.Status();
-    if (st.has_value() && st->leader.has_value()) {
-      std::vector<uint64_t> ids;
-      bool learner = false;
-      for (const auto& m : st->leader->members) {
-        if (m.voter) ids.push_back(m.id);
-        learner |= !m.voter;
-      }
-      if (!learner && ids.size() == voters) return ids;
+    if (!st.has_value() || !st->leader.has_value()) return false;
+    ids.clear();
+    bool learner = false;
+    for (const auto& m : st->leader->members) {
+      if (m.voter) ids.push_back(m.id);
+      learner |= !m.voter;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return {};
+    return !learner && ids.size() == voters;
+  };
+  if (!cluster.WaitUntil(settled, 20'000, 50)) ids.clear();
+  return ids;
 }
 
 // Issue 5's first acceptance line: a 3-member cluster under continuous
@@ -194,7 +184,7 @@ TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) 
   for (size_t voters = 4; voters <= 5; ++voters) {
     auto id = cluster.Join({1, 2, 3});
     ASSERT_TRUE(id.has_value()) << id.error().ToString();
-    const std::vector<uint64_t> now = WaitVoters(admin, voters, cluster.clock());
+    const std::vector<uint64_t> now = WaitVoters(cluster, admin, voters);
     ASSERT_EQ(now.size(), voters) << "member " << *id << " was not promoted; its log:\n" << cluster.LogTail(*id);
     ASSERT_TRUE(producer.WaitMoreAcked(100, 10'000));
   }
@@ -207,11 +197,12 @@ TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) 
   for (uint64_t id : {follower, *leader}) {
     auto after = admin.Remove(id);
     ASSERT_TRUE(after.has_value()) << "remove " << id << ": " << after.error().ToString();
-    ASSERT_TRUE(ExitsWithin(cluster, id, 5'000)) << cluster.LogTail(id);
-    EXPECT_EQ(cluster.LastExit(id).code, 0) << cluster.LastExit(id).ToString();
+    auto exit = cluster.WaitExited(id, 5'000);
+    ASSERT_TRUE(exit.has_value()) << exit.error().ToString();
+    EXPECT_EQ(exit->ToString(), "exit code 0");
     ASSERT_TRUE(producer.WaitMoreAcked(100, 10'000));
   }
-  const std::vector<uint64_t> remaining = WaitVoters(admin, 3, cluster.clock());
+  const std::vector<uint64_t> remaining = WaitVoters(cluster, admin, 3);
   ASSERT_EQ(remaining.size(), 3u);
 
   // The leader of the three is stopped with SIGTERM (it hands over first)
