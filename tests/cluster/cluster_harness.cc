@@ -149,14 +149,19 @@ Result<uint64_t> Cluster::Join(const std::vector<uint64_t>& via) {
   return members_.back().id;
 }
 
-Status Cluster::Rejoin(uint64_t id, const std::vector<uint64_t>& via) {
+Status Cluster::Rejoin(uint64_t id, const std::vector<uint64_t>& via, const RejoinOptions& options) {
   if (Running(id)) return common::FailedPreconditionError("member " + std::to_string(id) + " is running");
   Member& m = At(id);
   std::error_code ec;
   std::filesystem::remove_all(m.data_dir, ec);
   if (ec) return common::InternalError("wipe " + m.data_dir + ": " + ec.message());
+  if (options.new_port) {
+    ASSIGN_OR_RETURN(std::vector<int> ports, FreeLoopbackPorts(1));
+    m.address = "127.0.0.1:" + std::to_string(ports[0]);
+  }
   m.join.clear();
   for (uint64_t v : via) m.join.push_back(Address(v));
+  m.join_replace = options.replace;
   return Launch(m);
 }
 
@@ -221,6 +226,7 @@ std::vector<std::string> Cluster::Args(const Member& m) const {
   std::vector<std::string> args = {"--id", std::to_string(m.id), "--data-dir", m.data_dir, "--listen", m.address,
                                    m.join.empty() ? "--initial-members" : "--join", m.join.empty() ? initial : join,
                                    "--log-level", LogLevel(options_.log_level)};
+  if (m.join_replace) args.push_back("--join-replace");
   auto add = [&](const char* flag, int value) {
     if (value == 0) return;
     args.push_back(flag);
@@ -484,6 +490,12 @@ Result<int64_t> Cluster::CpuTimeMs(uint64_t id) const {
 std::string Cluster::LogPath(uint64_t id) const { return dir_ + "/" + std::to_string(id) + ".log"; }
 
 std::string Cluster::LogTail(uint64_t id, int lines) const { return TailOfFile(LogPath(id), lines); }
+
+std::string Cluster::LastLaunchLog(uint64_t id) const {
+  const std::string text = ReadWholeFile(LogPath(id));
+  const size_t at = text.rfind("==== launch ");
+  return at == std::string::npos ? text : text.substr(at);
+}
 
 std::string Cluster::AllLogTails(int lines) const {
   std::string out;

@@ -107,6 +107,14 @@ common::Result<std::vector<int>> FreeLoopbackPorts(int n);
 common::Result<RunOutput> RunReplogd(const std::vector<std::string>& args, const std::string& work_dir,
                                      int64_t timeout_ms);
 
+// How Cluster::Rejoin starts a member again.
+struct RejoinOptions {
+  // A fresh port instead of the member's old one (it came back elsewhere).
+  bool new_port = false;
+  // --join-replace: the leader removes the member's old entry first.
+  bool replace = false;
+};
+
 class Cluster {
  public:
   // Creates the directory, picks the ports and starts every member (does not
@@ -130,9 +138,11 @@ class Cluster {
   // with --join naming the members in `via` instead of --initial-members;
   // restarts keep those flags. Returns its id. Does not wait for the join.
   common::Result<uint64_t> Join(const std::vector<uint64_t>& via);
-  // Wipes the data directory of member `id` (not running; removed from the
-  // cluster) and starts it again with --join naming `via`, same id and port.
-  common::Status Rejoin(uint64_t id, const std::vector<uint64_t>& via);
+  // Wipes the data directory of member `id` (not running) and starts it
+  // again with --join naming `via`, same id, and the port and --join-replace
+  // of `options`; restarts keep those flags. Without `replace` the member
+  // must have been removed from the cluster, or the leader refuses the join.
+  common::Status Rejoin(uint64_t id, const std::vector<uint64_t>& via, const RejoinOptions& options = {});
   // Process control. kFailedPrecondition when the member is not in the state
   // the call needs (Restart: not running; the others: running).
   common::Status Restart(uint64_t id);
@@ -182,6 +192,8 @@ class Cluster {
   std::string LogPath(uint64_t id) const;
   // The last `lines` lines of the member's log file.
   std::string LogTail(uint64_t id, int lines = 30) const;
+  // The member's log file from its last "==== launch" line on.
+  std::string LastLaunchLog(uint64_t id) const;
   // Every member's tail, headed by its id and pid.
   std::string AllLogTails(int lines = 30) const;
 
@@ -200,6 +212,7 @@ class Cluster {
     int launches = 0;
     ExitStatus last_exit;
     std::vector<std::string> join;  // --join addresses; empty: --initial-members
+    bool join_replace = false;
   };
 
   explicit Cluster(ClusterOptions options) : options_(std::move(options)) {}
