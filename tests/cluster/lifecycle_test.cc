@@ -1,7 +1,7 @@
 // replogd's life: SIGTERM shuts a member down cleanly (exit code 0, a
 // tailing stream on it ends with OK) and a restart with the same flags
-// reopens the same data; bad flags and a data directory in use end the
-// process at once with a message a user can act on.
+// reopens the same data; bad flags, a data directory in use and a damaged
+// members file end the process at once with a message a user can act on.
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "client/client.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "process.h"
 #include "started_cluster.h"
 
 namespace cluster_testing {
@@ -151,6 +153,42 @@ TEST(ClusterLifecycleTest, BadFlagsGiveClearErrors) {
   EXPECT_TRUE(cluster.Running(1)) << cluster.LogTail(1);
   auto servers = cluster.GetServers(1, 2'000);
   EXPECT_TRUE(servers.has_value()) << servers.error().ToString();
+}
+
+// The members file (<data_dir>/members, written at a join; docs/cluster.md)
+// is read at every start: a damaged one stops the member at once with an
+// error naming the file, and the others go on.
+TEST(ClusterLifecycleTest, DamagedMembersFileStopsTheStartNamingTheFile) {
+  ClusterOptions options;
+  options.name = "members-file";
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  auto joined = cluster.Join(cluster.ids());
+  ASSERT_TRUE(joined.has_value()) << joined.error().ToString();
+  const uint64_t id = *joined;
+  // A joiner writes the file before it serves.
+  ASSERT_TRUE(cluster.WaitUntil([&] { return cluster.GetServers(id, 200).has_value(); }, 15'000))
+      << cluster.LogTail(id);
+  auto stopped = cluster.Terminate(id);
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().ToString();
+
+  // A torn write: the file loses its final newline.
+  const std::string path = cluster.dir() + "/data/" + std::to_string(id) + "/members";
+  const std::string text = ReadWholeFile(path);
+  ASSERT_FALSE(text.empty()) << "no members file at " << path;
+  std::ofstream(path, std::ios::trunc) << text.substr(0, text.size() - 1);
+
+  ASSERT_TRUE(cluster.Restart(id).ok());
+  auto exit = cluster.WaitExited(id, 10'000);
+  ASSERT_TRUE(exit.has_value()) << exit.error().ToString();
+  const std::string launch = cluster.LastLaunchLog(id);
+  const std::string said = launch.substr(launch.find('\n') + 1);  // after the launch line
+  EXPECT_EQ(exit->signal, 0) << "crashed instead of refusing:\n" << said;
+  EXPECT_NE(exit->code, 0) << said;
+  EXPECT_NE(said.find(path), std::string::npos) << "the error does not name " << path << ":\n" << said;
+  auto leader = cluster.WaitForLeader(5'000);
+  EXPECT_TRUE(leader.has_value()) << leader.error().ToString();
 }
 
 }  // namespace
