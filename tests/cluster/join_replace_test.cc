@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "client/cluster_admin.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "member_config.h"
 #include "producers.h"
 #include "started_cluster.h"
 
@@ -23,22 +25,12 @@ namespace {
 
 // Waits until the leader's configuration has member `id` as a voter at
 // `address` and no learner; returns the configuration (empty on timeout).
-std::vector<replog::MemberInfo> WaitVoterAt(Cluster& cluster, replog::ClusterAdmin& admin, uint64_t id,
-                                            const std::string& address) {
-  std::vector<replog::MemberInfo> members;
-  auto settled = [&] {
-    auto st = admin.Status();
-    if (!st.has_value() || !st->leader.has_value()) return false;
-    members = st->leader->members;
-    bool at_address = false, learner = false;
-    for (const replog::MemberInfo& m : members) {
-      at_address |= m.id == id && m.voter && m.address == address;
-      learner |= !m.voter;
-    }
-    return at_address && !learner;
-  };
-  if (!cluster.WaitUntil(settled, 20'000, 50)) members.clear();
-  return members;
+MemberList WaitVoterAt(Cluster& cluster, replog::ClusterAdmin& admin, uint64_t id, const std::string& address) {
+  return WaitLeaderMembers(cluster, admin, [&](const MemberList& members) {
+    return std::any_of(members.begin(), members.end(), [&](const replog::MemberInfo& m) {
+      return m.id == id && m.voter && m.address == address;
+    });
+  });
 }
 
 // A follower of `leader`, not `avoid` when another one is left.
@@ -80,7 +72,7 @@ void ReplaceLostMember(Cluster& cluster, replog::ClusterAdmin& admin, Background
   } else {
     EXPECT_EQ(cluster.Address(id), old_address);
   }
-  const std::vector<replog::MemberInfo> members = WaitVoterAt(cluster, admin, id, cluster.Address(id));
+  const MemberList members = WaitVoterAt(cluster, admin, id, cluster.Address(id));
   ASSERT_FALSE(members.empty()) << "member " << id << " was not a voter at " << cluster.Address(id)
                                 << " in time; its log:\n"
                                 << cluster.LogTail(id);

@@ -13,6 +13,7 @@
 #include "client/cluster_admin.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "member_config.h"
 #include "producers.h"
 #include "started_cluster.h"
 
@@ -153,27 +154,16 @@ TEST_F(ClusterMembershipTest, MemberRemovedWhileStoppedStopsOnceResumed) {
 // Waits until the leader's configuration has exactly `voters` voters and no
 // learner; returns them (empty on timeout).
 std::vector<uint64_t> WaitVoters(Cluster& cluster, replog::ClusterAdmin& admin, size_t voters) {
-  std::vector<uint64_t> ids;
-  auto settled = [&] {
-    auto st = admin.Status();
-    if (!st.has_value() || !st->leader.has_value()) return false;
-    ids.clear();
-    bool learner = false;
-    for (const auto& m : st->leader->members) {
-      if (m.voter) ids.push_back(m.id);
-      learner |= !m.voter;
-    }
-    return !learner && ids.size() == voters;
-  };
-  if (!cluster.WaitUntil(settled, 20'000, 50)) ids.clear();
-  return ids;
+  return VoterIds(
+      WaitLeaderMembers(cluster, admin, [&](const MemberList& members) { return VoterIds(members).size() == voters; }));
 }
 
 // Issue 5's first acceptance line: a 3-member cluster under continuous
 // produce grows to 5 with --join, shrinks back to 3 with leave (a follower,
 // then the leader), and has its leader stopped with SIGTERM and restarted;
-// nothing acknowledged is lost, and no value is in the log twice. (The write gap of the SIGTERM
-// is measured by ClusterLeaderSigtermTest and scripts/bench-sigterm.sh.)
+// nothing acknowledged is lost, and no value is in the log twice. (The write
+// gap of the SIGTERM is measured by ClusterLeaderSigtermTest and
+// scripts/bench-sigterm.sh.)
 TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) {
   ASSERT_NO_FATAL_FAILURE(Start("grow"));
   Cluster& cluster = *started_.cluster;
