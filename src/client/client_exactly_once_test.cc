@@ -26,17 +26,10 @@ using testing::FaultHint;
 using testing::MustConnect;
 using testing::Options;
 using testing::ProduceFault;
-using testing::ProducePath;
 using testing::ProduceSeen;
-using testing::ProduceVia;
 using testing::Values;
 
-class ExactlyOnceTest : public ::testing::TestWithParam<ProducePath> {
- protected:
-  Result<ProduceResult> Produce(Client& client, const std::vector<Record>& records) {
-    return ProduceVia(GetParam(), client, records);
-  }
-};
+class ExactlyOnceTest : public testing::ProducePathTest {};
 
 // The values of the fake's log, in order.
 std::vector<std::string> LogValues(const FakeCluster& fake) {
@@ -282,8 +275,7 @@ TEST(ExactlyOnceConcurrencyTest, ProduceAsyncCallsInFlightUseDistinctLanesWithou
   EXPECT_LE(ids.size(), static_cast<size_t>(kInFlight));
 }
 
-INSTANTIATE_TEST_SUITE_P(SyncAndAsync, ExactlyOnceTest, ::testing::Values(ProducePath::kSync, ProducePath::kAsync),
-                         testing::PathName);
+INSTANTIATE_TEST_SUITE_P(SyncAndAsync, ExactlyOnceTest, testing::BothPaths(), testing::PathName);
 
 }  // namespace
 }  // namespace replog

@@ -21,18 +21,11 @@ using testing::FaultHint;
 using testing::MustConnect;
 using testing::Options;
 using testing::ProduceFault;
-using testing::ProducePath;
-using testing::ProduceVia;
 using testing::Values;
 
 // Produce's tests run through both Produce and ProduceAsync
-// (client_test_util.h, ProduceVia): the two share their rules.
-class ClientProduceTest : public ::testing::TestWithParam<ProducePath> {
- protected:
-  common::Result<ProduceResult> Produce(Client& client, const std::vector<Record>& records) {
-    return ProduceVia(GetParam(), client, records);
-  }
-};
+// (client_test_util.h, ProducePathTest): the two share their rules.
+class ClientProduceTest : public testing::ProducePathTest {};
 
 TEST(ClientTest, ConnectDiscoversMembersAndLeaderFromAnyMember) {
   FakeCluster fake(3);
@@ -268,8 +261,7 @@ TEST(ClientTest, ServersAsksAgain) {
   EXPECT_EQ(client->cached_view().leader_id, 3u);
 }
 
-INSTANTIATE_TEST_SUITE_P(SyncAndAsync, ClientProduceTest,
-                         ::testing::Values(ProducePath::kSync, ProducePath::kAsync), testing::PathName);
+INSTANTIATE_TEST_SUITE_P(SyncAndAsync, ClientProduceTest, testing::BothPaths(), testing::PathName);
 
 }  // namespace
 }  // namespace replog

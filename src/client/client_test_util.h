@@ -1,6 +1,7 @@
 #pragma once
 
-// Helpers of the client's tests (client_test.cc, client_async_test.cc).
+// Helpers of the client's tests (client_test.cc, client_async_test.cc,
+// client_exactly_once_test.cc).
 
 #include <gtest/gtest.h>
 
@@ -51,5 +52,18 @@ inline common::Result<ProduceResult> ProduceVia(ProducePath path, Client& client
   client.ProduceAsync(records, [result](common::Result<ProduceResult> r) { result->set_value(std::move(r)); });
   return f.get();
 }
+
+// The fixture of Produce's tests, which run through both paths:
+//   class MyTest : public testing::ProducePathTest {};
+//   INSTANTIATE_TEST_SUITE_P(SyncAndAsync, MyTest, testing::BothPaths(), testing::PathName);
+class ProducePathTest : public ::testing::TestWithParam<ProducePath> {
+ protected:
+  // Produces `records` through the test's path (ProduceVia).
+  common::Result<ProduceResult> Produce(Client& client, const std::vector<Record>& records) {
+    return ProduceVia(GetParam(), client, records);
+  }
+};
+
+inline auto BothPaths() { return ::testing::Values(ProducePath::kSync, ProducePath::kAsync); }
 
 }  // namespace replog::testing

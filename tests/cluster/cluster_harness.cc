@@ -149,14 +149,19 @@ Result<uint64_t> Cluster::Join(const std::vector<uint64_t>& via) {
   return members_.back().id;
 }
 
-Status Cluster::Rejoin(uint64_t id, const std::vector<uint64_t>& via) {
+Status Cluster::Rejoin(uint64_t id, const std::vector<uint64_t>& via, const RejoinOptions& options) {
   if (Running(id)) return common::FailedPreconditionError("member " + std::to_string(id) + " is running");
   Member& m = At(id);
   std::error_code ec;
   std::filesystem::remove_all(m.data_dir, ec);
   if (ec) return common::InternalError("wipe " + m.data_dir + ": " + ec.message());
+  if (options.new_port) {
+    ASSIGN_OR_RETURN(std::vector<int> ports, FreeLoopbackPorts(1));
+    m.address = "127.0.0.1:" + std::to_string(ports[0]);
+  }
   m.join.clear();
   for (uint64_t v : via) m.join.push_back(Address(v));
+  m.join_replace = options.replace;
   return Launch(m);
 }
 
@@ -221,6 +226,7 @@ std::vector<std::string> Cluster::Args(const Member& m) const {
   std::vector<std::string> args = {"--id", std::to_string(m.id), "--data-dir", m.data_dir, "--listen", m.address,
                                    m.join.empty() ? "--initial-members" : "--join", m.join.empty() ? initial : join,
                                    "--log-level", LogLevel(options_.log_level)};
+  if (m.join_replace) args.push_back("--join-replace");
   auto add = [&](const char* flag, int value) {
     if (value == 0) return;
     args.push_back(flag);
@@ -269,6 +275,21 @@ bool Cluster::Running(uint64_t id) {
 bool Cluster::Stopped(uint64_t id) const { return At(id).stopped; }
 pid_t Cluster::Pid(uint64_t id) const { return At(id).pid; }
 ExitStatus Cluster::LastExit(uint64_t id) const { return At(id).last_exit; }
+
+Result<ExitStatus> Cluster::WaitExited(uint64_t id, int64_t timeout_ms) {
+  if (WaitUntil([&] { return !Running(id); }, timeout_ms)) return LastExit(id);
+  return Status(common::Code::kDeadlineExceeded, "member " + std::to_string(id) + " still runs after " +
+                                                     std::to_string(timeout_ms) + " ms; log tail:\n" + LogTail(id));
+}
+
+bool Cluster::WaitUntil(const std::function<bool()>& done, int64_t timeout_ms, int64_t poll_ms) {
+  const int64_t deadline = clock_.NowNanos() + timeout_ms * 1'000'000;
+  while (!done()) {
+    if (clock_.NowNanos() >= deadline) return false;
+    clock_.SleepNanos(poll_ms * 1'000'000);
+  }
+  return true;
+}
 
 Status Cluster::Restart(uint64_t id) {
   if (Running(id)) return common::FailedPreconditionError("member " + std::to_string(id) + " is running");
@@ -445,6 +466,28 @@ Result<uint64_t> Cluster::FirstOffset(uint64_t id, int64_t timeout_ms) {
   return resp.first_offset();
 }
 
+Result<uint64_t> Cluster::WaitSameFirstOffset(const std::vector<uint64_t>& ids, int64_t timeout_ms) {
+  const int64_t end = clock_.NowNanos() + timeout_ms * 1'000'000;
+  std::string answers;
+  uint64_t previous = 0;
+  int stable = 0;
+  while (clock_.NowNanos() < end) {
+    std::set<uint64_t> firsts;
+    answers.clear();
+    for (uint64_t id : ids) {
+      auto f = FirstOffset(id);
+      answers += " " + std::to_string(id) + ": " + (f.has_value() ? std::to_string(*f) : f.error().ToString()) + ";";
+      if (f.has_value()) firsts.insert(*f);
+    }
+    const bool same = firsts.size() == 1 && *firsts.begin() == previous;
+    stable = same ? stable + 1 : 0;
+    if (stable >= 5) return previous;
+    previous = firsts.size() == 1 ? *firsts.begin() : 0;
+    clock_.SleepNanos(200'000'000);
+  }
+  return common::FailedPreconditionError("the members' first offsets did not settle on one:" + answers);
+}
+
 Result<std::vector<LogRecord>> Cluster::ReadLog(uint64_t id, uint64_t through, uint64_t from) {
   std::vector<LogRecord> out;
   auto stub = Stub(id);
@@ -480,6 +523,12 @@ Result<int64_t> Cluster::CpuTimeMs(uint64_t id) const {
 std::string Cluster::LogPath(uint64_t id) const { return dir_ + "/" + std::to_string(id) + ".log"; }
 
 std::string Cluster::LogTail(uint64_t id, int lines) const { return TailOfFile(LogPath(id), lines); }
+
+std::string Cluster::LastLaunchLog(uint64_t id) const {
+  const std::string text = ReadWholeFile(LogPath(id));
+  const size_t at = text.rfind("==== launch ");
+  return at == std::string::npos ? text : text.substr(at);
+}
 
 std::string Cluster::AllLogTails(int lines) const {
   std::string out;

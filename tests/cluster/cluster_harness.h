@@ -30,11 +30,13 @@
 // Threads: Stub, GetServers, LeaderId, WaitForLeader, CommittedOffset,
 // ReadLog, CpuTimeMs, Address(es), LogTail may be called from any thread
 // while no other thread starts, restarts or kills members; the process
-// methods (Restart, Kill, Stop, Cont, Terminate) belong to the main thread.
+// methods (Restart, Kill, Stop, Cont, Terminate, WaitExited) belong to the
+// main thread.
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -105,6 +107,14 @@ common::Result<std::vector<int>> FreeLoopbackPorts(int n);
 common::Result<RunOutput> RunReplogd(const std::vector<std::string>& args, const std::string& work_dir,
                                      int64_t timeout_ms);
 
+// How Cluster::Rejoin starts a member again.
+struct RejoinOptions {
+  // A fresh port instead of the member's old one (it came back elsewhere).
+  bool new_port = false;
+  // --join-replace: the leader removes the member's old entry first.
+  bool replace = false;
+};
+
 class Cluster {
  public:
   // Creates the directory, picks the ports and starts every member (does not
@@ -128,9 +138,11 @@ class Cluster {
   // with --join naming the members in `via` instead of --initial-members;
   // restarts keep those flags. Returns its id. Does not wait for the join.
   common::Result<uint64_t> Join(const std::vector<uint64_t>& via);
-  // Wipes the data directory of member `id` (not running; removed from the
-  // cluster) and starts it again with --join naming `via`, same id and port.
-  common::Status Rejoin(uint64_t id, const std::vector<uint64_t>& via);
+  // Wipes the data directory of member `id` (not running) and starts it
+  // again with --join naming `via`, same id, and the port and --join-replace
+  // of `options`; restarts keep those flags. Without `replace` the member
+  // must have been removed from the cluster, or the leader refuses the join.
+  common::Status Rejoin(uint64_t id, const std::vector<uint64_t>& via, const RejoinOptions& options = {});
   // Process control. kFailedPrecondition when the member is not in the state
   // the call needs (Restart: not running; the others: running).
   common::Status Restart(uint64_t id);
@@ -147,6 +159,9 @@ class Cluster {
   pid_t Pid(uint64_t id) const;
   // How the member's last life ended (after it was reaped).
   ExitStatus LastExit(uint64_t id) const;
+  // Waits up to `timeout_ms` for member `id` to exit by itself and returns
+  // how it ended; kDeadlineExceeded (with the log's tail) when it still runs.
+  common::Result<ExitStatus> WaitExited(uint64_t id, int64_t timeout_ms);
 
   // A stub on the member's address (channels are shared and reconnect fast).
   std::unique_ptr<replog::v1::Log::Stub> Stub(uint64_t id);
@@ -168,6 +183,11 @@ class Cluster {
   common::Status WaitCommitted(const std::vector<uint64_t>& ids, uint64_t offset, int64_t timeout_ms);
   // The first offset the member retains (ConsumeResponse.first_offset).
   common::Result<uint64_t> FirstOffset(uint64_t id, int64_t timeout_ms = 2'000);
+  // Waits until every member in `ids` retains from the same first offset and
+  // it has not moved for a second (members carry out a purge each in its own
+  // time, and a leader may purge again); returns it. kFailedPrecondition
+  // with each member's answer after `timeout_ms`.
+  common::Result<uint64_t> WaitSameFirstOffset(const std::vector<uint64_t>& ids, int64_t timeout_ms);
   // Every record of the member's committed log from `from` (0: its first
   // retained offset) through `through`, read with non-linearizable Consume
   // calls straight to that member. kFailedPrecondition when the member has
@@ -181,10 +201,15 @@ class Cluster {
   std::string LogPath(uint64_t id) const;
   // The last `lines` lines of the member's log file.
   std::string LogTail(uint64_t id, int lines = 30) const;
+  // The member's log file from its last "==== launch" line on.
+  std::string LastLaunchLog(uint64_t id) const;
   // Every member's tail, headed by its id and pid.
   std::string AllLogTails(int lines = 30) const;
 
   common::Clock& clock() { return clock_; }
+  // Calls `done` every `poll_ms` until it returns true (then true) or
+  // `timeout_ms` have passed (then false).
+  bool WaitUntil(const std::function<bool()>& done, int64_t timeout_ms, int64_t poll_ms = 10);
 
  private:
   struct Member {
@@ -196,6 +221,7 @@ class Cluster {
     int launches = 0;
     ExitStatus last_exit;
     std::vector<std::string> join;  // --join addresses; empty: --initial-members
+    bool join_replace = false;
   };
 
   explicit Cluster(ClusterOptions options) : options_(std::move(options)) {}

@@ -24,6 +24,7 @@
 #include "client/client.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -76,13 +77,11 @@ std::vector<Ack> AcksOf(const std::vector<Call>& calls) {
 TEST(ClusterDeposedTest, StoppedMemberDoesNotAckWhileDeposed) {
   ClusterOptions options;
   options.name = "deposed";  // 10 ms ticks: elections after 100-200 ms
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
   common::Clock& clock = cluster.clock();
-  auto leader_or = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader_or.has_value()) << leader_or.error().ToString();
-  const uint64_t old_leader = *leader_or;
+  const uint64_t old_leader = started->leader;
   auto servers = cluster.GetServers(old_leader);
   ASSERT_TRUE(servers.has_value()) << servers.error().ToString();
   const uint64_t old_term = servers->term();

@@ -3,8 +3,9 @@
 // its most up-to-date follower before it stops, so
 //   (a) it exits 0 promptly,
 //   (b) a new leader serves,
-//   (c) no acknowledged record is lost (the survivors' whole logs are read
-//       back and every ack's offset holds its value), and
+//   (c) no acknowledged record is lost and none is there twice (the
+//       survivors' whole logs are read back, every ack's offset holds its
+//       value, and no value is in them twice), and
 //   (d) the write gap — the longest interval between consecutive
 //       acknowledgements around the SIGTERM — is short.
 // The test prints the gap and where its time went: the hand-over as the old
@@ -23,75 +24,19 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "client/client.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
 #include "process.h"
+#include "producers.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
 
-using common::Status;
-
 constexpr int kProducers = 2;
-
-// One produce call, as its client saw it.
-struct Call {
-  Ack ack;
-  int64_t start_ns = 0;
-  int64_t end_ns = 0;
-  uint32_t attempts = 0;
-  std::string leader;  // the member that committed it
-};
-
-struct ProducerOut {
-  std::vector<Call> calls;  // acknowledged ones, in order
-  std::vector<std::pair<std::string, Status>> failures;
-};
-
-// Produces one record per call, values "t<thread>-<seq>", until `stop`.
-void ProduceUntil(const std::vector<std::string>& addresses, int thread, common::Clock& clock,
-                  const std::atomic<bool>& stop, std::atomic<int>& acked, ProducerOut& out) {
-  replog::ClientOptions options;
-  options.bootstrap_addresses = addresses;
-  options.deadline_ms = 20'000;
-  options.attempt_timeout_ms = 1'000;
-  options.seed = static_cast<uint64_t>(thread) + 1;
-  auto client = replog::Client::Connect(options);
-  if (!client.has_value()) {
-    out.failures.emplace_back("(connect)", client.error());
-    return;
-  }
-  for (int seq = 0; !stop.load(); seq++) {
-    replog::Record record;
-    record.value = "t" + std::to_string(thread) + "-" + std::to_string(seq);
-    Call call;
-    call.start_ns = clock.NowNanos();
-    auto result = (*client)->Produce({record});
-    call.end_ns = clock.NowNanos();
-    if (!result.has_value() || result->offsets.size() != 1) {
-      out.failures.emplace_back(record.value, result.has_value() ? common::InternalError("not one offset") : result.error());
-      continue;
-    }
-    call.ack = Ack{record.value, result->offsets[0], result->retried_after_unknown_outcome};
-    call.attempts = result->attempts;
-    call.leader = result->leader_address;
-    out.calls.push_back(std::move(call));
-    acked.fetch_add(1);
-  }
-}
-
-bool WaitAcked(const std::atomic<int>& acked, int target, int64_t timeout_ms, common::Clock& clock) {
-  const int64_t deadline = clock.NowNanos() + timeout_ms * 1'000'000;
-  while (acked.load() < target) {
-    if (clock.NowNanos() >= deadline) return false;
-    clock.SleepNanos(2'000'000);
-  }
-  return true;
-}
 
 // The write gap of one SIGTERM: the longest interval between consecutive
 // acknowledgements (of any producer) from the last one before `term_ns` to
@@ -102,17 +47,18 @@ bool WaitAcked(const std::atomic<int>& acked, int target, int64_t timeout_ms, co
 struct Gap {
   int64_t ns = 0;
   int64_t begin_ns = 0;  // the ack before the gap
-  const Call* ending = nullptr;
+  const ProducedCall* ending = nullptr;
   int64_t background_ns = 0;
 };
 
-Gap ShutdownGap(const std::vector<ProducerOut>& outs, const std::string& old_address, int64_t term_ns,
+Gap ShutdownGap(const std::vector<ProducerLog>& logs, const std::string& old_address, int64_t term_ns,
                 int64_t until_ns) {
-  std::vector<const Call*> calls;
-  for (const ProducerOut& o : outs) {
-    for (const Call& c : o.calls) calls.push_back(&c);
+  std::vector<const ProducedCall*> calls;
+  for (const ProducerLog& log : logs) {
+    for (const ProducedCall& c : log.acked) calls.push_back(&c);
   }
-  std::sort(calls.begin(), calls.end(), [](const Call* a, const Call* b) { return a->end_ns < b->end_ns; });
+  std::sort(calls.begin(), calls.end(),
+            [](const ProducedCall* a, const ProducedCall* b) { return a->end_ns < b->end_ns; });
   Gap g;
   for (size_t i = 1; i < calls.size(); i++) {
     if (calls[i - 1]->end_ns >= term_ns - 200'000'000 && calls[i]->end_ns <= until_ns) {
@@ -204,11 +150,11 @@ struct Round {
   Gap gap;
 };
 
-void SigtermLeader(Cluster& cluster, std::atomic<int>& acked, Round* round) {
+void SigtermLeader(Cluster& cluster, BackgroundProducers& producers, Round* round) {
   common::Clock& clock = cluster.clock();
   auto leader = cluster.WaitForLeader(15'000);
   ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
-  ASSERT_TRUE(WaitAcked(acked, acked.load() + 300, 30'000, clock)) << "producing stalled before the SIGTERM";
+  ASSERT_TRUE(producers.WaitMoreAcked(300, 30'000)) << "producing stalled before the SIGTERM";
   round->old_leader = *leader;
   std::vector<uint64_t> survivors;
   std::vector<std::unique_ptr<replog::v1::Log::Stub>> stubs;
@@ -245,7 +191,7 @@ void SigtermLeader(Cluster& cluster, std::atomic<int>& acked, Round* round) {
   auto next = cluster.WaitForLeader(15'000, {*leader});
   ASSERT_TRUE(next.has_value()) << next.error().ToString();
   round->new_leader = *next;
-  ASSERT_TRUE(WaitAcked(acked, acked.load() + 300, 30'000, clock)) << "no produce succeeded after the SIGTERM";
+  ASSERT_TRUE(producers.WaitMoreAcked(300, 30'000)) << "no produce succeeded after the SIGTERM";
   round->settled_ns = clock.NowNanos();
   stop_probe.store(true);
   if (prober.joinable()) prober.join();
@@ -262,7 +208,7 @@ void PrintRound(const Round& r) {
                 Ms(r.probe.sent_ns - r.term_ns), r.probe.calls);
   }
   if (r.gap.ending == nullptr) return;
-  const Call& c = *r.gap.ending;
+  const ProducedCall& c = *r.gap.ending;
   std::printf("[ sigterm  ] write gap %.1f ms, SIGTERM%+.1f to %+.1f ms; the client produce that ended it began at "
               "SIGTERM%+.1f ms, made %u attempt(s), committed by %s\n",
               Ms(r.gap.ns), Ms(r.gap.begin_ns - r.term_ns), Ms(c.end_ns - r.term_ns), Ms(c.start_ns - r.term_ns),
@@ -275,35 +221,25 @@ void PrintRound(const Round& r) {
 TEST(ClusterLeaderSigtermTest, LeaderHandsOverLosesNothingAndWritesPauseBriefly) {
   ClusterOptions options;
   options.name = "sigterm-leader";
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  common::Clock& clock = cluster.clock();
-  ASSERT_TRUE(cluster.WaitForLeader(15'000).has_value());
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
 
   const char* env = std::getenv("REPLOG_SIGTERM_ROUNDS");
   const int rounds = std::max(1, env != nullptr ? std::atoi(env) : 1);
-  std::vector<ProducerOut> outs(kProducers);
-  std::atomic<bool> stop{false};
-  std::atomic<int> acked{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kProducers; t++) {
-    threads.emplace_back([&, t] { ProduceUntil(cluster.Addresses(), t, clock, stop, acked, outs[t]); });
-  }
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::vector<std::thread>& threads;
-    ~Joiner() {
-      stop.store(true);
-      for (std::thread& t : threads) t.join();
-    }
-  } joiner{stop, threads};
+  ProducerOptions producer_options;
+  producer_options.threads = kProducers;
+  producer_options.prefix = "t";
+  producer_options.client.bootstrap_addresses = cluster.Addresses();
+  producer_options.client.deadline_ms = 20'000;
+  producer_options.client.attempt_timeout_ms = 1'000;
+  BackgroundProducers producers(producer_options, cluster.clock());
 
   std::vector<Round> done;
   std::vector<uint64_t> survivors = cluster.ids();
   for (int r = 0; r < rounds && !HasFailure(); r++) {
     Round round;
-    SigtermLeader(cluster, acked, &round);
+    SigtermLeader(cluster, producers, &round);
     if (HasFatalFailure()) return;
     done.push_back(round);
     survivors.erase(std::find(survivors.begin(), survivors.end(), round.old_leader));
@@ -312,44 +248,33 @@ TEST(ClusterLeaderSigtermTest, LeaderHandsOverLosesNothingAndWritesPauseBriefly)
       survivors = cluster.ids();
     }
   }
-  stop.store(true);
-  for (std::thread& t : threads) t.join();
-  threads.clear();
+  producers.Stop();
 
   // (c) nothing acknowledged is lost: every ack's offset holds its value on
-  // every surviving member, whose logs are identical.
-  std::vector<Ack> acks;
-  size_t flagged = 0, failures = 0;
+  // every surviving member, whose logs are identical; no value is in them
+  // twice.
+  std::vector<Ack> acks = producers.Acks();
+  const size_t failures = producers.failures();
+  for (const std::string& f : producers.DescribeFailures()) ADD_FAILURE() << f;
+  size_t flagged = 0;
+  for (const Ack& a : acks) flagged += a.retried_after_unknown_outcome ? 1 : 0;
   for (const Round& r : done) {
     if (r.probe.ok_ns != 0) acks.push_back(r.probe.ack);
   }
-  for (const ProducerOut& o : outs) {
-    for (const Call& c : o.calls) {
-      acks.push_back(c.ack);
-      flagged += c.ack.retried_after_unknown_outcome ? 1 : 0;
-    }
-    failures += o.failures.size();
-    for (size_t i = 0; i < o.failures.size() && i < 5; i++) {
-      ADD_FAILURE() << "produce of \"" << o.failures[i].first << "\" failed: " << o.failures[i].second.ToString();
-    }
-  }
-  const uint64_t max_acked = MaxOffset(acks);
-  Status caught_up = cluster.WaitCommitted(survivors, max_acked, 30'000);
-  ASSERT_TRUE(caught_up.ok()) << caught_up.ToString();
-  auto log = ReadIdenticalLogs(cluster, survivors, max_acked);
+  auto log = ReadCommittedLogs(cluster, survivors, MaxOffset(acks), 30'000);
   ASSERT_TRUE(log.has_value()) << log.error().ToString();
   for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost: " << m;
-  std::unordered_map<std::string, int> copies;
-  for (const LogRecord& rec : *log) copies[rec.value]++;
-  std::printf("[ sigterm  ] %zu acks, %zu failed, %zu retried after an unknown outcome; the log holds %zu records, "
-              "%zu extra copies\n",
-              acks.size(), failures, flagged, log->size(), log->size() - copies.size());
+  // Exactly-once produce: not even a retry after an unknown outcome leaves a
+  // second copy.
+  for (const std::string& m : RepeatedValues(*log)) ADD_FAILURE() << m;
+  std::printf("[ sigterm  ] %zu acks, %zu failed, %zu retried after an unknown outcome; the log holds %zu records\n",
+              acks.size(), failures, flagged, log->size());
 
   // (d) the write gap. The acceptance target is 100 ms; the assertion leaves
   // room for a loaded 2-core CI machine.
   std::vector<double> gaps;
   for (Round& r : done) {
-    r.gap = ShutdownGap(outs, cluster.Address(r.old_leader), r.term_ns, r.settled_ns);
+    r.gap = ShutdownGap(producers.logs(), cluster.Address(r.old_leader), r.term_ns, r.settled_ns);
     PrintRound(r);
     gaps.push_back(Ms(r.gap.ns));
   }

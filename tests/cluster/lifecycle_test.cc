@@ -1,7 +1,7 @@
 // replogd's life: SIGTERM shuts a member down cleanly (exit code 0, a
 // tailing stream on it ends with OK) and a restart with the same flags
-// reopens the same data; bad flags and a data directory in use end the
-// process at once with a message a user can act on.
+// reopens the same data; bad flags, a data directory in use and a damaged
+// members file end the process at once with a message a user can act on.
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +17,8 @@
 #include "client/client.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "process.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -28,27 +31,21 @@ std::string Lower(std::string s) {
 TEST(ClusterLifecycleTest, SigtermShutsDownCleanly) {
   ClusterOptions options;
   options.name = "sigterm";
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
-
-  replog::ClientOptions client_options;
-  client_options.bootstrap_addresses = cluster.Addresses();
-  auto client = replog::Client::Connect(client_options);
-  ASSERT_TRUE(client.has_value()) << client.error().ToString();
+  auto started = StartWithClient(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  replog::Client& client = *started->client;
   std::vector<Ack> acks;
   for (int i = 0; i < 200; i++) {
     replog::Record r;
     r.value = "s-" + std::to_string(i);
-    auto res = (*client)->Produce({r});
+    auto res = client.Produce({r});
     ASSERT_TRUE(res.has_value()) << res.error().ToString();
     acks.push_back(Ack{r.value, res->offsets.at(0), res->retried_after_unknown_outcome});
   }
 
   // A tailing consumer on a follower: SIGTERM must end its stream with OK.
-  const uint64_t follower = *leader % 3 + 1;
+  const uint64_t follower = started->leader % 3 + 1;
   auto stub = cluster.Stub(follower);
   grpc::ClientContext ctx;
   replog::v1::ConsumeRequest req;
@@ -77,22 +74,29 @@ TEST(ClusterLifecycleTest, SigtermShutsDownCleanly) {
     }
   }
 
+  // Every member holds exactly the acknowledged records, each once and at
+  // its offset, through the offset all of them have committed.
+  auto expect_exactly = [&](const std::string& when) {
+    auto log = ReadCommittedLogs(cluster, cluster.ids(), MaxOffset(acks), 15'000);
+    ASSERT_TRUE(log.has_value()) << when << ": " << log.error().ToString();
+    for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost " << when << ": " << m;
+    for (const std::string& m : RepeatedValues(*log)) ADD_FAILURE() << when << ": " << m;
+    EXPECT_EQ(log->size(), acks.size()) << when;
+  };
+
   for (uint64_t id : cluster.ids()) ASSERT_TRUE(cluster.Restart(id).ok());
   auto again = cluster.WaitForLeader(15'000);
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
-  const uint64_t max_acked = MaxOffset(acks);
-  common::Status caught_up = cluster.WaitCommitted(cluster.ids(), max_acked, 15'000);
-  ASSERT_TRUE(caught_up.ok()) << caught_up.ToString();
-  auto log = ReadIdenticalLogs(cluster, cluster.ids(), max_acked);
-  ASSERT_TRUE(log.has_value()) << log.error().ToString();
-  for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost across a clean restart: " << m;
-  EXPECT_EQ(log->size(), acks.size());
+  expect_exactly("across a clean restart");
 
+  const uint64_t max_acked = MaxOffset(acks);
   replog::Record after;
   after.value = "after-restart";
-  auto res = (*client)->Produce({after});
+  auto res = client.Produce({after});
   ASSERT_TRUE(res.has_value()) << res.error().ToString();
   EXPECT_GT(res->offsets.at(0), max_acked);
+  acks.push_back(Ack{after.value, res->offsets.at(0), res->retried_after_unknown_outcome});
+  expect_exactly("after the restart");
 }
 
 struct BadRun {
@@ -119,11 +123,9 @@ TEST(ClusterLifecycleTest, BadFlagsGiveClearErrors) {
   ClusterOptions options;
   options.name = "flags";
   options.members = 1;
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
   auto ports = FreeLoopbackPorts(1);
   ASSERT_TRUE(ports.has_value()) << ports.error().ToString();
   const std::string addr = "127.0.0.1:" + std::to_string(ports->at(0));
@@ -151,6 +153,42 @@ TEST(ClusterLifecycleTest, BadFlagsGiveClearErrors) {
   EXPECT_TRUE(cluster.Running(1)) << cluster.LogTail(1);
   auto servers = cluster.GetServers(1, 2'000);
   EXPECT_TRUE(servers.has_value()) << servers.error().ToString();
+}
+
+// The members file (<data_dir>/members, written at a join; docs/cluster.md)
+// is read at every start: a damaged one stops the member at once with an
+// error naming the file, and the others go on.
+TEST(ClusterLifecycleTest, DamagedMembersFileStopsTheStartNamingTheFile) {
+  ClusterOptions options;
+  options.name = "members-file";
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  auto joined = cluster.Join(cluster.ids());
+  ASSERT_TRUE(joined.has_value()) << joined.error().ToString();
+  const uint64_t id = *joined;
+  // A joiner writes the file before it serves.
+  ASSERT_TRUE(cluster.WaitUntil([&] { return cluster.GetServers(id, 200).has_value(); }, 15'000))
+      << cluster.LogTail(id);
+  auto stopped = cluster.Terminate(id);
+  ASSERT_TRUE(stopped.has_value()) << stopped.error().ToString();
+
+  // A torn write: the file loses its final newline.
+  const std::string path = cluster.dir() + "/data/" + std::to_string(id) + "/members";
+  const std::string text = ReadWholeFile(path);
+  ASSERT_FALSE(text.empty()) << "no members file at " << path;
+  std::ofstream(path, std::ios::trunc) << text.substr(0, text.size() - 1);
+
+  ASSERT_TRUE(cluster.Restart(id).ok());
+  auto exit = cluster.WaitExited(id, 10'000);
+  ASSERT_TRUE(exit.has_value()) << exit.error().ToString();
+  const std::string launch = cluster.LastLaunchLog(id);
+  const std::string said = launch.substr(launch.find('\n') + 1);  // after the launch line
+  EXPECT_EQ(exit->signal, 0) << "crashed instead of refusing:\n" << said;
+  EXPECT_NE(exit->code, 0) << said;
+  EXPECT_NE(said.find(path), std::string::npos) << "the error does not name " << path << ":\n" << said;
+  auto leader = cluster.WaitForLeader(5'000);
+  EXPECT_TRUE(leader.has_value()) << leader.error().ToString();
 }
 
 }  // namespace

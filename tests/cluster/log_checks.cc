@@ -1,6 +1,8 @@
 #include "log_checks.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <map>
 #include <unordered_map>
 
 namespace cluster_testing {
@@ -39,6 +41,17 @@ Result<std::vector<LogRecord>> ReadIdenticalLogs(Cluster& cluster, const std::ve
   return logs.empty() ? std::vector<LogRecord>{} : std::move(logs[0]);
 }
 
+Result<std::vector<LogRecord>> ReadCommittedLogs(Cluster& cluster, const std::vector<uint64_t>& ids,
+                                                 uint64_t at_least, int64_t timeout_ms) {
+  RETURN_IF_ERROR(cluster.WaitCommitted(ids, at_least, timeout_ms));
+  uint64_t through = UINT64_MAX;
+  for (uint64_t id : ids) {
+    ASSIGN_OR_RETURN(uint64_t committed, cluster.CommittedOffset(id));
+    through = std::min(through, committed);
+  }
+  return ReadIdenticalLogs(cluster, ids, through);
+}
+
 std::vector<std::string> MissingAcks(const std::vector<LogRecord>& log, const std::vector<Ack>& acks, size_t limit) {
   std::unordered_map<uint64_t, const std::string*> at;
   for (const LogRecord& r : log) at[r.offset] = &r.value;
@@ -52,6 +65,21 @@ std::vector<std::string> MissingAcks(const std::vector<LogRecord>& log, const st
                   (it == at.end() ? std::string("no record there") : "\"" + *it->second + "\""));
   }
   if (missing > limit) out.push_back("... and " + std::to_string(missing - limit) + " more");
+  return out;
+}
+
+std::vector<std::string> RepeatedValues(const std::vector<LogRecord>& log, size_t limit) {
+  std::map<std::string, std::vector<uint64_t>> offsets;
+  for (const LogRecord& r : log) offsets[r.value].push_back(r.offset);
+  std::vector<std::string> out;
+  size_t repeated = 0;
+  for (const auto& [value, at] : offsets) {
+    if (at.size() < 2 || ++repeated > limit) continue;
+    std::string list;
+    for (uint64_t o : at) list += (list.empty() ? "" : ", ") + std::to_string(o);
+    out.push_back("\"" + value + "\" is in the log " + std::to_string(at.size()) + " times, at offsets " + list);
+  }
+  if (repeated > limit) out.push_back("... and " + std::to_string(repeated - limit) + " more");
   return out;
 }
 

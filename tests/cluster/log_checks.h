@@ -31,10 +31,24 @@ struct Ack {
 common::Result<std::vector<LogRecord>> ReadIdenticalLogs(Cluster& cluster, const std::vector<uint64_t>& ids,
                                                          uint64_t through, uint64_t from = 0);
 
+// Waits up to `timeout_ms` until every member in `ids` has committed through
+// `at_least`, then reads their logs through the lowest offset all of them
+// have committed (so records past the last acknowledged one are read too)
+// and compares them as ReadIdenticalLogs does. kDeadlineExceeded when a
+// member stays behind.
+common::Result<std::vector<LogRecord>> ReadCommittedLogs(Cluster& cluster, const std::vector<uint64_t>& ids,
+                                                         uint64_t at_least, int64_t timeout_ms);
+
 // Describes each ack whose offset does not hold its value in `log` (at most
 // `limit` descriptions, then a count of the rest); empty when all are there.
 std::vector<std::string> MissingAcks(const std::vector<LogRecord>& log, const std::vector<Ack>& acks,
                                      size_t limit = 20);
+
+// Describes each value that `log` holds more than once, with its offsets
+// (at most `limit` descriptions, then a count of the rest); empty when every
+// value is there once. The clients produce exactly-once, so even a produce
+// retried after an unknown outcome must leave one copy.
+std::vector<std::string> RepeatedValues(const std::vector<LogRecord>& log, size_t limit = 20);
 
 // The largest offset among `acks` (0 when none).
 uint64_t MaxOffset(const std::vector<Ack>& acks);

@@ -1,94 +1,24 @@
 // `replog cluster` on real processes: status, leadership transfer by hand,
 // and removal of a follower and of the leader through Raft while a producer
-// writes; removed members exit 0 and no acknowledged record is lost.
+// writes; removed members exit 0, no acknowledged record is lost, and none
+// is in the log twice.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
-#include <map>
-#include <mutex>
-#include <optional>
-#include <thread>
+#include <vector>
 
 #include "client/client.h"
 #include "client/cluster_admin.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "member_config.h"
+#include "producers.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
-
-// Produces one record at a time until stopped; keeps the acknowledged ones.
-class Producer {
- public:
-  explicit Producer(std::vector<std::string> addresses) {
-    replog::ClientOptions o;
-    o.bootstrap_addresses = std::move(addresses);
-    o.deadline_ms = 5'000;
-    auto c = replog::Client::Connect(o);
-    EXPECT_TRUE(c.has_value()) << c.error().ToString();
-    if (!c.has_value()) return;
-    client_ = std::move(*c);
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~Producer() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  uint64_t acked() const { return acked_.load(); }
-  std::vector<Ack> acks() {
-    std::lock_guard l(mu_);
-    return acks_;
-  }
-  int failures() const { return failures_.load(); }
-
- private:
-  void Run() {
-    for (uint64_t i = 0; !stop_; ++i) {
-      replog::Record r;
-      r.value = "m" + std::to_string(i);
-      auto res = client_->Produce({r});
-      if (!res.has_value()) {
-        failures_.fetch_add(1);
-        continue;
-      }
-      std::lock_guard l(mu_);
-      acks_.push_back(Ack{r.value, res->offsets[0], res->retried_after_unknown_outcome});
-      acked_.fetch_add(1);
-    }
-  }
-
-  std::unique_ptr<replog::Client> client_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> acked_{0};
-  std::atomic<int> failures_{0};
-  std::mutex mu_;
-  std::vector<Ack> acks_;
-};
-
-// Waits until the producer has `more` acknowledgements beyond now.
-bool ProducesOn(const Producer& p, uint64_t more, common::Clock& clock) {
-  const uint64_t target = p.acked() + more;
-  const int64_t end = clock.NowNanos() + 10'000'000'000;
-  while (p.acked() < target) {
-    if (clock.NowNanos() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
-bool ExitsWithin(Cluster& cluster, uint64_t id, int64_t ms) {
-  const int64_t end = cluster.clock().NowNanos() + ms * 1'000'000;
-  while (cluster.Running(id)) {
-    if (cluster.clock().NowNanos() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
 
 std::vector<uint64_t> Ids(const std::vector<replog::MemberInfo>& members) {
   std::vector<uint64_t> ids;
@@ -103,48 +33,53 @@ class ClusterMembershipTest : public ::testing::Test {
   void Start(const std::string& name) {
     ClusterOptions options;
     options.name = name;
-    auto cluster_or = Cluster::Start(options);
-    ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-    cluster_ = std::move(*cluster_or);
-    auto leader = cluster_->WaitForLeader(15'000);
-    ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
-    leader_ = *leader;
-    producer_ = std::make_unique<Producer>(cluster_->Addresses());
-    ASSERT_TRUE(ProducesOn(*producer_, 50, cluster_->clock()));
-    replog::ClientOptions admin_options;
-    admin_options.bootstrap_addresses = cluster_->Addresses();
-    auto admin_client = replog::Client::Connect(admin_options);
-    ASSERT_TRUE(admin_client.has_value()) << admin_client.error().ToString();
-    admin_client_ = std::move(*admin_client);
-    admin_ = std::make_unique<replog::ClusterAdmin>(*admin_client_, 10'000);
+    auto started = StartWithClient(options);
+    ASSERT_TRUE(started.has_value()) << started.error().ToString();
+    started_ = std::move(*started);
+    ProducerOptions producer_options;
+    producer_options.prefix = "m";
+    producer_options.client.bootstrap_addresses = started_.cluster->Addresses();
+    producer_options.client.deadline_ms = 5'000;
+    producer_ = std::make_unique<BackgroundProducers>(producer_options, started_.cluster->clock());
+    ASSERT_TRUE(producer_->WaitMoreAcked(50, 10'000));
+    admin_ = std::make_unique<replog::ClusterAdmin>(*started_.client, 10'000);
   }
   void TearDown() override {
     if (producer_) producer_->Stop();
   }
+  // Stops the producer. Every acknowledged record must be in the logs of
+  // the members `ids`, at its offset, and no value in them twice: the
+  // producer's client is exactly-once.
+  void ExpectEveryAckOnceOn(const std::vector<uint64_t>& ids) {
+    producer_->Stop();
+    const std::vector<Ack> acks = producer_->Acks();
+    auto log = ReadCommittedLogs(*started_.cluster, ids, MaxOffset(acks), 10'000);
+    ASSERT_TRUE(log.has_value()) << log.error().ToString();
+    for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost: " << m;
+    for (const std::string& m : RepeatedValues(*log)) ADD_FAILURE() << m;
+  }
 
-  std::unique_ptr<Cluster> cluster_;
-  uint64_t leader_ = 0;
-  std::unique_ptr<Producer> producer_;
-  std::unique_ptr<replog::Client> admin_client_;
+  StartedCluster started_;  // its client is the admin's
+  std::unique_ptr<BackgroundProducers> producer_;
   std::unique_ptr<replog::ClusterAdmin> admin_;
 };
 
 TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   ASSERT_NO_FATAL_FAILURE(Start("membership"));
-  Cluster& cluster = *cluster_;
-  Producer& producer = *producer_;
+  Cluster& cluster = *started_.cluster;
+  BackgroundProducers& producer = *producer_;
   replog::ClusterAdmin& admin = *admin_;
-  const std::optional<uint64_t> leader = leader_;
+  const uint64_t leader = started_.leader;
 
   // Status: every member answers; one leader, whose view has every match.
   auto status = admin.Status();
   ASSERT_TRUE(status.has_value()) << status.error().ToString();
   ASSERT_EQ(status->rows.size(), 3u);
   ASSERT_TRUE(status->leader.has_value());
-  EXPECT_EQ(status->leader->id, *leader);
+  EXPECT_EQ(status->leader->id, leader);
   for (const auto& row : status->rows) {
     ASSERT_TRUE(row.status.has_value()) << "member " << row.id << ": " << row.unreachable;
-    EXPECT_EQ(row.status->role, row.id == *leader ? "leader" : "follower");
+    EXPECT_EQ(row.status->role, row.id == leader ? "leader" : "follower");
     EXPECT_GE(row.status->commit_index, 50u);
     EXPECT_LE(row.status->applied_index, row.status->commit_index);
   }
@@ -154,14 +89,14 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   }
 
   // Transfer by hand to a named follower.
-  const uint64_t target = *leader % 3 + 1;
+  const uint64_t target = leader % 3 + 1;
   auto moved = admin.Transfer(target);
   ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
   EXPECT_EQ(*moved, target);
   auto now_leader = cluster.WaitForLeader(5'000);
   ASSERT_TRUE(now_leader.has_value());
   EXPECT_EQ(*now_leader, target);
-  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+  ASSERT_TRUE(producer.WaitMoreAcked(50, 10'000));
   EXPECT_EQ(admin.Transfer(99).error().code(), common::Code::kNotFound);
 
   // Remove a follower: it exits 0; the others go on.
@@ -171,10 +106,10 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   const std::vector<uint64_t> left = Ids(*after);
   EXPECT_EQ(left.size(), 2u);
   EXPECT_TRUE(std::find(left.begin(), left.end(), follower) == left.end());
-  ASSERT_TRUE(ExitsWithin(cluster, follower, 5'000)) << cluster.LogTail(follower);
-  EXPECT_TRUE(cluster.LastExit(follower).exited && cluster.LastExit(follower).code == 0)
-      << cluster.LastExit(follower).ToString();
-  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+  auto follower_exit = cluster.WaitExited(follower, 5'000);
+  ASSERT_TRUE(follower_exit.has_value()) << follower_exit.error().ToString();
+  EXPECT_EQ(follower_exit->ToString(), "exit code 0");
+  ASSERT_TRUE(producer.WaitMoreAcked(50, 10'000));
 
   // Remove the leader: it hands over first, then is removed and exits 0.
   auto after_leader = admin.Remove(target);
@@ -182,79 +117,68 @@ TEST_F(ClusterMembershipTest, StatusTransferAndLeaveUnderProduce) {
   ASSERT_EQ(Ids(*after_leader).size(), 1u);
   const uint64_t last = Ids(*after_leader)[0];
   EXPECT_NE(last, target);
-  ASSERT_TRUE(ExitsWithin(cluster, target, 5'000)) << cluster.LogTail(target);
-  EXPECT_TRUE(cluster.LastExit(target).exited && cluster.LastExit(target).code == 0)
-      << cluster.LastExit(target).ToString();
-  ASSERT_TRUE(ProducesOn(producer, 50, cluster.clock()));
+  auto leader_exit = cluster.WaitExited(target, 5'000);
+  ASSERT_TRUE(leader_exit.has_value()) << leader_exit.error().ToString();
+  EXPECT_EQ(leader_exit->ToString(), "exit code 0");
+  ASSERT_TRUE(producer.WaitMoreAcked(50, 10'000));
   EXPECT_EQ(admin.Remove(target).error().code(), common::Code::kNotFound);
-  producer.Stop();
 
-  const std::vector<Ack> acks = producer.acks();
-  auto log = ReadIdenticalLogs(cluster, {last}, MaxOffset(acks));
-  ASSERT_TRUE(log.has_value()) << log.error().ToString();
-  for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost: " << m;
-  std::printf("[ members  ] %zu acknowledged records all on member %llu; %d produce calls failed meanwhile\n",
-              acks.size(), static_cast<unsigned long long>(last), producer.failures());
+  ASSERT_NO_FATAL_FAILURE(ExpectEveryAckOnceOn({last}));
+  std::printf("[ members  ] %d acknowledged records all on member %llu; %zu produce calls failed meanwhile\n",
+              producer.acked(), static_cast<unsigned long long>(last), producer.failures());
 }
 
 // A member removed while it was stopped (SIGSTOP: the leader's NotifyRemoved
-// fails) finds out by itself once resumed, and exits 0.
+// fails) finds out by itself once resumed, and exits 0; the others hold every
+// acknowledged record once.
 TEST_F(ClusterMembershipTest, MemberRemovedWhileStoppedStopsOnceResumed) {
   ASSERT_NO_FATAL_FAILURE(Start("orphan"));
-  Cluster& cluster = *cluster_;
-  const uint64_t follower = leader_ % 3 + 1;
+  Cluster& cluster = *started_.cluster;
+  const uint64_t follower = started_.leader % 3 + 1;
   ASSERT_TRUE(cluster.Stop(follower).ok());
   auto after = admin_->Remove(follower);
   ASSERT_TRUE(after.has_value()) << after.error().ToString();
   ASSERT_TRUE(cluster.Cont(follower).ok());
   const int64_t resumed = cluster.clock().NowNanos();
-  ASSERT_TRUE(ExitsWithin(cluster, follower, 15'000)) << cluster.LogTail(follower);
-  EXPECT_EQ(cluster.LastExit(follower).code, 0) << cluster.LastExit(follower).ToString();
+  auto exit = cluster.WaitExited(follower, 15'000);
+  ASSERT_TRUE(exit.has_value()) << exit.error().ToString();
+  EXPECT_EQ(exit->ToString(), "exit code 0");
   std::printf("[ members  ] member %llu, removed while stopped, exited %.0f ms after SIGCONT\n",
               static_cast<unsigned long long>(follower), Ms(cluster.clock().NowNanos() - resumed));
-  ASSERT_TRUE(ProducesOn(*producer_, 50, cluster.clock()));
+  ASSERT_TRUE(producer_->WaitMoreAcked(50, 10'000));
+  std::vector<uint64_t> others = cluster.ids();
+  std::erase(others, follower);
+  ASSERT_NO_FATAL_FAILURE(ExpectEveryAckOnceOn(others));
 }
 
 // Waits until the leader's configuration has exactly `voters` voters and no
 // learner; returns them (empty on timeout).
-std::vector<uint64_t> WaitVoters(replog::ClusterAdmin& admin, size_t voters, common::Clock& clock) {
-  const int64_t end = clock.NowNanos() + 20'000'000'000;
-  while (clock.NowNanos() < end) {
-    auto st = admin.Status();
-    if (st.has_value() && st->leader.has_value()) {
-      std::vector<uint64_t> ids;
-      bool learner = false;
-      for (const auto& m : st->leader->members) {
-        if (m.voter) ids.push_back(m.id);
-        learner |= !m.voter;
-      }
-      if (!learner && ids.size() == voters) return ids;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return {};
+std::vector<uint64_t> WaitVoters(Cluster& cluster, replog::ClusterAdmin& admin, size_t voters) {
+  return VoterIds(
+      WaitLeaderMembers(cluster, admin, [&](const MemberList& members) { return VoterIds(members).size() == voters; }));
 }
 
 // Issue 5's first acceptance line: a 3-member cluster under continuous
 // produce grows to 5 with --join, shrinks back to 3 with leave (a follower,
 // then the leader), and has its leader stopped with SIGTERM and restarted;
-// nothing acknowledged is lost or duplicated. (The write gap of the SIGTERM
-// is measured by ClusterLeaderSigtermTest and scripts/bench-sigterm.sh.)
+// nothing acknowledged is lost, and no value is in the log twice. (The write
+// gap of the SIGTERM is measured by ClusterLeaderSigtermTest and
+// scripts/bench-sigterm.sh.)
 TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) {
   ASSERT_NO_FATAL_FAILURE(Start("grow"));
-  Cluster& cluster = *cluster_;
-  Producer& producer = *producer_;
+  Cluster& cluster = *started_.cluster;
+  BackgroundProducers& producer = *producer_;
   replog::ClusterAdmin& admin = *admin_;
 
   // Grow: each joiner asks members other than the leader (hints lead on).
   for (size_t voters = 4; voters <= 5; ++voters) {
     auto id = cluster.Join({1, 2, 3});
     ASSERT_TRUE(id.has_value()) << id.error().ToString();
-    const std::vector<uint64_t> now = WaitVoters(admin, voters, cluster.clock());
+    const std::vector<uint64_t> now = WaitVoters(cluster, admin, voters);
     ASSERT_EQ(now.size(), voters) << "member " << *id << " was not promoted; its log:\n" << cluster.LogTail(*id);
-    ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
+    ASSERT_TRUE(producer.WaitMoreAcked(100, 10'000));
   }
-  const uint64_t produced_at_five = producer.acked();
+  const int produced_at_five = producer.acked();
 
   // Shrink: a follower among the first three, then the leader.
   auto leader = cluster.WaitForLeader(5'000);
@@ -263,11 +187,12 @@ TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) 
   for (uint64_t id : {follower, *leader}) {
     auto after = admin.Remove(id);
     ASSERT_TRUE(after.has_value()) << "remove " << id << ": " << after.error().ToString();
-    ASSERT_TRUE(ExitsWithin(cluster, id, 5'000)) << cluster.LogTail(id);
-    EXPECT_EQ(cluster.LastExit(id).code, 0) << cluster.LastExit(id).ToString();
-    ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
+    auto exit = cluster.WaitExited(id, 5'000);
+    ASSERT_TRUE(exit.has_value()) << exit.error().ToString();
+    EXPECT_EQ(exit->ToString(), "exit code 0");
+    ASSERT_TRUE(producer.WaitMoreAcked(100, 10'000));
   }
-  const std::vector<uint64_t> remaining = WaitVoters(admin, 3, cluster.clock());
+  const std::vector<uint64_t> remaining = WaitVoters(cluster, admin, 3);
   ASSERT_EQ(remaining.size(), 3u);
 
   // The leader of the three is stopped with SIGTERM (it hands over first)
@@ -277,26 +202,14 @@ TEST_F(ClusterMembershipTest, GrowsToFiveWithJoinAndShrinksToThreeUnderProduce) 
   auto exit = cluster.Terminate(*last_leader);
   ASSERT_TRUE(exit.has_value()) << exit.error().ToString();
   EXPECT_TRUE(exit->exited && exit->code == 0) << exit->ToString();
-  ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
+  ASSERT_TRUE(producer.WaitMoreAcked(100, 10'000));
   ASSERT_TRUE(cluster.Restart(*last_leader).ok());
-  ASSERT_TRUE(ProducesOn(producer, 100, cluster.clock()));
-  producer.Stop();
+  ASSERT_TRUE(producer.WaitMoreAcked(100, 10'000));
 
-  const std::vector<Ack> acks = producer.acks();
-  ASSERT_TRUE(cluster.WaitCommitted(remaining, MaxOffset(acks), 10'000).ok());
-  auto log = ReadIdenticalLogs(cluster, remaining, MaxOffset(acks));
-  ASSERT_TRUE(log.has_value()) << log.error().ToString();
-  for (const std::string& m : MissingAcks(*log, acks)) ADD_FAILURE() << "lost: " << m;
-  std::map<std::string, int> copies;
-  for (const LogRecord& r : *log) copies[r.value]++;
-  for (const Ack& a : acks) {
-    if (!a.retried_after_unknown_outcome) {
-      EXPECT_EQ(copies[a.value], 1) << a.value << " at " << a.offset;
-    }
-  }
-  std::printf("[ members  ] grew 3 -> 5 -> 3 and SIGTERMed the leader under produce: %zu acknowledged records (%llu at five members), all "
-              "once on members %llu, %llu, %llu; %d produce calls failed meanwhile\n",
-              acks.size(), static_cast<unsigned long long>(produced_at_five),
+  ASSERT_NO_FATAL_FAILURE(ExpectEveryAckOnceOn(remaining));
+  std::printf("[ members  ] grew 3 -> 5 -> 3 and SIGTERMed the leader under produce: %d acknowledged records (%d at "
+              "five members), all once on members %llu, %llu, %llu; %zu produce calls failed meanwhile\n",
+              producer.acked(), produced_at_five,
               static_cast<unsigned long long>(remaining[0]), static_cast<unsigned long long>(remaining[1]),
               static_cast<unsigned long long>(remaining[2]), producer.failures());
 }

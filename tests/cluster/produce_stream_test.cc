@@ -11,6 +11,7 @@
 
 #include "cluster_harness.h"
 #include "replog/v1/log.grpc.pb.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -25,13 +26,12 @@ replog::v1::ProduceRequest Request(uint64_t id, int records) {
 TEST(ClusterProduceStreamTest, PipelinedRequestsComeBackInOrderWithTheirIds) {
   ClusterOptions options;
   options.name = "produce-stream";
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  const uint64_t leader = started->leader;
 
-  auto stub = cluster.Stub(*leader);
+  auto stub = cluster.Stub(leader);
   grpc::ClientContext ctx;
   auto stream = stub->ProduceStream(&ctx);
   constexpr uint64_t kRequests = 200;
@@ -68,7 +68,7 @@ TEST(ClusterProduceStreamTest, PipelinedRequestsComeBackInOrderWithTheirIds) {
   }
 
   // Every record is in the log at the offset its response gave.
-  auto log = cluster.ReadLog(*leader, last_offset);
+  auto log = cluster.ReadLog(leader, last_offset);
   ASSERT_TRUE(log.has_value()) << log.error().ToString();
   std::map<uint64_t, std::string> by_offset;
   for (const LogRecord& rec : *log) by_offset[rec.offset] = rec.value;
@@ -79,7 +79,7 @@ TEST(ClusterProduceStreamTest, PipelinedRequestsComeBackInOrderWithTheirIds) {
   }
 
   // A follower answers with the leader hint, per request.
-  const uint64_t follower = *leader % 3 + 1;
+  const uint64_t follower = leader % 3 + 1;
   auto fstub = cluster.Stub(follower);
   grpc::ClientContext fctx;
   auto fstream = fstub->ProduceStream(&fctx);
@@ -88,8 +88,8 @@ TEST(ClusterProduceStreamTest, PipelinedRequestsComeBackInOrderWithTheirIds) {
   ASSERT_TRUE(fstream->Read(&resp));
   EXPECT_EQ(resp.request_id(), 7u);
   EXPECT_EQ(resp.error_code(), static_cast<int>(grpc::StatusCode::UNAVAILABLE));
-  EXPECT_EQ(resp.leader_id(), *leader);
-  EXPECT_EQ(resp.leader_address(), cluster.Address(*leader));
+  EXPECT_EQ(resp.leader_id(), leader);
+  EXPECT_EQ(resp.leader_address(), cluster.Address(leader));
   EXPECT_FALSE(fstream->Read(&resp));
   EXPECT_TRUE(fstream->Finish().ok());
 }

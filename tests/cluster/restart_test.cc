@@ -8,6 +8,7 @@
 
 #include "client/client.h"
 #include "cluster_harness.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -15,28 +16,24 @@ namespace {
 TEST(ClusterRestartTest, ClientReadsFromRestartedMemberPromptly) {
   ClusterOptions options;
   options.name = "restart";
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
-  const uint64_t follower = *leader % 3 + 1;
-
   replog::ClientOptions client_options;
-  client_options.bootstrap_addresses = cluster.Addresses();
   client_options.deadline_ms = 500;
-  auto client = replog::Client::Connect(client_options);
-  ASSERT_TRUE(client.has_value()) << client.error().ToString();
+  auto started = StartWithClient(options, client_options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  replog::Client& client = *started->client;
+  const uint64_t follower = started->leader % 3 + 1;
+
   replog::Record r;
   r.value = "before";
-  auto produced = (*client)->Produce({r});
+  auto produced = client.Produce({r});
   ASSERT_TRUE(produced.has_value()) << produced.error().ToString();
 
   replog::ConsumeOptions from_follower;
   from_follower.address = cluster.Address(follower);
-  ASSERT_TRUE((*client)->Consume(0, from_follower).has_value());
+  ASSERT_TRUE(client.Consume(0, from_follower).has_value());
   ASSERT_TRUE(cluster.Kill(follower).ok());
-  EXPECT_FALSE((*client)->Consume(0, from_follower).has_value()) << "a killed member answered";
+  EXPECT_FALSE(client.Consume(0, from_follower).has_value()) << "a killed member answered";
   // Only the client polls from here on: a harness call waiting on its own
   // channel would drive gRPC's shared poller and hide a client that does not.
   const int64_t up_ns = cluster.clock().NowNanos();
@@ -44,7 +41,7 @@ TEST(ClusterRestartTest, ClientReadsFromRestartedMemberPromptly) {
   common::Status last;
   int64_t served_ns = -1;
   while (cluster.clock().NowNanos() - up_ns < 10'000'000'000) {
-    auto batch = (*client)->Consume(0, from_follower);
+    auto batch = client.Consume(0, from_follower);
     if (batch.has_value()) {
       served_ns = cluster.clock().NowNanos();
       break;

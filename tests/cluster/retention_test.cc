@@ -13,6 +13,7 @@
 #include "client/client.h"
 #include "cluster_harness.h"
 #include "log_checks.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -55,20 +56,15 @@ TEST(ClusterRetentionTest, MemberDownAcrossAPurgeRejoinsAndServesFromTheNewFirst
   options.name = "retention";
   options.extra_args = {"--segment-bytes", std::to_string(kSegmentBytes), "--retention-bytes",
                         std::to_string(3 * kSegmentBytes), "--retention-check-ms", "100"};
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
-  replog::ClientOptions client_options;
-  client_options.bootstrap_addresses = cluster.Addresses();
-  auto client_or = replog::Client::Connect(client_options);
-  ASSERT_TRUE(client_or.has_value()) << client_or.error().ToString();
-  replog::Client& client = **client_or;
+  auto started = StartWithClient(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  replog::Client& client = *started->client;
+  const uint64_t leader = started->leader;
 
   int counter = 0;
   const uint64_t before_down = ProduceBatches(client, 5, &counter);
-  const uint64_t down = *leader % 3 + 1;
+  const uint64_t down = leader % 3 + 1;
   ASSERT_TRUE(cluster.WaitCommitted({down}, before_down, 10'000).ok());
   ASSERT_TRUE(cluster.Kill(down).ok());
 
@@ -78,7 +74,7 @@ TEST(ClusterRetentionTest, MemberDownAcrossAPurgeRejoinsAndServesFromTheNewFirst
   ASSERT_GT(last, 0u);
   // Whole segments go, a check interval at a time, until the members keep
   // about the limit (3 of the ~8 MB), not everything.
-  const std::vector<uint64_t> up = {*leader, 6 - *leader - down};
+  const std::vector<uint64_t> up = {leader, 6 - leader - down};
   uint64_t first = 0;
   const int64_t start = cluster.clock().NowNanos();
   while (cluster.clock().NowNanos() - start < 20'000'000'000) {
@@ -97,7 +93,7 @@ TEST(ClusterRetentionTest, MemberDownAcrossAPurgeRejoinsAndServesFromTheNewFirst
   ASSERT_GT(first, before_down + 1);  // past what the stopped member holds
 
   // Below the first offset: OUT_OF_RANGE naming it.
-  grpc::Status below = ConsumeAt(cluster, *leader, 1);
+  grpc::Status below = ConsumeAt(cluster, leader, 1);
   EXPECT_EQ(below.error_code(), grpc::StatusCode::OUT_OF_RANGE);
   EXPECT_NE(below.error_message().find("first retained offset " + std::to_string(first)), std::string::npos)
       << below.error_message();
@@ -107,16 +103,14 @@ TEST(ClusterRetentionTest, MemberDownAcrossAPurgeRejoinsAndServesFromTheNewFirst
   ASSERT_TRUE(cluster.Restart(down).ok());
   const uint64_t more = ProduceBatches(client, 2, &counter);
   ASSERT_TRUE(cluster.WaitCommitted({1, 2, 3}, more, 30'000).ok()) << cluster.AllLogTails(10);
-  auto down_first = cluster.FirstOffset(down);
-  ASSERT_TRUE(down_first.has_value()) << down_first.error().ToString();
-  // A later purge may have moved every member on meanwhile; never behind.
-  EXPECT_GE(*down_first, first);
-  auto now_first = cluster.FirstOffset(*leader);
-  ASSERT_TRUE(now_first.has_value());
-  EXPECT_EQ(*down_first, *now_first);
+  // Every member settles on one first offset (a later purge may have moved
+  // them all on meanwhile; never behind).
+  auto now_first = cluster.WaitSameFirstOffset({1, 2, 3}, 20'000);
+  ASSERT_TRUE(now_first.has_value()) << now_first.error().ToString();
+  EXPECT_GE(*now_first, first);
   EXPECT_TRUE(std::filesystem::exists(cluster.dir() + "/data/" + std::to_string(down) + "/log/snapshots"));
 
-  auto log = ReadIdenticalLogs(cluster, {1, 2, 3}, more);
+  auto log = ReadIdenticalLogs(cluster, {1, 2, 3}, more, *now_first);
   ASSERT_TRUE(log.has_value()) << log.error().ToString();
   ASSERT_FALSE(log->empty());
   EXPECT_GE(log->front().offset, *now_first);
@@ -132,7 +126,9 @@ TEST(ClusterRetentionTest, MemberDownAcrossAPurgeRejoinsAndServesFromTheNewFirst
   }
   ASSERT_TRUE(cluster.WaitForLeader(15'000).has_value());
   ASSERT_TRUE(cluster.WaitCommitted({1, 2, 3}, more, 15'000).ok());
-  auto again = ReadIdenticalLogs(cluster, {1, 2, 3}, more);
+  auto first_again = cluster.WaitSameFirstOffset({1, 2, 3}, 20'000);
+  ASSERT_TRUE(first_again.has_value()) << first_again.error().ToString();
+  auto again = ReadIdenticalLogs(cluster, {1, 2, 3}, more, *first_again);
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
   EXPECT_GE(again->front().offset, *now_first);
   EXPECT_EQ(again->back().offset, more);

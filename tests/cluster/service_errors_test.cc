@@ -10,6 +10,7 @@
 
 #include "cluster_harness.h"
 #include "replog/v1/log.grpc.pb.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -22,13 +23,12 @@ std::string Trailer(const grpc::ClientContext& ctx, const std::string& key) {
 TEST(ClusterServiceErrorsTest, BadAndMisplacedRequestsGetClearAnswers) {
   ClusterOptions options;
   options.name = "service-errors";
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
-  const uint64_t follower = *leader % 3 + 1;
-  auto lstub = cluster.Stub(*leader);
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  const uint64_t leader = started->leader;
+  const uint64_t follower = leader % 3 + 1;
+  auto lstub = cluster.Stub(leader);
   auto fstub = cluster.Stub(follower);
 
   {  // No records: refused, nothing proposed.
@@ -45,8 +45,8 @@ TEST(ClusterServiceErrorsTest, BadAndMisplacedRequestsGetClearAnswers) {
     replog::v1::ProduceResponse resp;
     grpc::Status s = fstub->Produce(&ctx, one, &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
-    EXPECT_EQ(Trailer(ctx, "replog-leader-id"), std::to_string(*leader));
-    EXPECT_EQ(Trailer(ctx, "replog-leader-address"), cluster.Address(*leader));
+    EXPECT_EQ(Trailer(ctx, "replog-leader-id"), std::to_string(leader));
+    EXPECT_EQ(Trailer(ctx, "replog-leader-address"), cluster.Address(leader));
   }
   uint64_t offset = 0;
   {

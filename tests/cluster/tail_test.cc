@@ -19,6 +19,7 @@
 
 #include "client/client.h"
 #include "cluster_harness.h"
+#include "started_cluster.h"
 
 namespace cluster_testing {
 namespace {
@@ -94,17 +95,16 @@ TEST(ClusterTailTest, FollowerTailSeesNewRecordsPromptly) {
   ClusterOptions options;
   options.name = "tail";
   options.tick_ms = options.heartbeat_ticks = options.election_ticks = 0;  // replogd's defaults
-  auto cluster_or = Cluster::Start(options);
-  ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
-  Cluster& cluster = **cluster_or;
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
   common::Clock& clock = cluster.clock();
-  auto leader = cluster.WaitForLeader(15'000);
-  ASSERT_TRUE(leader.has_value()) << leader.error().ToString();
-  const uint64_t follower = *leader % 3 + 1;
-  const uint64_t other = 6 - *leader - follower;  // ids are 1, 2, 3
+  const uint64_t leader = started->leader;
+  const uint64_t follower = leader % 3 + 1;
+  const uint64_t other = 6 - leader - follower;  // ids are 1, 2, 3
 
   replog::ClientOptions client_options;
-  client_options.bootstrap_addresses = {cluster.Address(*leader)};
+  client_options.bootstrap_addresses = {cluster.Address(leader)};
   auto client = replog::Client::Connect(client_options);
   ASSERT_TRUE(client.has_value()) << client.error().ToString();
   auto produce = [&](const std::string& value) {
@@ -165,8 +165,8 @@ TEST(ClusterTailTest, FollowerTailSeesNewRecordsPromptly) {
   std::printf("[ tail     ] idle %.0f ms, CPU of one core: follower %llu with the stream %.1f%%, other follower "
               "%llu %.1f%%, leader %llu %.1f%%, the test process (stream client) %.1f%%\n",
               idle_ms, static_cast<unsigned long long>(follower), percent[follower],
-              static_cast<unsigned long long>(other), percent[other], static_cast<unsigned long long>(*leader),
-              percent[*leader], self_percent);
+              static_cast<unsigned long long>(other), percent[other], static_cast<unsigned long long>(leader),
+              percent[leader], self_percent);
   EXPECT_LT(percent[follower], 10.0) << "the follower serving an idle stream is busy";
   EXPECT_LT(self_percent, 10.0) << "the idle stream's client is busy";
   EXPECT_EQ(tail.end_status(), "open");

@@ -403,29 +403,6 @@ const Mode kRetentionMode{
     .value_bytes = 500,
 };
 
-// Waits until every member retains from the same first offset, and it has
-// not moved for a while (the leader purges once more after produces stop).
-common::Result<uint64_t> WaitCommonFirstOffset(Cluster& cluster, const std::vector<uint64_t>& ids) {
-  const int64_t end = cluster.clock().NowNanos() + 30'000'000'000;
-  std::string last;
-  int stable = 0;
-  uint64_t previous = 0;
-  while (cluster.clock().NowNanos() < end) {
-    std::set<uint64_t> firsts;
-    last.clear();
-    for (uint64_t id : ids) {
-      auto f = cluster.FirstOffset(id);
-      last += " " + std::to_string(id) + ":" + (f.has_value() ? std::to_string(*f) : f.error().ToString());
-      if (f.has_value()) firsts.insert(*f);
-    }
-    if (firsts.size() == 1 && *firsts.begin() == previous && ++stable >= 5) return previous;
-    if (firsts.size() != 1 || *firsts.begin() != previous) stable = 0;
-    previous = firsts.size() == 1 ? *firsts.begin() : 0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return common::FailedPreconditionError("the members' first offsets did not settle on one:" + last);
-}
-
 bool Skipped(const std::vector<Jump>& jumps, uint64_t offset) {
   for (const Jump& j : jumps) {
     if (offset >= j.from && offset < j.to) return true;
@@ -496,7 +473,7 @@ void RunNemesis(const Mode& mode) {
 
   // The members' logs, from their common first offset F (retention may
   // have purged below it; without retention F is the log's start).
-  auto first = WaitCommonFirstOffset(cluster, ids);
+  auto first = cluster.WaitSameFirstOffset(ids, 30'000);
   ASSERT_TRUE(first.has_value()) << first.error().ToString();
   const uint64_t f = *first;
   auto log = ReadIdenticalLogs(cluster, ids, through, f);

@@ -78,17 +78,32 @@ TEST(NodeMembershipTest, RemovesAMember) {
   ASSERT_TRUE(c.ApplyOnLeader("y").has_value());
 }
 
+// The start of the snapshot tests: a leader, one entry ("first") on every
+// member, then a follower stopped so that it will need a snapshot.
+void StopAFollowerAfterOneEntry(TestCluster& c, NodeId* leader, NodeId* lagging) {
+  *leader = c.WaitForLeader();
+  ASSERT_NE(*leader, kNoNode);
+  *lagging = *leader % 3 + 1;
+  ASSERT_TRUE(c.ApplyOnLeader("first").has_value());
+  ASSERT_TRUE(c.WaitConverged(*leader));
+  c.Stop(*lagging);
+}
+
+// Member `id` restored its state machine from one snapshot, then applied
+// the later entries in order: `entries` in all.
+void ExpectCaughtUpFromOneSnapshot(TestCluster& c, NodeId id, size_t entries) {
+  EXPECT_EQ(c.sm(id).restores(), 1u);
+  EXPECT_EQ(c.sm(id).data().size(), entries);
+  EXPECT_EQ(c.sm(id).order_violations(), 0);
+}
+
 // The leader compacts its log behind a snapshot; a follower that was down
 // needs it, installs it (state machine restored before later entries), and
 // the leader itself restarts from it.
 TEST(NodeSnapshotTest, LaggingFollowerCatchesUpFromASnapshot) {
   TestCluster c(3);
-  NodeId leader = c.WaitForLeader();
-  ASSERT_NE(leader, kNoNode);
-  NodeId lagging = leader % 3 + 1;
-  ASSERT_TRUE(c.ApplyOnLeader("first").has_value());
-  ASSERT_TRUE(c.WaitConverged(leader));
-  c.Stop(lagging);
+  NodeId leader = kNoNode, lagging = kNoNode;
+  ASSERT_NO_FATAL_FAILURE(StopAFollowerAfterOneEntry(c, &leader, &lagging));
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(c.ApplyOnLeader("s" + std::to_string(i)).has_value());
   leader = c.WaitForLeader({lagging});
   auto [index, data] = c.sm(leader).Serialize();
@@ -99,9 +114,7 @@ TEST(NodeSnapshotTest, LaggingFollowerCatchesUpFromASnapshot) {
 
   ASSERT_TRUE(c.Start(lagging).ok());
   ASSERT_TRUE(c.WaitConverged(leader));
-  EXPECT_EQ(c.sm(lagging).restores(), 1u);
-  EXPECT_EQ(c.sm(lagging).data().size(), 32u);
-  EXPECT_EQ(c.sm(lagging).order_violations(), 0);
+  ExpectCaughtUpFromOneSnapshot(c, lagging, 32);
 
   // The leader restarts from its own snapshot plus the log after it.
   c.Stop(leader);
@@ -121,12 +134,8 @@ TEST(NodeSnapshotTest, LaggingFollowerCatchesUpFromASnapshot) {
 // refused.
 TEST(NodeSnapshotTest, SnapshotAsyncStoresStateAndConfigAndCompacts) {
   TestCluster c(3);
-  NodeId leader = c.WaitForLeader();
-  ASSERT_NE(leader, kNoNode);
-  NodeId lagging = leader % 3 + 1;
-  ASSERT_TRUE(c.ApplyOnLeader("first").has_value());
-  ASSERT_TRUE(c.WaitConverged(leader));
-  c.Stop(lagging);
+  NodeId leader = kNoNode, lagging = kNoNode;
+  ASSERT_NO_FATAL_FAILURE(StopAFollowerAfterOneEntry(c, &leader, &lagging));
   ASSERT_TRUE(c.node(leader).ChangeMembership(ConfChange{.changes = {{ConfChangeType::kAddLearner, 9}}}, {}).get().ok());
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(c.ApplyOnLeader("s" + std::to_string(i)).has_value());
   const uint64_t applied = c.node(leader).applied();
@@ -149,9 +158,7 @@ TEST(NodeSnapshotTest, SnapshotAsyncStoresStateAndConfigAndCompacts) {
   ASSERT_TRUE(c.Start(lagging).ok());
   ASSERT_TRUE(c.ApplyOnLeader("after").has_value());
   ASSERT_TRUE(c.WaitConverged(leader));
-  EXPECT_EQ(c.sm(lagging).restores(), 1u);
-  EXPECT_EQ(c.sm(lagging).data().size(), 32u);
-  EXPECT_EQ(c.sm(lagging).order_violations(), 0);
+  ExpectCaughtUpFromOneSnapshot(c, lagging, 32);
 }
 
 // A failed fsync stops the node for good: its pending proposal ends with an
