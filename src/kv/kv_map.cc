@@ -14,23 +14,9 @@ namespace {
 constexpr uint32_t kMaxKeyBytes = 64 << 10;
 constexpr uint32_t kMaxValueBytes = 64 << 20;
 
-bool ReadFixed32(std::string_view* in, uint32_t* v) {
-  if (in->size() < 4) return false;
-  *v = common::DecodeFixed32(in->data());
-  in->remove_prefix(4);
-  return true;
-}
-
-bool ReadFixed64(std::string_view* in, uint64_t* v) {
-  if (in->size() < 8) return false;
-  *v = common::DecodeFixed64(in->data());
-  in->remove_prefix(8);
-  return true;
-}
-
 bool ReadBytes(std::string_view* in, uint32_t max, std::string_view* out) {
   uint32_t n = 0;
-  if (!ReadFixed32(in, &n) || n > max || in->size() < n) return false;
+  if (!common::GetFixed32(in, &n) || n > max || in->size() < n) return false;
   *out = in->substr(0, n);
   in->remove_prefix(n);
   return true;
@@ -118,7 +104,7 @@ void KvMap::EncodeTo(std::string* out) const {
 Status KvMap::DecodeFrom(std::string_view* in) {
   std::string_view rest = *in;
   uint64_t count = 0;
-  if (!ReadFixed64(&rest, &count)) return common::DataLossError("kv map: the key count is cut short");
+  if (!common::GetFixed64(&rest, &count)) return common::DataLossError("kv map: the key count is cut short");
   // Each entry takes at least 32 bytes: a count beyond that is damage.
   if (count > rest.size() / 32) {
     return common::DataLossError("kv map: " + std::to_string(count) + " keys cannot fit in " +
@@ -131,8 +117,8 @@ Status KvMap::DecodeFrom(std::string_view* in) {
     std::string_view key, value;
     KvValue v;
     if (!ReadBytes(&rest, kMaxKeyBytes, &key) || !ReadBytes(&rest, kMaxValueBytes, &value) ||
-        !ReadFixed64(&rest, &v.create_revision) || !ReadFixed64(&rest, &v.mod_revision) ||
-        !ReadFixed64(&rest, &v.version)) {
+        !common::GetFixed64(&rest, &v.create_revision) || !common::GetFixed64(&rest, &v.mod_revision) ||
+        !common::GetFixed64(&rest, &v.version)) {
       return common::DataLossError(where + ": cut short or a length out of bounds");
     }
     if (!map.empty() && key <= map.rbegin()->first) return common::DataLossError(where + ": keys out of order");

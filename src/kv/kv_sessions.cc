@@ -10,20 +10,6 @@ namespace {
 
 constexpr uint32_t kMaxResponseBytes = 64 << 20;
 
-bool ReadFixed32(std::string_view* in, uint32_t* v) {
-  if (in->size() < 4) return false;
-  *v = common::DecodeFixed32(in->data());
-  in->remove_prefix(4);
-  return true;
-}
-
-bool ReadFixed64(std::string_view* in, uint64_t* v) {
-  if (in->size() < 8) return false;
-  *v = common::DecodeFixed64(in->data());
-  in->remove_prefix(8);
-  return true;
-}
-
 }  // namespace
 
 KvSessions::KvSessions(SessionLimits limits) : limits_(limits) {}
@@ -87,8 +73,8 @@ Status KvSessions::DecodeFrom(std::string_view* in) {
   std::string_view rest = *in;
   SessionLimits limits;
   uint64_t count = 0;
-  if (!ReadFixed32(&rest, &limits.max_clients) || !ReadFixed32(&rest, &limits.max_responses) ||
-      !ReadFixed64(&rest, &count)) {
+  if (!common::GetFixed32(&rest, &limits.max_clients) || !common::GetFixed32(&rest, &limits.max_responses) ||
+      !common::GetFixed64(&rest, &count)) {
     return common::DataLossError("kv sessions: the header is cut short");
   }
   if (limits.max_clients != limits_.max_clients || limits.max_responses != limits_.max_responses) {
@@ -107,8 +93,8 @@ Status KvSessions::DecodeFrom(std::string_view* in) {
     uint64_t client = 0;
     Session s;
     uint32_t kept = 0;
-    if (!ReadFixed64(&rest, &client) || !ReadFixed64(&rest, &s.next) || !ReadFixed64(&rest, &s.last_revision) ||
-        !ReadFixed32(&rest, &kept)) {
+    if (!common::GetFixed64(&rest, &client) || !common::GetFixed64(&rest, &s.next) || !common::GetFixed64(&rest, &s.last_revision) ||
+        !common::GetFixed32(&rest, &kept)) {
       return common::DataLossError(where + ": cut short");
     }
     if (kept > limits.max_responses || kept > s.next) return common::DataLossError(where + ": too many responses");
@@ -118,7 +104,7 @@ Status KvSessions::DecodeFrom(std::string_view* in) {
     for (uint32_t k = 0; k < kept; ++k) {
       uint64_t seq = 0;
       uint32_t n = 0;
-      if (!ReadFixed64(&rest, &seq) || !ReadFixed32(&rest, &n) || n > kMaxResponseBytes || rest.size() < n) {
+      if (!common::GetFixed64(&rest, &seq) || !common::GetFixed32(&rest, &n) || n > kMaxResponseBytes || rest.size() < n) {
         return common::DataLossError(where + ": response " + std::to_string(k) + " cut short");
       }
       if (seq >= s.next || (!s.kept.empty() && seq <= s.kept.back().first)) {

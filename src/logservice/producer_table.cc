@@ -10,21 +10,6 @@ using common::Status;
 
 namespace {
 
-// Reads fixed-width integers from the front of a view; false when short.
-bool Take32(std::string_view* in, uint32_t* v) {
-  if (in->size() < 4) return false;
-  *v = common::DecodeFixed32(in->data());
-  in->remove_prefix(4);
-  return true;
-}
-
-bool Take64(std::string_view* in, uint64_t* v) {
-  if (in->size() < 8) return false;
-  *v = common::DecodeFixed64(in->data());
-  in->remove_prefix(8);
-  return true;
-}
-
 Status Damaged(const std::string& what) { return common::DataLossError("producer table: " + what); }
 
 }  // namespace
@@ -161,7 +146,7 @@ void ProducerTable::EncodeTo(std::string* out) const {
 
 Status ProducerTable::DecodeFrom(std::string_view* in) {
   uint32_t max_runs, max_producers, n;
-  if (!Take32(in, &max_runs) || !Take32(in, &max_producers) || !Take32(in, &n)) return Damaged("truncated header");
+  if (!common::GetFixed32(in, &max_runs) || !common::GetFixed32(in, &max_producers) || !common::GetFixed32(in, &n)) return Damaged("truncated header");
   if (max_runs != limits_.max_runs || max_producers != limits_.max_producers) {
     return common::FailedPreconditionError(
         "producer table: written with limits of " + std::to_string(max_runs) + " runs and " +
@@ -175,13 +160,13 @@ Status ProducerTable::DecodeFrom(std::string_view* in) {
     const std::string who = "producer #" + std::to_string(p);
     Slot s;
     uint32_t runs;
-    if (!Take64(in, &s.id) || !Take64(in, &s.next) || !Take32(in, &runs)) return Damaged(who + ": truncated");
+    if (!common::GetFixed64(in, &s.id) || !common::GetFixed64(in, &s.next) || !common::GetFixed32(in, &runs)) return Damaged(who + ": truncated");
     if (s.id == 0) return Damaged(who + ": id 0");
     if (runs == 0 || runs > max_runs) return Damaged(who + ": " + std::to_string(runs) + " runs");
     uint64_t end_seq = 0, end_offset = 0;
     for (uint32_t i = 0; i < runs; ++i) {
       Run r;
-      if (!Take64(in, &r.first_sequence) || !Take64(in, &r.first_offset) || !Take64(in, &r.count)) {
+      if (!common::GetFixed64(in, &r.first_sequence) || !common::GetFixed64(in, &r.first_offset) || !common::GetFixed64(in, &r.count)) {
         return Damaged(who + ": truncated run");
       }
       // Runs follow each other in sequence; a new run starts at a later offset.
