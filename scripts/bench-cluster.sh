@@ -7,9 +7,11 @@
 # consume from a follower (1 KiB records), and FAILOVERS times the gap from
 # SIGKILL of the leader to the next acknowledged produce (and etcd's, with
 # its FAILOVER=1 mode). LONG_SECONDS > 0 adds a loaded run without faults
-# that must see no leader change. Every result is a JSON line in $OUT; a
+# that must see no leader change. Produces use exactly-once (the client's
+# default); NO_EO_CLIENTS lists the concurrencies also measured without it
+# (--no-exactly-once) in each run, to show its cost. Every result is a JSON line in $OUT; a
 # table of medians ends the run. Knobs (environment): BUILD, WORK, RUNS,
-# CLIENTS, DURATION, FAILOVERS, LONG_SECONDS, ETCD_BENCH (path; skipped if
+# CLIENTS, NO_EO_CLIENTS, DURATION, FAILOVERS, LONG_SECONDS, ETCD_BENCH (path; skipped if
 # missing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +20,7 @@ BUILD=${BUILD:-build}
 WORK=${WORK:-data/bench-cluster}
 RUNS=${RUNS:-3}
 CLIENTS=${CLIENTS:-"1 16 64"}
+NO_EO_CLIENTS=${NO_EO_CLIENTS:-"64"}
 DURATION=${DURATION:-10}
 FAILOVERS=${FAILOVERS:-5}
 LONG_SECONDS=${LONG_SECONDS:-0}
@@ -77,6 +80,10 @@ for run in $(seq "$RUNS"); do
   for c in $CLIENTS; do
     record "replog produce C=$c" produce --addrs "$addrs" --clients "$c" --record-size 256 --batch 1 \
       --seconds "$DURATION" --warmup-seconds 1
+  done
+  for c in $NO_EO_CLIENTS; do
+    record "replog produce no-exactly-once C=$c" produce --addrs "$addrs" --clients "$c" --record-size 256 \
+      --batch 1 --seconds "$DURATION" --warmup-seconds 1 --no-exactly-once
   done
   stop_all
   if [ -x "$ETCD_BENCH" ]; then
