@@ -21,8 +21,11 @@ ServerConfig Good() {
   return c;
 }
 
+// A file of its own per test: ctest runs the tests of this file in
+// parallel processes.
 std::string WriteTemp(const std::string& text) {
-  std::string path = ::testing::TempDir() + "/replogd-config-test.toml";
+  std::string path = ::testing::TempDir() + "/replogd-config-test-" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml";
   std::ofstream(path) << text;
   return path;
 }
