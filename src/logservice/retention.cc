@@ -57,14 +57,14 @@ uint64_t RetentionTarget(const std::vector<storage::SegmentInfo>& segments,
   return target;
 }
 
-Status CompactLogGroup(raft::DurableStorage& storage, const ProducerTableLimits& limits, uint64_t purge_to) {
+Status CompactLogGroup(raft::DurableStorage& storage, LogStateMachine& live, uint64_t purge_to) {
   const std::string what = "retention: compacting the log up to " + std::to_string(purge_to);
   std::optional<raft::SnapshotMeta> base = storage.snapshot_meta();
   if (base.has_value() && base->index >= purge_to) return Status::Ok();
   if (purge_to > storage.LastIndex()) {
     return common::OutOfRangeError(what + ": the log ends at " + std::to_string(storage.LastIndex()));
   }
-  LogStateMachine replay(limits);
+  LogStateMachine replay(live.limits());
   raft::ConfState conf;
   uint64_t next = 1;
   if (base.has_value()) {
@@ -104,7 +104,9 @@ Status CompactLogGroup(raft::DurableStorage& storage, const ProducerTableLimits&
     if (now.has_value() && now->index >= purge_to) return Status::Ok();  // installed meanwhile
     return s.WithContext(what);
   }
-  return storage.Compact(purge_to).WithContext(what);
+  RETURN_IF_ERROR(storage.Compact(purge_to).WithContext(what));
+  live.ForgetSkippedBelow(storage.FirstIndex());
+  return Status::Ok();
 }
 
 Retention::Retention(raft::DurableStorage& storage, LogStateMachine& sm, RetentionPolicy policy,
@@ -166,13 +168,12 @@ void Retention::Compact(uint64_t purge_to) {
   const uint64_t first_before = storage_.FirstIndex();
   if (purge_to < first_before) return;  // done already (a restart re-applies old commands)
   const int64_t start = clock_.NowNanos();
-  Status s = CompactLogGroup(storage_, sm_.limits(), purge_to);
+  Status s = CompactLogGroup(storage_, sm_, purge_to);
   if (!s.ok()) {
     spdlog::warn("{}", s.ToString());
     return;
   }
   const uint64_t first = storage_.FirstIndex();
-  sm_.ForgetSkippedBelow(first);
   spdlog::info("retention: log purged up to {}; first offset {} (was {}); snapshot at {}; {:.1f} ms", purge_to,
                first, first_before, purge_to, (clock_.NowNanos() - start) / 1e6);
 }

@@ -71,12 +71,13 @@ uint64_t RetentionTarget(const std::vector<storage::SegmentInfo>& segments,
                          const RetentionPolicy& policy, int64_t now_ms, uint64_t limit);
 
 // Makes `storage` hold a snapshot at exactly `purge_to` and drops the log up
-// to it (see above). `limits` must be the log state machine's. No-op when
-// the newest snapshot is at or past purge_to. Errors: kOutOfRange when
+// to it (see above); then `live`, the group's running state machine, forgets
+// the skipped entries below the log's new first index (and only those). No-op
+// when the newest snapshot is at or past purge_to. Errors: kOutOfRange when
 // purge_to is past the log's end; kDataLoss when the entries between the
 // snapshot and purge_to are not all in the log, or for damage; storage
 // errors. Runs on the caller's thread; reads every entry it re-applies.
-common::Status CompactLogGroup(raft::DurableStorage& storage, const ProducerTableLimits& limits, uint64_t purge_to);
+common::Status CompactLogGroup(raft::DurableStorage& storage, LogStateMachine& live, uint64_t purge_to);
 
 class Retention {
  public:

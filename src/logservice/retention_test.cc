@@ -129,11 +129,16 @@ TEST_F(CompactTest, SnapshotAtThePurgePointCarriesTableConfigAndAddresses) {
   Add(raft::EntryType::kNormal, Record("dup", ProducerStamp{7, 2}));                                 // 7: skipped
   AddLearner(4, "127.0.0.1:7004");                                                                    // 8
   Add(raft::EntryType::kNormal, EncodeLogCommand({.purge_to = 3}));                                  // 9
-  for (int i = 0; i < 20; ++i) Add(raft::EntryType::kNormal, Record("b"));                          // 10..29
-  ASSERT_EQ(live_.SkippedIn(1, 30), std::vector<uint64_t>{7});
+  for (int i = 0; i < 10; ++i) Add(raft::EntryType::kNormal, Record("b"));                          // 10..19
+  Add(raft::EntryType::kNormal, Record("dup", ProducerStamp{7, 3}));                                 // 20: skipped
+  for (int i = 0; i < 9; ++i) Add(raft::EntryType::kNormal, Record("b"));                           // 21..29
+  ASSERT_EQ(live_.SkippedIn(1, 30), (std::vector<uint64_t>{7, 20}));
 
-  ASSERT_TRUE(CompactLogGroup(*storage_, live_.limits(), 12).ok());
+  ASSERT_TRUE(CompactLogGroup(*storage_, live_, 12).ok());
   EXPECT_EQ(storage_->FirstIndex(), 13u);
+  // The live state machine forgot the skipped entry that was purged, and
+  // only that one: entry 20 must stay hidden from readers.
+  EXPECT_EQ(live_.SkippedIn(1, 30), std::vector<uint64_t>{20});
   auto snap = storage_->GetSnapshot();
   ASSERT_TRUE(snap.has_value()) << snap.error().ToString();
   EXPECT_EQ(snap->meta.index, 12u);
@@ -153,15 +158,15 @@ TEST_F(CompactTest, SnapshotAtThePurgePointCarriesTableConfigAndAddresses) {
   EXPECT_TRUE(restored.SkippedIn(1, 13).empty());  // below the first offset
 
   // Done already: nothing changes. Past the end: an error.
-  ASSERT_TRUE(CompactLogGroup(*storage_, live_.limits(), 12).ok());
-  ASSERT_TRUE(CompactLogGroup(*storage_, live_.limits(), 10).ok());
+  ASSERT_TRUE(CompactLogGroup(*storage_, live_, 12).ok());
+  ASSERT_TRUE(CompactLogGroup(*storage_, live_, 10).ok());
   EXPECT_EQ(storage_->FirstIndex(), 13u);
-  common::Status past = CompactLogGroup(*storage_, live_.limits(), 30);
+  common::Status past = CompactLogGroup(*storage_, live_, 30);
   EXPECT_EQ(past.code(), common::Code::kOutOfRange);
 
   // A second compaction starts from the first snapshot.
   Add(raft::EntryType::kNormal, Record("c", ProducerStamp{7, 5}));  // 30
-  ASSERT_TRUE(CompactLogGroup(*storage_, live_.limits(), 30).ok());
+  ASSERT_TRUE(CompactLogGroup(*storage_, live_, 30).ok());
   auto again = storage_->GetSnapshot();
   ASSERT_TRUE(again.has_value());
   LogStateMachine second;
@@ -169,15 +174,13 @@ TEST_F(CompactTest, SnapshotAtThePurgePointCarriesTableConfigAndAddresses) {
   EXPECT_EQ(second.Check(ProducerStamp{7, 5}).offset, 30u);
   EXPECT_EQ(second.Check(ProducerStamp{7, 1}).offset, 3u);
   EXPECT_THAT(again->meta.conf_state.learners, ElementsAre(4));
-  // The same state as the live one at 30, once it forgot what was purged
-  // (Retention::Compact does that).
-  live_.ForgetSkippedBelow(storage_->FirstIndex());
+  // The same state as the live one at 30 (which forgot what was purged).
   EXPECT_EQ(second.TakeSnapshot().data, live_.TakeSnapshot().data);
 }
 
 TEST_F(CompactTest, SurvivesReopen) {
   for (int i = 0; i < 20; ++i) Add(raft::EntryType::kNormal, Record("x", ProducerStamp{3, uint64_t(i)}));
-  ASSERT_TRUE(CompactLogGroup(*storage_, live_.limits(), 16).ok());
+  ASSERT_TRUE(CompactLogGroup(*storage_, live_, 16).ok());
   storage_.reset();
   auto s = raft::DurableStorage::Open(fs_, "/g");
   ASSERT_TRUE(s.has_value()) << s.error().ToString();
