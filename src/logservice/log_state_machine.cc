@@ -155,12 +155,7 @@ LogStateMachine::SnapshotData LogStateMachine::TakeSnapshot() const {
   table_.EncodeTo(&out);
   common::PutFixed64(&out, skipped_.size());
   for (uint64_t index : skipped_) common::PutFixed64(&out, index);
-  common::PutFixed32(&out, static_cast<uint32_t>(addresses_.size()));
-  for (const auto& [id, address] : addresses_) {
-    common::PutFixed64(&out, id);
-    common::PutFixed32(&out, static_cast<uint32_t>(address.size()));
-    out += address;
-  }
+  out += raft::EncodePeerAddresses(addresses_);
   return snap;
 }
 
@@ -210,23 +205,11 @@ Status LogStateMachine::Restore(const raft::Snapshot& snapshot) {
   in.remove_prefix(n * 8);
   std::map<raft::NodeId, std::string> addresses;
   if (version >= 2) {
-    if (in.size() < 4) return common::DataLossError(where + "truncated address list");
-    const uint32_t count = common::DecodeFixed32(in.data());
-    in.remove_prefix(4);
-    for (uint32_t i = 0; i < count; ++i) {
-      if (in.size() < 12) return common::DataLossError(where + "truncated address #" + std::to_string(i));
-      const uint64_t id = common::DecodeFixed64(in.data());
-      const uint32_t len = common::DecodeFixed32(in.data() + 8);
-      in.remove_prefix(12);
-      if (id == 0 || len > in.size() || !addresses.emplace(id, std::string(in.substr(0, len))).second) {
-        return common::DataLossError(where + "address #" + std::to_string(i) + " (member " + std::to_string(id) +
-                                     ") is truncated, repeated or of member 0");
-      }
-      in.remove_prefix(len);
-    }
-    if (!in.empty()) {
-      return common::DataLossError(where + std::to_string(in.size()) + " bytes after the address list");
-    }
+    // The rest is the address list, as a membership change carries it.
+    if (in.empty()) return common::DataLossError(where + "truncated address list");
+    Result<std::map<raft::NodeId, std::string>> decoded = raft::DecodePeerAddresses(in);
+    if (!decoded.has_value()) return common::DataLossError(where + decoded.error().message());
+    addresses = std::move(*decoded);
   }
   std::lock_guard lock(mu_);
   table_ = std::move(table);
