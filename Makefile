@@ -11,7 +11,7 @@ WERROR ?= $(if $(CI),ON,OFF)
 export CCACHE_BASEDIR := $(CURDIR)
 DEBUG_PREFIX_MAP := -fdebug-prefix-map=$(CURDIR)=.
 
-.PHONY: all setup configure build test run bench bench-storage bench-cluster soak nemesis clean
+.PHONY: all setup configure build test run bench bench-storage bench-cluster soak nemesis kv-lin clean
 
 all: build
 
@@ -55,6 +55,11 @@ DURATION ?= 1800
 nemesis: build
 	NEMESIS_DURATION=$(DURATION) $(if $(SEED),NEMESIS_SEED=$(SEED)) $(BUILD_DIR)/tests/nemesis/nemesis_test \
 	  $(if $(FILTER),--gtest_filter='$(FILTER)')
+
+# The KV store's linearizability test (tests/nemesis, docs/kv.md) for
+# DURATION seconds of faults; SEED=N replays a schedule.
+kv-lin: build
+	KV_LIN_DURATION=$(DURATION) $(if $(SEED),KV_LIN_SEED=$(SEED)) $(BUILD_DIR)/tests/nemesis/kv_linearizability_test
 
 # Simulation seeds for as long as SOAK_SECONDS allows (3 and 5 members, then
 # liveness runs), starting at SOAK_SEED; stops at the first failing seed and

@@ -74,7 +74,7 @@ for k in $(seq "$ROUNDS"); do
   exit_ms=$(($(date +%s%3N) - term_ms))
   unset "PID[$l]"
   wait "$producer" || true
-  handover=$(grep -o 'handed leadership to .*\|leadership not handed over.*' "$WORK/m$l.log" | tail -1 || true)
+  handover=$(grep -o 'shutdown: handed leadership to .*\|shutdown: leadership not handed over.*' "$WORK/m$l.log" | tail -1 | sed 's/^shutdown: //' || true)
   # The old leader knows its successor handover_ms after the SIGTERM (its own
   # log); every ack after that comes from the new leader. The gap: the longest
   # interval between consecutive acks from the last one before the SIGTERM to

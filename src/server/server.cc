@@ -209,27 +209,31 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   return server;
 }
 
+// `group` is "" for the log group (whose lines tests and scripts read) and
+// "kv group: " for the KV group.
 void Server::HandOver(Parts& p, raft::Node& node, const char* group) {
   const int64_t timeout_ms = p.config.HandoverTimeoutMs();
   HandoverResult r = HandOverLeadership(node, timeout_ms * 1'000'000, p.clock);
   switch (r.outcome) {
     case HandoverOutcome::kNotLeader:
-      spdlog::debug("shutdown: not the {} group's leader, no hand-over", group);
+      spdlog::debug("shutdown: {}not the leader, no hand-over", group);
       break;
     case HandoverOutcome::kHandedOver:
-      spdlog::info("shutdown: handed the {} group's leadership to {} in {:.1f} ms ({})", group, r.successor, r.elapsed_ns / 1e6, r.detail);
+      spdlog::info("shutdown: {}handed leadership to {} in {:.1f} ms ({})", group, r.successor, r.elapsed_ns / 1e6,
+                   r.detail);
       break;
     case HandoverOutcome::kUnsettled:
-      spdlog::warn("shutdown: handed the {} group's leadership to {} in {:.1f} ms, but {}", group, r.successor, r.elapsed_ns / 1e6, r.detail);
+      spdlog::warn("shutdown: {}handed leadership to {} in {:.1f} ms, but {}", group, r.successor,
+                   r.elapsed_ns / 1e6, r.detail);
       break;
     case HandoverOutcome::kNoSuccessor:
       if (node.GetStatus().conf_state.voters.size() <= 1) {  // a one-member cluster: nobody to hand to
-        spdlog::info("shutdown: the only voter of the {} group; no hand-over", group);
+        spdlog::info("shutdown: {}the only voter; no hand-over", group);
         break;
       }
       [[fallthrough]];
     default:
-      spdlog::warn("shutdown: the {} group's leadership not handed over ({}: {}) after {:.1f} ms; stopping anyway", group,
+      spdlog::warn("shutdown: {}leadership not handed over ({}: {}) after {:.1f} ms; stopping anyway", group,
                    HandoverOutcomeName(r.outcome), r.detail, r.elapsed_ns / 1e6);
   }
 }
@@ -282,8 +286,8 @@ void Server::Shutdown() {
     std::lock_guard lock(mu_);
     fatal = !fatal_.ok();
   }
-  if (p.node && !fatal) HandOver(p, *p.node, "log");
-  if (p.kv_node && !fatal) HandOver(p, *p.kv_node, "kv");
+  if (p.node && !fatal) HandOver(p, *p.node, "");
+  if (p.kv_node && !fatal) HandOver(p, *p.kv_node, "kv group: ");
   if (p.log_service) p.log_service->BeginShutdown();
   if (p.kv_service) p.kv_service->BeginShutdown();
   if (p.kv_membership) p.kv_membership->Stop();

@@ -1,17 +1,20 @@
 #pragma once
 
 // Server: one replogd member (DESIGN §1, "server/"). It owns and wires the
-// parts: the POSIX file system and real clock, the log group's DurableStorage
-// under <data_dir>/log, the gRPC peer transport, the log group's raft::Node
-// and state machine, the log's retention (logservice/retention.h), the
-// replog.v1.Log service, and the one gRPC server that carries client and peer
-// traffic on one port.
+// parts: the POSIX file system and real clock, the gRPC peer transport, the
+// log group (group 1: DurableStorage under <data_dir>/log, raft::Node, state
+// machine, retention (logservice/retention.h), replog.v1.Log and
+// replog.v1.Cluster), the key-value group (group 2: under <data_dir>/kv, its
+// node, state machine, snapshot policy (kv/kv_snapshots.h), membership
+// following the log group's (server/kv_membership.h) and replog.v1.KV;
+// docs/kv.md), and the one gRPC server that carries client and peer traffic
+// on one port.
 //
 // Start: an empty data directory is bootstrapped with the initial members as
 // the group's first configuration; a directory with state restarts from it
 // (the initial members then only give the peers' addresses).
 //
-// Shutdown order: a leader first hands leadership over to its most
+// Shutdown order: a leader of either group first hands leadership over to its most
 // up-to-date follower and waits (ServerConfig::handover_timeout_ms) for the
 // successor to lead and its own in-flight produces to settle
 // (leader_handover.h); then the services stop taking calls (tailing consumers end),

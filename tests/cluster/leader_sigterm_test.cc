@@ -87,13 +87,15 @@ Gap ShutdownGap(const std::vector<ProducerLog>& logs, const std::string& old_add
   return g;
 }
 
-// The old leader's own account of the hand-over: its last "shutdown:" line
-// about leadership ("handed leadership to N in X ms", or why not).
+// The old leader's own account of the log group's hand-over: its last
+// "shutdown:" line about leadership ("handed leadership to N in X ms", or
+// why not); the KV group's lines say "shutdown: kv group: ".
 std::string HandoverLine(const Cluster& cluster, uint64_t id) {
   const std::string text = ReadWholeFile(cluster.LogPath(id));
-  size_t at = text.rfind("handed leadership to");
-  if (at == std::string::npos) at = text.rfind("leadership not handed over");
+  size_t at = text.rfind("shutdown: handed leadership to");
+  if (at == std::string::npos) at = text.rfind("shutdown: leadership not handed over");
   if (at == std::string::npos) return "";
+  at += std::string_view("shutdown: ").size();
   const size_t end = text.find('\n', at);
   return text.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }

@@ -199,18 +199,22 @@ void ForEachLogLine(const Cluster& cluster, F&& fn) {
   }
 }
 
-// One leader per term, from the "member N became leader in term T" lines of
-// every member's log.
+// One leader per term and Raft group, from the "raft group G: member N
+// became leader in term T" lines of every member's log (the log and KV
+// groups count their terms apart).
 std::vector<std::string> TwoLeadersInATerm(const Cluster& cluster) {
-  std::map<uint64_t, std::set<uint64_t>> leaders;
-  const std::regex re("member (\\d+) became leader in term (\\d+)");
+  std::map<std::pair<uint64_t, uint64_t>, std::set<uint64_t>> leaders;  // (group, term) -> members
+  const std::regex re("raft group (\\d+): member (\\d+) became leader in term (\\d+)");
   std::smatch m;
   ForEachLogLine(cluster, [&](uint64_t, const std::string& line) {
-    if (std::regex_search(line, m, re)) leaders[std::stoull(m[2])].insert(std::stoull(m[1]));
+    if (std::regex_search(line, m, re)) leaders[{std::stoull(m[1]), std::stoull(m[3])}].insert(std::stoull(m[2]));
   });
   std::vector<std::string> out;
-  for (const auto& [term, ids] : leaders) {
-    if (ids.size() > 1) out.push_back("term " + std::to_string(term) + " had " + std::to_string(ids.size()) + " leaders");
+  for (const auto& [key, ids] : leaders) {
+    if (ids.size() > 1) {
+      out.push_back("group " + std::to_string(key.first) + " term " + std::to_string(key.second) + " had " +
+                    std::to_string(ids.size()) + " leaders");
+    }
   }
   return out;
 }
@@ -547,7 +551,7 @@ void RunNemesis(const Mode& mode) {
   }
   for (const std::string& m : TwoLeadersInATerm(cluster)) ADD_FAILURE() << m;
   const size_t purges = CountLogLines(cluster, "retention: log purged up to");
-  const size_t installs = CountLogLines(cluster, "installed the leader's snapshot");
+  const size_t installs = CountLogLines(cluster, "raft group 1: installed the leader's snapshot");
   if (mode.retention && duration_s >= 60) {
     EXPECT_GT(purges, 0u) << "retention purged nothing";
     EXPECT_GT(installs, 0u) << "no member installed a snapshot";

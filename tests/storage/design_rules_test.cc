@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <random>
+#include <chrono>
 #include <thread>
 
 #include "rules_fixture.h"
@@ -102,6 +103,11 @@ TEST_F(DesignRulesTest, ConcurrentReadersSeeOnlyWrittenEntries) {
   std::thread r1(reader, 1), r2(reader, 2);
   std::mt19937_64 rng(3);
   uint64_t term = 1;
+  // The readers must be reading before the writer starts (on a loaded
+  // machine they may not run at all during its few milliseconds).
+  const std::vector<LogEntry> first{LogEntry{1, term, storage::EntryKind::kNormal, payload(1)}};
+  ASSERT_TRUE(log->Append(first).ok());
+  for (int i = 0; i < 5'000 && reads.load() == 0; i++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (int round = 0; round < 400; round++) {
     uint64_t next = log->last_index() + 1;
     std::vector<LogEntry> batch;
