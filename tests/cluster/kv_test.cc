@@ -15,6 +15,7 @@
 
 #include "cluster_harness.h"
 #include "kv_ops.h"
+#include "rpc/leader_hint.h"
 #include "started_cluster.h"
 
 namespace cluster_testing {
@@ -167,6 +168,99 @@ TEST(ClusterKvTest, AWipedMemberRejoinsAndCatchesUpThroughASnapshotWhileWritesCo
   text << log.rdbuf();
   EXPECT_NE(text.str().find("removed an earlier member"), std::string::npos) << cluster.LogTail(wiped, 60);
   for (uint64_t id : ids) ExpectHolds(cluster, id, writer.Acked());
+}
+
+// The KV group's leader, from any member's status.
+uint64_t KvLeader(Cluster& cluster) {
+  uint64_t leader = 0;
+  cluster.WaitUntil(
+      [&] {
+        for (uint64_t id : cluster.ids()) {
+          auto st = KvStatus(cluster, id);
+          if (st.has_value() && st->leader_id() != 0) {
+            leader = st->leader_id();
+            return true;
+          }
+        }
+        return false;
+      },
+      10'000);
+  return leader;
+}
+
+TEST(ClusterKvTest, BadRequestsGetClearErrorsAndARetriedWriteAppliesOnce) {
+  ClusterOptions options;
+  options.name = "kv-errors";
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  const uint64_t leader = KvLeader(cluster);
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == cluster.ids()[0] ? cluster.ids()[1] : cluster.ids()[0];
+  auto call = [&](uint64_t id, auto method, const auto& req, auto* resp) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, 5'000);
+    grpc::Status s = (KvStub(cluster, id).get()->*method)(&ctx, req, resp);
+    return std::make_pair(s, rpc::ReadLeaderHint(ctx));
+  };
+
+  replog::v1::PutRequest empty_key;
+  replog::v1::PutResponse put;
+  auto [bad, bad_hint] = call(leader, &replog::v1::KV::Stub::Put, empty_key, &put);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(bad.error_message().find("key is empty"), std::string::npos) << bad.error_message();
+
+  replog::v1::CompareAndSetRequest no_compare;
+  no_compare.set_key("k");
+  replog::v1::CompareAndSetResponse cas;
+  auto [nc, nc_hint] = call(leader, &replog::v1::KV::Stub::CompareAndSet, no_compare, &cas);
+  EXPECT_EQ(nc.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << nc.error_message();
+
+  // A follower refuses writes and names the KV group's leader.
+  replog::v1::PutRequest req;
+  req.set_key("k");
+  req.set_value("v1");
+  req.mutable_session()->set_client_id(77);
+  req.mutable_session()->set_sequence(0);
+  auto [refused, hint] = call(follower, &replog::v1::KV::Stub::Put, req, &put);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(hint.id, leader);
+  EXPECT_EQ(hint.address, cluster.Address(leader));
+
+  // The same (client, sequence) twice: one write, one revision.
+  auto [first, h1] = call(leader, &replog::v1::KV::Stub::Put, req, &put);
+  ASSERT_TRUE(first.ok()) << first.error_message();
+  const uint64_t revision = put.revision();
+  req.set_value("v2");  // a retry carries the same request; a different value shows it is not applied
+  auto [again, h2] = call(leader, &replog::v1::KV::Stub::Put, req, &put);
+  ASSERT_TRUE(again.ok()) << again.error_message();
+  EXPECT_EQ(put.revision(), revision);
+  auto value = KvGetLocal(cluster, leader, "k");
+  ASSERT_TRUE(value.has_value());
+  EXPECT_EQ(value->value_or("absent"), "v1");
+
+  // A gap in the sequence names the one expected.
+  req.mutable_session()->set_sequence(5);
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, 5'000);
+  grpc::Status gap = KvStub(cluster, leader)->Put(&ctx, req, &put);
+  EXPECT_EQ(gap.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(gap.error_message().find("next expected sequence is 1"), std::string::npos) << gap.error_message();
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  auto expected = trailers.find("replog-expected-sequence");
+  ASSERT_NE(expected, trailers.end());
+  EXPECT_EQ(std::string(expected->second.data(), expected->second.size()), "1");
+
+  // Linearizable reads on a follower see the write; a scan by prefix too.
+  replog::v1::GetRequest get;
+  get.set_key("k");
+  replog::v1::GetResponse got;
+  auto [read, rh] = call(follower, &replog::v1::KV::Stub::Get, get, &got);
+  ASSERT_TRUE(read.ok()) << read.error_message();
+  EXPECT_TRUE(got.found());
+  EXPECT_EQ(got.kv().value(), "v1");
+  EXPECT_EQ(got.kv().mod_revision(), revision);
+  EXPECT_GE(got.revision(), revision);
 }
 
 }  // namespace
