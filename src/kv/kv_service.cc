@@ -15,10 +15,6 @@ using grpc::StatusCode;
 
 namespace {
 
-grpc::Status ShuttingDown(grpc::ServerContextBase* ctx) {
-  return rpc::ToGrpcWithHint(common::UnavailableError("this member is shutting down"), 0, "", ctx);
-}
-
 void ToProto(std::string_view key, const KvValue& v, replog::v1::KeyValue* out) {
   out->set_key(std::string(key));
   out->set_value(v.value);
@@ -66,7 +62,7 @@ int64_t KvService::TimeoutOf(const grpc::CallbackServerContext* ctx) const {
 grpc::ServerUnaryReactor* KvService::Write(grpc::CallbackServerContext* ctx, KvCommand c, Fill fill) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (shutting_down_.load()) {
-    reactor->Finish(ShuttingDown(ctx));
+    reactor->Finish(rpc::ShuttingDown(ctx));
     return reactor;
   }
   if (common::Status s = ValidateCommand(c, sm_.limits()); !s.ok()) {
@@ -152,7 +148,7 @@ grpc::ServerUnaryReactor* KvService::Read(grpc::CallbackServerContext* ctx, repl
                                           std::function<void()> read) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (shutting_down_.load()) {
-    reactor->Finish(ShuttingDown(ctx));
+    reactor->Finish(rpc::ShuttingDown(ctx));
     return reactor;
   }
   if (consistency == replog::v1::LOCAL) {
@@ -237,7 +233,7 @@ grpc::ServerUnaryReactor* KvService::RemoveMember(grpc::CallbackServerContext* c
     for (raft::NodeId id : cs.learners) resp->add_learners(id);
   };
   if (shutting_down_.load()) {
-    reactor->Finish(ShuttingDown(ctx));
+    reactor->Finish(rpc::ShuttingDown(ctx));
   } else if (st.role != raft::Role::kLeader) {
     reactor->Finish(rpc::ToGrpcWithHint(common::UnavailableError("not the KV group's leader"), node_.leader_hint(), ctx));
   } else if (req->id() == st.id) {

@@ -15,10 +15,6 @@ using common::Status;
 
 namespace {
 
-grpc::Status ShuttingDown(grpc::ServerContextBase* ctx) {
-  return rpc::ToGrpcWithHint(common::UnavailableError("this member is shutting down"), 0, "", ctx);
-}
-
 const char* RoleOf(const raft::NodeStatus& st, raft::NodeId id, bool learner) {
   if (id == st.leader) return "leader";
   if (learner) return "learner";
@@ -79,7 +75,7 @@ grpc::ServerUnaryReactor* LogService::Produce(grpc::CallbackServerContext* ctx, 
                                               replog::v1::ProduceResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (shutting_down_.load()) {
-    reactor->Finish(ShuttingDown(ctx));
+    reactor->Finish(rpc::ShuttingDown(ctx));
     return reactor;
   }
   if (Status s = Validate(*req); !s.ok()) {
@@ -131,7 +127,7 @@ Status LogService::Barrier(const grpc::ServerContextBase* ctx) {
 
 grpc::Status LogService::Consume(grpc::ServerContext* ctx, const replog::v1::ConsumeRequest* req,
                                  replog::v1::ConsumeResponse* resp) {
-  if (shutting_down_.load()) return ShuttingDown(ctx);
+  if (shutting_down_.load()) return rpc::ShuttingDown(ctx);
   if (req->linearizable()) {
     Status s = Barrier(ctx);
     if (!s.ok()) return rpc::ToGrpcWithHint(s, node_.leader_hint(), ctx);
@@ -149,7 +145,7 @@ grpc::Status LogService::Consume(grpc::ServerContext* ctx, const replog::v1::Con
 
 grpc::Status LogService::ConsumeStream(grpc::ServerContext* ctx, const replog::v1::ConsumeRequest* req,
                                        grpc::ServerWriter<replog::v1::ConsumeResponse>* writer) {
-  if (shutting_down_.load()) return ShuttingDown(ctx);
+  if (shutting_down_.load()) return rpc::ShuttingDown(ctx);
   if (req->linearizable()) {
     Status s = Barrier(ctx);
     if (!s.ok()) return rpc::ToGrpcWithHint(s, node_.leader_hint(), ctx);

@@ -76,9 +76,7 @@ void WriteLoop(StreamState& st, Stream* stream) {
 }  // namespace
 
 grpc::Status LogService::ProduceStream(grpc::ServerContext* ctx, Stream* stream) {
-  if (shutting_down_.load()) {
-    return rpc::ToGrpcWithHint(common::UnavailableError("this member is shutting down"), 0, "", ctx);
-  }
+  if (shutting_down_.load()) return rpc::ShuttingDown(ctx);
   auto st = std::make_shared<StreamState>();
   std::thread writer([&] { WriteLoop(*st, stream); });
   replog::v1::ProduceRequest req;

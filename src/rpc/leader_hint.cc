@@ -29,6 +29,10 @@ grpc::Status ToGrpcWithHint(const common::Status& s, uint64_t leader_id, std::st
   return ToGrpc(s);
 }
 
+grpc::Status ShuttingDown(grpc::ServerContextBase* ctx) {
+  return ToGrpcWithHint(common::UnavailableError("this member is shutting down"), 0, "", ctx);
+}
+
 LeaderHint ReadLeaderHint(const grpc::ClientContext& ctx) {
   LeaderHint hint;
   const auto& md = ctx.GetServerTrailingMetadata();

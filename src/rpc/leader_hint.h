@@ -36,6 +36,11 @@ grpc::Status ToGrpcWithHint(const common::Status& s, const Hint& hint, grpc::Ser
   return ToGrpcWithHint(s, hint.id, hint.address, ctx);
 }
 
+// UNAVAILABLE "this member is shutting down", with a hint of no leader (a
+// member answered: nothing was done), for a service refusing calls as the
+// member stops.
+grpc::Status ShuttingDown(grpc::ServerContextBase* ctx);
+
 // What a client reads back.
 struct LeaderHint {
   // A replog key was in the trailing metadata: a member, not gRPC, answered.
