@@ -171,7 +171,7 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       *out = *v;
       return Status::Ok();
     };
-    if ((name == "raft" || name == "log") && node.is_table()) {
+    if ((name == "raft" || name == "log" || name == "kv") && node.is_table()) {
       RETURN_IF_ERROR(ReadTable(*node.as_table(), name + ".", c));
     } else if (name == "id") {
       RETURN_IF_ERROR(integer(&c->id));

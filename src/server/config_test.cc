@@ -91,6 +91,22 @@ TEST(ServerConfigTest, LoadsTheLogTable) {
   EXPECT_THAT(bad.message(), HasSubstr("log.retention"));
 }
 
+TEST(ServerConfigTest, LoadsTheKvTableAndRefusesZeroThresholds) {
+  ServerConfig c = Good();
+  const std::string path = WriteTemp("[kv]\nsnapshot_entries = 5000\nsnapshot_bytes = 1048576\ntrailing_entries = 10\n");
+  ASSERT_TRUE(LoadConfigFile(path, &c).ok());
+  EXPECT_EQ(c.kv_snapshot_entries, 5'000u);
+  EXPECT_EQ(c.kv_snapshot_bytes, 1u << 20);
+  EXPECT_EQ(c.kv_trailing_entries, 10u);
+  EXPECT_TRUE(c.Validate().ok());
+  c.kv_snapshot_entries = 0;
+  EXPECT_THAT(c.Validate().message(), HasSubstr("kv.snapshot_entries"));
+  c = Good();
+  c.kv_snapshot_bytes = 0;
+  EXPECT_THAT(c.Validate().message(), HasSubstr("kv.snapshot_bytes"));
+  EXPECT_THAT(LoadConfigFile(WriteTemp("[kv]\nsnapshots = 5\n"), &c).message(), HasSubstr("kv.snapshots"));
+}
+
 TEST(ServerConfigTest, LoadsAFile) {
   ServerConfig c;
   const std::string path = WriteTemp(
