@@ -322,6 +322,11 @@ void FakeKvCluster::AddReadFault(uint64_t id, grpc::StatusCode code) {
   state_->members.at(id - 1).read_faults.push_back(code);
 }
 
+void FakeKvCluster::ForgetSessions() {
+  std::lock_guard lock(state_->mu);
+  state_->sessions.clear();
+}
+
 void FakeKvCluster::Stop(uint64_t id) {
   Member& m = *members_.at(id - 1);
   m.server->Shutdown();

@@ -70,6 +70,9 @@ class FakeKvCluster {
   void AddWriteFault(uint64_t id, KvWriteFault fault);
   // The next Get or Scan member `id` receives answers `code`.
   void AddReadFault(uint64_t id, grpc::StatusCode code);
+  // Forgets every client session (as the server's eviction does): a write
+  // with a sequence other than 0 is then refused FAILED_PRECONDITION.
+  void ForgetSessions();
   // Stops member `id`'s server: its port refuses connections afterwards.
   void Stop(uint64_t id);
 

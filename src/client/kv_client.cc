@@ -84,6 +84,35 @@ Status GiveUp(std::string_view op, const Status& last, bool unknown, uint32_t at
                                   tail);
 }
 
+// What a write does after the final answer `s`: nullopt to go on with a
+// new lane, else the error to return (the lane given back as it must be).
+std::optional<Status> AfterFinal(const std::string& op, const Status& s, bool unknown, uint32_t attempts,
+                                 HeldLane& lane, int* renewals) {
+  if (lane.held() && s.code() == Code::kAlreadyExists) {
+    // Applied once before; the server no longer keeps its response.
+    const std::string session =
+        "client " + std::to_string(lane.client_id()) + ", sequence " + std::to_string(lane.sequence());
+    lane.Release(ProducerLanes::End::kAdvance);
+    return Status(Code::kAlreadyExists, op + ": the write was applied exactly once (" + session +
+                                            "), but the server no longer remembers its result; " + s.message());
+  }
+  if (lane.held() && s.code() == Code::kFailedPrecondition && !unknown && *renewals < kMaxLaneRenewals) {
+    // Nothing was applied; the server does not expect this lane's sequence
+    // (it forgot the client id): go on with a new lane.
+    (*renewals)++;
+    lane.Renew();
+    return std::nullopt;
+  }
+  if (unknown) {
+    lane.Release(ProducerLanes::End::kRetire);
+    return GiveUp(op, s, true, attempts);
+  }
+  // INVALID_ARGUMENT is refused before anything is proposed; other codes do
+  // not say, so their lane is not reused.
+  lane.Release(s.code() == Code::kInvalidArgument ? ProducerLanes::End::kUnchanged : ProducerLanes::End::kRetire);
+  return s;
+}
+
 }  // namespace
 
 // One write: its name for errors, how to send one attempt of it, and what
@@ -227,30 +256,10 @@ Status KvClient::Write(WriteCall& call) {
       return common::Status::Ok();
     }
     if (cls == AttemptClass::kFinal) {
-      if (lane.held() && s.code() == Code::kAlreadyExists) {
-        // Applied once before; the server no longer keeps its response.
-        const std::string session_text =
-            "client " + std::to_string(lane.client_id()) + ", sequence " + std::to_string(lane.sequence());
-        lane.Release(ProducerLanes::End::kAdvance);
-        return common::Status(Code::kAlreadyExists, call.op + ": the write was applied exactly once (" + session_text +
-                                                "), but the server no longer remembers its result; " + s.message());
-      }
-      if (lane.held() && s.code() == Code::kFailedPrecondition && !unknown && renewals < kMaxLaneRenewals) {
-        // Nothing was applied; the server does not expect this lane's
-        // sequence (it forgot the client id): go on with a new lane.
-        renewals++;
-        hops = 0;
-        lane.Renew();
-        continue;
-      }
-      if (unknown) {
-        lane.Release(ProducerLanes::End::kRetire);
-        return GiveUp(call.op, s, true, call.info.attempts);
-      }
-      // INVALID_ARGUMENT is refused before anything is proposed; other codes
-      // do not say, so their lane is not reused.
-      lane.Release(s.code() == Code::kInvalidArgument ? ProducerLanes::End::kUnchanged : ProducerLanes::End::kRetire);
-      return s;
+      std::optional<common::Status> end = AfterFinal(call.op, s, unknown, call.info.attempts, lane, &renewals);
+      if (end.has_value()) return *end;
+      hops = 0;
+      continue;
     }
     last = s;
     if (cls == AttemptClass::kUnknown) {

@@ -106,6 +106,21 @@ TEST(KvClientTest, SequentialWritesAdvanceOneSession) {
   EXPECT_TRUE(b->deleted);
 }
 
+TEST(KvClientTest, ASessionTheServerForgotIsRenewedOnce) {
+  FakeKvCluster fake(1);
+  common::ManualClock clock;
+  auto client = MustConnect(Options(fake, 1, &clock));
+  auto first = client->Put("a", "1");
+  ASSERT_TRUE(first.has_value());
+  fake.ForgetSessions();
+  auto second = client->Put("a", "2");  // sequence 1 of a client the server no longer knows
+  ASSERT_TRUE(second.has_value()) << second.status().ToString();
+  EXPECT_NE(second->write.client_id, first->write.client_id);
+  EXPECT_EQ(second->write.sequence, 0u);
+  EXPECT_EQ(second->write.attempts, 2u);
+  EXPECT_EQ(fake.applied(), 2u);
+}
+
 TEST(KvClientTest, WithoutExactlyOnceWritesCarryNoSession) {
   FakeKvCluster fake(1);
   common::ManualClock clock;
