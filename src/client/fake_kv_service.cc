@@ -42,6 +42,18 @@ struct FakeKvState {
   std::unordered_map<uint64_t, ClientSession> sessions;
   std::vector<KvWriteSeen> write_log;
 
+  // Sets `key` to `value` by the write at revision `at`.
+  void SetLocked(const std::string& key, const std::string& value, uint64_t at) {
+    v1::KeyValue& kv = map[key];
+    if (kv.key().empty()) {
+      kv.set_key(key);
+      kv.set_create_revision(at);
+    }
+    kv.set_value(value);
+    kv.set_mod_revision(at);
+    kv.set_version(kv.version() + 1);
+  }
+
   void AddKvHint(grpc::ServerContext* ctx) const {
     ctx->AddTrailingMetadata(rpc::kLeaderIdKey, std::to_string(kv_leader));
     if (kv_leader != 0) ctx->AddTrailingMetadata(rpc::kLeaderAddressKey, members[kv_leader - 1].address);
@@ -86,19 +98,11 @@ class FakeKvCluster::KvService final : public v1::KV::Service {
   grpc::Status Put(grpc::ServerContext* ctx, const v1::PutRequest* req, v1::PutResponse* resp) override {
     return Write(ctx, "put", req->key(), req->session(), resp, [&](uint64_t rev, v1::PutResponse* r) {
       auto it = state_->map.find(req->key());
-      v1::KeyValue kv;
       if (it != state_->map.end()) {
         r->set_had_previous(true);
         *r->mutable_previous() = it->second;
-        kv = it->second;
-      } else {
-        kv.set_key(req->key());
-        kv.set_create_revision(rev);
       }
-      kv.set_value(req->value());
-      kv.set_mod_revision(rev);
-      kv.set_version(kv.version() + 1);
-      state_->map[req->key()] = kv;
+      state_->SetLocked(req->key(), req->value(), rev);
       r->set_revision(rev);
     });
   }
@@ -137,15 +141,7 @@ class FakeKvCluster::KvService final : public v1::KV::Service {
         state_->map.erase(req->key());
         return;
       }
-      v1::KeyValue kv = exists ? it->second : v1::KeyValue();
-      if (!exists) {
-        kv.set_key(req->key());
-        kv.set_create_revision(rev);
-      }
-      kv.set_value(req->value());
-      kv.set_mod_revision(rev);
-      kv.set_version(kv.version() + 1);
-      state_->map[req->key()] = kv;
+      state_->SetLocked(req->key(), req->value(), rev);
     });
   }
 
@@ -320,6 +316,13 @@ void FakeKvCluster::AddWriteFault(uint64_t id, KvWriteFault fault) {
 void FakeKvCluster::AddReadFault(uint64_t id, grpc::StatusCode code) {
   std::lock_guard lock(state_->mu);
   state_->members.at(id - 1).read_faults.push_back(code);
+}
+
+void FakeKvCluster::Put(const std::string& key, const std::string& value) {
+  std::lock_guard lock(state_->mu);
+  v1::PutResponse ignored;
+  (void)state_->ApplyLocked(v1::WriteSession(), &ignored,
+                            [&](uint64_t rev, v1::PutResponse*) { state_->SetLocked(key, value, rev); });
 }
 
 void FakeKvCluster::ForgetSessions() {

@@ -70,6 +70,8 @@ class FakeKvCluster {
   void AddWriteFault(uint64_t id, KvWriteFault fault);
   // The next Get or Scan member `id` receives answers `code`.
   void AddReadFault(uint64_t id, grpc::StatusCode code);
+  // Sets `key` to `value` as a write without a session would.
+  void Put(const std::string& key, const std::string& value);
   // Forgets every client session (as the server's eviction does): a write
   // with a sequence other than 0 is then refused FAILED_PRECONDITION.
   void ForgetSessions();
