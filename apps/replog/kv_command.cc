@@ -107,7 +107,9 @@ class KvRunner {
       o.limit = f_.limit == 0 ? kScanPage : static_cast<uint32_t>(std::min<uint64_t>(f_.limit - printed, kScanPage));
       auto r = client_->Scan(o);
       if (!r.has_value()) return r.error();
-      for (const KeyValue& kv : r->kvs) Line(g_.json ? FormatKeyValueJson(kv, f_.keys_only) : FormatScanHuman(kv, f_.keys_only));
+      for (const KeyValue& kv : r->kvs) {
+        Line(g_.json ? FormatKeyValueJson(kv, f_.keys_only) : FormatScanHuman(kv, f_.keys_only));
+      }
       printed += r->kvs.size();
       io_.out.flush();
       if (!r->more || r->kvs.empty() || (f_.limit != 0 && printed >= f_.limit)) return Status::Ok();

@@ -258,7 +258,9 @@ TEST(KvClientTest, ReadInvalidArgumentIsFinalAndNamesTheMember) {
   EXPECT_EQ(g.error().code(), Code::kInvalidArgument);
   EXPECT_EQ(fake.reads(1) + fake.reads(2) + fake.reads(3), 1u);
   bool names_member = false;
-  for (const std::string& a : fake.addresses()) names_member |= g.error().message().find("get from " + a) != std::string::npos;
+  for (const std::string& a : fake.addresses()) {
+    names_member |= g.error().message().find("get from " + a) != std::string::npos;
+  }
   EXPECT_TRUE(names_member) << g.error().message();
 }
 
