@@ -66,6 +66,16 @@ int main(int argc, char** argv) {
       "drop log segments whose newest record is older than this many ms (default 0: no limit)");
   CLI::Option* retention_check_opt = app.add_option("--retention-check-ms", retention_check_ms,
                                                     "how often the leader applies retention (default 10000)");
+  uint64_t kv_snapshot_entries = 0, kv_snapshot_bytes = 0, kv_trailing_entries = 0;
+  CLI::Option* kv_entries_opt = app.add_option(
+      "--kv-snapshot-entries", kv_snapshot_entries,
+      "snapshot the key-value store after this many entries since the last snapshot (default 100000)");
+  CLI::Option* kv_bytes_opt = app.add_option(
+      "--kv-snapshot-bytes", kv_snapshot_bytes,
+      "snapshot the key-value store after this many command bytes since the last snapshot (default 64 MiB)");
+  CLI::Option* kv_trailing_opt = app.add_option(
+      "--kv-trailing-entries", kv_trailing_entries,
+      "entries of the key-value store's log kept before a snapshot for followers a little behind (default 5000)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)");
   CLI11_PARSE(app, argc, argv);
 
@@ -94,6 +104,9 @@ int main(int argc, char** argv) {
   if (retention_bytes_opt->count() > 0) config.retention_bytes = retention_bytes;
   if (retention_ms_opt->count() > 0) config.retention_ms = retention_ms;
   if (retention_check_opt->count() > 0) config.retention_check_ms = retention_check_ms;
+  if (kv_entries_opt->count() > 0) config.kv_snapshot_entries = kv_snapshot_entries;
+  if (kv_bytes_opt->count() > 0) config.kv_snapshot_bytes = kv_snapshot_bytes;
+  if (kv_trailing_opt->count() > 0) config.kv_trailing_entries = kv_trailing_entries;
   if (config.listen_address.empty() && config.initial_members.contains(config.id)) {
     config.listen_address = config.initial_members.at(config.id);
   }

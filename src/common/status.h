@@ -77,6 +77,7 @@ inline Status UnavailableError(std::string m) { return {Code::kUnavailable, std:
 inline Status DataLossError(std::string m) { return {Code::kDataLoss, std::move(m)}; }
 inline Status InternalError(std::string m) { return {Code::kInternal, std::move(m)}; }
 inline Status AbortedError(std::string m) { return {Code::kAborted, std::move(m)}; }
+inline Status DeadlineExceededError(std::string m) { return {Code::kDeadlineExceeded, std::move(m)}; }
 
 // A value of type T, or the Status saying why there is none.
 template <typename T>

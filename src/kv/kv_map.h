@@ -43,6 +43,7 @@ struct KvCompare {
   Kind kind = Kind::kModRevision;
   std::string value;
   uint64_t mod_revision = 0;
+  bool operator==(const KvCompare&) const = default;
 };
 
 struct KvRange {

@@ -91,24 +91,8 @@ std::string LogStateMachine::Apply(const raft::Entry& entry) {
 }
 
 void LogStateMachine::ApplyControl(const raft::Entry& entry) {
-  if (entry.type != raft::EntryType::kConfChange) {
-    applied_.store(entry.index, std::memory_order_release);
-    return;
-  }
-  // Decoding errors are the Node's to report (it applies the same entry).
-  Result<raft::ConfChange> cc = raft::DecodeConfChange(entry.data);
-  std::map<raft::NodeId, std::string> added;
-  if (cc.has_value()) {
-    Result<std::map<raft::NodeId, std::string>> decoded = raft::DecodePeerAddresses(cc->context);
-    if (decoded.has_value()) added = std::move(*decoded);
-  }
   std::lock_guard lock(mu_);
-  if (cc.has_value()) {
-    for (auto& [id, address] : added) addresses_[id] = std::move(address);
-    for (const raft::ConfChangeItem& item : cc->changes) {
-      if (item.type == raft::ConfChangeType::kRemove) addresses_.erase(item.node);
-    }
-  }
+  raft::UpdatePeerAddresses(entry, addresses_);
   applied_.store(entry.index, std::memory_order_release);
 }
 

@@ -134,6 +134,8 @@ Status ServerConfig::Validate() const {
                                 ") must be 0 (no limit) or at least segment_bytes (" + std::to_string(segment_bytes) +
                                 "): retention deletes whole segments");
   }
+  if (kv_snapshot_entries < 1) return InvalidArgumentError("kv.snapshot_entries must be >= 1");
+  if (kv_snapshot_bytes < 1) return InvalidArgumentError("kv.snapshot_bytes must be >= 1");
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
   if (!kLevels.contains(log_level)) {
     return InvalidArgumentError("log_level '" + log_level + "' is not one of trace, debug, info, warn, error, off");
@@ -204,6 +206,12 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       RETURN_IF_ERROR(integer(&c->retention_ms));
     } else if (name == "log.retention_check_ms") {
       RETURN_IF_ERROR(integer(&c->retention_check_ms));
+    } else if (name == "kv.snapshot_entries") {
+      RETURN_IF_ERROR(integer(&c->kv_snapshot_entries));
+    } else if (name == "kv.snapshot_bytes") {
+      RETURN_IF_ERROR(integer(&c->kv_snapshot_bytes));
+    } else if (name == "kv.trailing_entries") {
+      RETURN_IF_ERROR(integer(&c->kv_trailing_entries));
     } else if (name == "raft.tick_ms") {
       RETURN_IF_ERROR(integer(&c->tick_ms));
     } else if (name == "raft.heartbeat_ticks") {

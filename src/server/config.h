@@ -48,6 +48,14 @@ struct ServerConfig {
   uint64_t retention_bytes = 0;
   int64_t retention_ms = 0;
   int64_t retention_check_ms = 10'000;
+  // Snapshots of the key-value store ([kv] in the config file;
+  // kv/kv_snapshots.h): a member snapshots the map once kv_snapshot_entries
+  // entries or kv_snapshot_bytes command bytes were applied since its last
+  // snapshot, and keeps kv_trailing_entries entries before it in the log
+  // for followers a little behind.
+  uint64_t kv_snapshot_entries = 100'000;
+  uint64_t kv_snapshot_bytes = 64 << 20;
+  uint64_t kv_trailing_entries = 5'000;
   std::string log_level = "info";     // trace, debug, info, warn, error, off
 
   // kInvalidArgument naming the first bad setting.
@@ -67,8 +75,9 @@ std::vector<std::string> SplitList(const std::string& text);
 // the values held). Keys: id, data_dir, listen, advertise, initial_members
 // (a string as for ParseMembers), join ("HOST:PORT,HOST:PORT"), join_replace
 // (a boolean), log_level, segment_bytes, handover_timeout_ms,
-// [raft] tick_ms, heartbeat_ticks, election_ticks, and [log] retention_bytes,
-// retention_ms, retention_check_ms. An unknown key is an
+// [raft] tick_ms, heartbeat_ticks, election_ticks, [log] retention_bytes,
+// retention_ms, retention_check_ms, and [kv] snapshot_entries,
+// snapshot_bytes, trailing_entries. An unknown key is an
 // error (a typo must not be ignored). kNotFound / kInvalidArgument with the
 // file, line and key.
 common::Status LoadConfigFile(const std::string& path, ServerConfig* config);

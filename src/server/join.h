@@ -27,4 +27,12 @@ struct JoinAnswer {
 common::Result<JoinAnswer> JoinCluster(const std::vector<std::string>& addresses, uint64_t id,
                                        const std::string& address, bool replace, int64_t timeout_ms);
 
+// Asks `addresses` (following hints to the KV group's leader, retrying as
+// JoinCluster does) to remove member `id` from the KV group
+// (replog.v1.KV/RemoveMember). A member joining with an empty data
+// directory calls it for itself first: the KV group must not keep counting
+// a wiped member as the voter it was. Returns whether it was a member.
+// Errors as JoinCluster's.
+common::Result<bool> LeaveKvGroup(const std::vector<std::string>& addresses, uint64_t id, int64_t timeout_ms);
+
 }  // namespace server

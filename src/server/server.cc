@@ -9,6 +9,9 @@
 
 #include "common/clock.h"
 #include "common/fs.h"
+#include "kv/kv_service.h"
+#include "kv/kv_snapshots.h"
+#include "kv/kv_state_machine.h"
 #include "logservice/log_service.h"
 #include "logservice/log_state_machine.h"
 #include "logservice/retention.h"
@@ -18,6 +21,7 @@
 #include "transport/grpc_transport.h"
 #include "cluster/cluster_service.h"
 #include "server/join.h"
+#include "server/kv_membership.h"
 #include "server/members_file.h"
 
 namespace server {
@@ -28,6 +32,7 @@ using common::Status;
 namespace {
 
 constexpr transport::GroupId kLogGroup = 1;
+constexpr transport::GroupId kKvGroup = 2;
 constexpr int kMaxMessageBytes = 64 << 20;
 // How long a joining member asks before it gives up (and exits non-zero).
 constexpr int64_t kJoinTimeoutMs = 60'000;
@@ -40,9 +45,9 @@ std::string FormatMembersList(const std::vector<std::string>& addresses) {
 // How long the gRPC server's shutdown waits for calls and connections to end.
 constexpr std::chrono::milliseconds kDrainDeadline{250};
 
-raft::NodeOptions NodeOptionsOf(const ServerConfig& c) {
+raft::NodeOptions NodeOptionsOf(const ServerConfig& c, transport::GroupId group) {
   raft::NodeOptions o;
-  o.group = kLogGroup;
+  o.group = group;
   o.raft.id = c.id;
   o.raft.election_tick = c.election_ticks;
   o.raft.heartbeat_tick = c.heartbeat_ticks;
@@ -75,6 +80,13 @@ struct Server::Parts {
   std::unique_ptr<raft::Node> node;
   std::unique_ptr<logservice::LogService> log_service;
   std::unique_ptr<cluster::ClusterService> cluster_service;
+  // The key-value store: the second Raft group, under <data_dir>/kv.
+  std::unique_ptr<raft::DurableStorage> kv_storage;
+  kv::KvStateMachine kv_state_machine;
+  std::unique_ptr<raft::Node> kv_node;
+  std::unique_ptr<kv::KvSnapshots> kv_snapshots;
+  std::unique_ptr<KvMembership> kv_membership;
+  std::unique_ptr<kv::KvService> kv_service;
   std::unique_ptr<grpc::Server> grpc_server;
   std::string bound_address;
 };
@@ -82,13 +94,24 @@ struct Server::Parts {
 // Bootstraps a fresh data directory (from initial_members, or by joining a
 // running cluster), and completes the peers' addresses from the members
 // file of a member that joined.
-static Status PrepareMembership(ServerConfig& config, common::Fs& fs, raft::DurableStorage& storage) {
+//
+// The KV group is bootstrapped only with a new cluster, at index 1 (raft::
+// DurableStorage::BootstrapAt): a member that joins, or whose KV directory
+// is new beside an existing log, starts its KV group empty and is added to
+// it by the KV leader (server/kv_membership.h), which sends it a snapshot.
+static Status PrepareMembership(ServerConfig& config, common::Fs& fs, raft::DurableStorage& storage,
+                                raft::DurableStorage& kv_storage) {
   const bool fresh = IsFresh(storage);
   if (fresh && !config.join.empty()) {
     spdlog::info("joining the cluster through {} as member {} at {}", FormatMembersList(config.join), config.id,
                  config.advertise_address);
     ASSIGN_OR_RETURN(JoinAnswer joined, JoinCluster(config.join, config.id, config.advertise_address,
                                                     config.join_replace, kJoinTimeoutMs));
+    // Before this member's KV group starts (empty): the KV group must not
+    // count it as the voter an earlier member under its id was. Until the
+    // storage is bootstrapped below, a failed start joins again.
+    ASSIGN_OR_RETURN(bool was_kv_member, LeaveKvGroup(config.join, config.id, kJoinTimeoutMs));
+    if (was_kv_member) spdlog::info("removed an earlier member {}'s entry from the KV group", config.id);
     RETURN_IF_ERROR(WriteMembersFile(fs, config.data_dir, joined.members));
     RETURN_IF_ERROR(storage.Bootstrap(joined.base));
     spdlog::info("joined as a learner through leader {}; members {}; promoted to voter once caught up",
@@ -96,6 +119,9 @@ static Status PrepareMembership(ServerConfig& config, common::Fs& fs, raft::Dura
   } else if (fresh) {
     raft::ConfState initial;
     for (const auto& [id, addr] : config.initial_members) initial.voters.push_back(id);
+    if (IsFresh(kv_storage)) {
+      RETURN_IF_ERROR(kv_storage.BootstrapAt(1, 1, initial, kv::KvStateMachine::InitialSnapshot()));
+    }
     RETURN_IF_ERROR(storage.Bootstrap(initial));
     spdlog::info("bootstrapped a new cluster: members {}", FormatMembers(config.initial_members));
   } else if (!config.join.empty()) {
@@ -125,7 +151,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   storage::Options log_options;
   log_options.segment_bytes = config.segment_bytes;
   ASSIGN_OR_RETURN(p->storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/log", log_options));
-  RETURN_IF_ERROR(PrepareMembership(p->config, *p->fs, *p->storage));
+  ASSIGN_OR_RETURN(p->kv_storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/kv", log_options));
+  RETURN_IF_ERROR(PrepareMembership(p->config, *p->fs, *p->storage, *p->kv_storage));
   transport::GrpcTransportOptions topts;
   topts.self = config.id;
   topts.max_message_bytes = kMaxMessageBytes;
@@ -137,13 +164,27 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   p->retention = std::make_unique<logservice::Retention>(*p->storage, p->state_machine, retention, p->clock);
   p->state_machine.SetRetainHandler(
       [r = p->retention.get()](uint64_t purge_to, uint64_t) { r->OnRetain(purge_to); });
-  raft::NodeOptions node_options = NodeOptionsOf(p->config);
+  raft::NodeOptions node_options = NodeOptionsOf(p->config, kLogGroup);
   node_options.on_fatal = [s = server.get()](const Status& err) { s->OnFatal(err); };
   ASSIGN_OR_RETURN(p->node, raft::Node::Start(node_options, *p->storage, *p->transport, p->state_machine, p->clock));
   p->retention->Start(*p->node);
   p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->state_machine, p->clock);
   p->cluster_service = std::make_unique<cluster::ClusterService>(*p->node, *p->storage, p->config.advertise_address, p->clock,
                                                                  [s = server.get()] { s->OnRemoved(); });
+
+  raft::NodeOptions kv_options = NodeOptionsOf(p->config, kKvGroup);
+  kv_options.on_fatal = node_options.on_fatal;
+  ASSIGN_OR_RETURN(p->kv_node,
+                   raft::Node::Start(kv_options, *p->kv_storage, *p->transport, p->kv_state_machine, p->clock));
+  p->kv_snapshots = std::make_unique<kv::KvSnapshots>(
+      *p->kv_node, *p->kv_storage, p->kv_state_machine,
+      kv::KvSnapshotPolicy{.entries = config.kv_snapshot_entries,
+                           .bytes = config.kv_snapshot_bytes,
+                           .trailing_entries = config.kv_trailing_entries});
+  p->kv_snapshots->Start();
+  p->kv_membership = std::make_unique<KvMembership>(*p->node, *p->kv_node);
+  p->kv_membership->Start();
+  p->kv_service = std::make_unique<kv::KvService>(*p->kv_node, *p->kv_storage, p->kv_state_machine);
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -154,6 +195,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   transport::GrpcTransport::ConfigureServerBuilder(topts, &builder);
   builder.RegisterService(p->log_service.get());
   builder.RegisterService(p->cluster_service.get());
+  builder.RegisterService(p->kv_service.get());
   builder.RegisterService(p->transport->service());
   p->grpc_server = builder.BuildAndStart();
   if (!p->grpc_server || port == 0) {
@@ -167,27 +209,27 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   return server;
 }
 
-void Server::HandOver(Parts& p) {
+void Server::HandOver(Parts& p, raft::Node& node, const char* group) {
   const int64_t timeout_ms = p.config.HandoverTimeoutMs();
-  HandoverResult r = HandOverLeadership(*p.node, timeout_ms * 1'000'000, p.clock);
+  HandoverResult r = HandOverLeadership(node, timeout_ms * 1'000'000, p.clock);
   switch (r.outcome) {
     case HandoverOutcome::kNotLeader:
-      spdlog::debug("shutdown: not the leader, no hand-over");
+      spdlog::debug("shutdown: not the {} group's leader, no hand-over", group);
       break;
     case HandoverOutcome::kHandedOver:
-      spdlog::info("shutdown: handed leadership to {} in {:.1f} ms ({})", r.successor, r.elapsed_ns / 1e6, r.detail);
+      spdlog::info("shutdown: handed the {} group's leadership to {} in {:.1f} ms ({})", group, r.successor, r.elapsed_ns / 1e6, r.detail);
       break;
     case HandoverOutcome::kUnsettled:
-      spdlog::warn("shutdown: handed leadership to {} in {:.1f} ms, but {}", r.successor, r.elapsed_ns / 1e6, r.detail);
+      spdlog::warn("shutdown: handed the {} group's leadership to {} in {:.1f} ms, but {}", group, r.successor, r.elapsed_ns / 1e6, r.detail);
       break;
     case HandoverOutcome::kNoSuccessor:
-      if (p.node->GetStatus().conf_state.voters.size() <= 1) {  // a one-member cluster: nobody to hand to
-        spdlog::info("shutdown: the only voter; no hand-over");
+      if (node.GetStatus().conf_state.voters.size() <= 1) {  // a one-member cluster: nobody to hand to
+        spdlog::info("shutdown: the only voter of the {} group; no hand-over", group);
         break;
       }
       [[fallthrough]];
     default:
-      spdlog::warn("shutdown: leadership not handed over ({}: {}) after {:.1f} ms; stopping anyway",
+      spdlog::warn("shutdown: the {} group's leadership not handed over ({}: {}) after {:.1f} ms; stopping anyway", group,
                    HandoverOutcomeName(r.outcome), r.detail, r.elapsed_ns / 1e6);
   }
 }
@@ -240,10 +282,15 @@ void Server::Shutdown() {
     std::lock_guard lock(mu_);
     fatal = !fatal_.ok();
   }
-  if (p.node && !fatal) HandOver(p);
+  if (p.node && !fatal) HandOver(p, *p.node, "log");
+  if (p.kv_node && !fatal) HandOver(p, *p.kv_node, "kv");
   if (p.log_service) p.log_service->BeginShutdown();
+  if (p.kv_service) p.kv_service->BeginShutdown();
+  if (p.kv_membership) p.kv_membership->Stop();
+  if (p.kv_snapshots) p.kv_snapshots->Stop();
   if (p.cluster_service) p.cluster_service->Stop();
   if (p.retention) p.retention->Stop();
+  if (p.kv_node) p.kv_node->Shutdown();
   if (p.node) p.node->Shutdown();
   spdlog::debug("shutdown: raft node stopped");
   if (p.transport) p.transport->Shutdown();

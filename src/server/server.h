@@ -29,6 +29,10 @@
 #include "common/status.h"
 #include "server/config.h"
 
+namespace raft {
+class Node;
+}
+
 namespace server {
 
 class Server {
@@ -57,7 +61,7 @@ class Server {
   Server() = default;
   void OnFatal(const common::Status& s);
   void OnRemoved();
-  void HandOver(Parts& p);
+  void HandOver(Parts& p, raft::Node& node, const char* group);
 
   std::unique_ptr<Parts> parts_;
   mutable std::mutex mu_;

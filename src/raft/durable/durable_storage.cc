@@ -103,7 +103,9 @@ Status DurableStorage::ReconcileLogWithSnapshot() {
   return Status::Ok();
 }
 
-Status DurableStorage::Bootstrap(const ConfState& initial) {
+Status DurableStorage::Bootstrap(const ConfState& initial) { return BootstrapAt(0, 0, initial, {}); }
+
+Status DurableStorage::BootstrapAt(uint64_t index, uint64_t term, const ConfState& initial, std::string_view data) {
   std::lock_guard w(write_mu_);
   if (std::optional<SnapshotMeta> m = snapshot_meta()) {
     return common::FailedPreconditionError("bootstrap: " + dir_ + " already holds state: a snapshot at index " +
@@ -115,7 +117,13 @@ Status DurableStorage::Bootstrap(const ConfState& initial) {
                                            Str(log_->last_index()) + ", term " + Str(hs.term));
   }
   if (initial.voters.empty()) return common::InvalidArgumentError("bootstrap: the configuration has no voter");
-  return StoreSnapshotLocked(SnapshotMeta{0, 0, initial}, {}).WithContext("bootstrap");
+  if ((index == 0) != (term == 0)) return common::InvalidArgumentError("bootstrap: index and term must both be 0 or both above 0");
+  RETURN_IF_ERROR(StoreSnapshotLocked(SnapshotMeta{index, term, initial}, data).WithContext("bootstrap"));
+  if (index == 0) return Status::Ok();
+  // The log begins after the snapshot, as after an install (the snapshot is
+  // durable first: a crash in between is completed by Open).
+  RETURN_IF_ERROR(log_->PurgeUpTo(index, term).WithContext("bootstrap"));
+  return log_->Sync().WithContext("bootstrap");
 }
 
 Status DurableStorage::StoreSnapshotLocked(const SnapshotMeta& meta, std::string_view data) {

@@ -107,6 +107,12 @@ class DurableStorage final : public Storage {
   // state (a snapshot file, log entries or a hard state); kInvalidArgument
   // without a voter.
   Status Bootstrap(const ConfState& initial);
+  // Bootstrap at `index` (> 0) and `term` instead of 0, with the state
+  // machine's `data` at that index: for a group whose first members all
+  // start from the same known state. Every member that joins later then
+  // needs a snapshot (the log begins after `index`), so none depends on the
+  // first configuration. The KV group starts this way (server.cc).
+  Status BootstrapAt(uint64_t index, uint64_t term, const ConfState& initial, std::string_view data);
 
   // Step 2 of ready.h: installs rd.snapshot (if set and not empty), then
   // writes rd.entries (first dropping stored entries from the first one's

@@ -136,6 +136,28 @@ TEST(DurableStorageTest, BootstrapStoresTheFirstConfigurationOnce) {
   EXPECT_THAT(again.message(), HasSubstr("already holds state"));
 }
 
+TEST(DurableStorageTest, BootstrapAtAnIndexStartsTheLogAfterIt) {
+  MemFs fs;
+  {
+    auto s = OpenOrDie(fs);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->BootstrapAt(1, 0, Voters({1}), "state").code(), Code::kInvalidArgument);
+    ASSERT_TRUE(s->BootstrapAt(1, 1, Voters({1, 2, 3}), "state").ok());
+    EXPECT_EQ(s->BootstrapAt(1, 1, Voters({1, 2, 3}), "state").code(), Code::kFailedPrecondition);
+  }
+  auto s = OpenOrDie(fs);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->GetInitialState()->conf_state, Voters({1, 2, 3}));
+  EXPECT_EQ(s->FirstIndex(), 2u);  // a member that needs index 1 is sent the snapshot
+  EXPECT_EQ(s->LastIndex(), 1u);
+  EXPECT_EQ(*s->Term(1), 1u);
+  ASSERT_TRUE(s->GetSnapshot().has_value());
+  EXPECT_EQ(s->GetSnapshot()->data, "state");
+  EXPECT_EQ(s->GetSnapshot()->meta.index, 1u);
+  ASSERT_TRUE(s->Persist(EntriesReady(MakeEntries(2, 3, 1), HardState{1, 0, 2})).ok());
+  EXPECT_EQ(s->LastIndex(), 3u);
+}
+
 TEST(DurableStorageTest, BootstrapRefusesADirectoryWithALog) {
   MemFs fs;
   auto s = OpenOrDie(fs);

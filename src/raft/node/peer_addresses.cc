@@ -1,6 +1,7 @@
 #include "raft/node/peer_addresses.h"
 
 #include "common/coding.h"
+#include "raft/core/conf_change.h"
 
 namespace raft {
 namespace {
@@ -36,6 +37,19 @@ Result<std::map<NodeId, std::string>> DecodePeerAddresses(std::string_view conte
     rest.remove_prefix(len);
   }
   return out;
+}
+
+void UpdatePeerAddresses(const Entry& entry, std::map<NodeId, std::string>& addresses) {
+  if (entry.type != EntryType::kConfChange) return;
+  Result<ConfChange> cc = DecodeConfChange(entry.data);
+  if (!cc.has_value()) return;
+  Result<std::map<NodeId, std::string>> added = DecodePeerAddresses(cc->context);
+  if (added.has_value()) {
+    for (auto& [id, address] : *added) addresses[id] = std::move(address);
+  }
+  for (const ConfChangeItem& item : cc->changes) {
+    if (item.type == ConfChangeType::kRemove) addresses.erase(item.node);
+  }
 }
 
 }  // namespace raft

@@ -22,4 +22,11 @@ std::string EncodePeerAddresses(const std::map<NodeId, std::string>& addresses);
 // an encoding of EncodePeerAddresses (another format, truncated bytes).
 Result<std::map<NodeId, std::string>> DecodePeerAddresses(std::string_view context);
 
+// What a state machine that keeps the members' addresses (for
+// StateMachine::PeerAddresses) does with an applied entry: for a conf
+// change, records the addresses it carries and forgets the members it
+// removes; other entries change nothing. A malformed change changes nothing
+// (the Node reports it: it applies the same entry).
+void UpdatePeerAddresses(const Entry& entry, std::map<NodeId, std::string>& addresses);
+
 }  // namespace raft

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "raft/core/conf_change.h"
+
 namespace raft {
 namespace {
 
@@ -24,6 +26,33 @@ TEST(PeerAddressesTest, RejectsOtherFormatsAndTruncation) {
   for (size_t n = 5; n < e.size(); ++n) {
     EXPECT_EQ(DecodePeerAddresses(e.substr(0, n)).error().code(), common::Code::kDataLoss) << n;
   }
+}
+
+Entry ConfChangeEntry(std::vector<ConfChangeItem> items, const std::map<NodeId, std::string>& added) {
+  ConfChange cc;
+  cc.changes = std::move(items);
+  cc.context = EncodePeerAddresses(added);
+  Entry e;
+  e.type = EntryType::kConfChange;
+  e.index = 7;
+  e.data = EncodeConfChange(cc);
+  return e;
+}
+
+TEST(PeerAddressesTest, UpdateFollowsAddsAndRemovesOfConfChangesOnly) {
+  std::map<NodeId, std::string> book{{1, "a:1"}, {2, "b:2"}};
+  UpdatePeerAddresses(ConfChangeEntry({{ConfChangeType::kAddLearner, 4}}, {{4, "d:4"}}), book);
+  EXPECT_EQ(book, (std::map<NodeId, std::string>{{1, "a:1"}, {2, "b:2"}, {4, "d:4"}}));
+  UpdatePeerAddresses(ConfChangeEntry({{ConfChangeType::kRemove, 2}}, {}), book);
+  EXPECT_EQ(book, (std::map<NodeId, std::string>{{1, "a:1"}, {4, "d:4"}}));
+  Entry normal;
+  normal.type = EntryType::kNormal;
+  normal.data = EncodeConfChange(ConfChange{.changes = {{ConfChangeType::kRemove, 1}}});
+  UpdatePeerAddresses(normal, book);
+  Entry broken = ConfChangeEntry({}, {});
+  broken.data = "junk";
+  UpdatePeerAddresses(broken, book);
+  EXPECT_EQ(book.size(), 2u);
 }
 
 }  // namespace

@@ -1,0 +1,268 @@
+#include "kv/kv_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "rpc/leader_hint.h"
+
+namespace kv {
+
+using common::Result;
+using grpc::StatusCode;
+
+namespace {
+
+grpc::Status ShuttingDown(grpc::ServerContextBase* ctx) {
+  return rpc::ToGrpcWithHint(common::UnavailableError("this member is shutting down"), 0, "", ctx);
+}
+
+void ToProto(std::string_view key, const KvValue& v, replog::v1::KeyValue* out) {
+  out->set_key(std::string(key));
+  out->set_value(v.value);
+  out->set_create_revision(v.create_revision);
+  out->set_mod_revision(v.mod_revision);
+  out->set_version(v.version);
+}
+
+// The session fields of a request.
+void SetSession(const replog::v1::WriteSession& s, KvCommand* c) {
+  c->client_id = s.client_id();
+  c->sequence = s.sequence();
+}
+
+// The gRPC status for a result that is not kOk / kCompareFailed.
+grpc::Status Refused(const KvResult& r, const KvCommand& c, grpc::ServerContextBase* ctx) {
+  const std::string session = "client " + std::to_string(c.client_id) + " sequence " + std::to_string(c.sequence);
+  switch (r.code) {
+    case KvResultCode::kOutOfOrder:
+    case KvResultCode::kUnknownClient:
+      ctx->AddTrailingMetadata(kExpectedSequenceKey, std::to_string(r.expected_sequence));
+      return grpc::Status(StatusCode::FAILED_PRECONDITION,
+                          session + (r.code == KvResultCode::kOutOfOrder ? " is out of order" : " is unknown") +
+                              "; the next expected sequence is " + std::to_string(r.expected_sequence));
+    case KvResultCode::kForgotten:
+      return grpc::Status(StatusCode::ALREADY_EXISTS,
+                          session + " was applied already and its response is no longer kept");
+    default:
+      return grpc::Status(StatusCode::INVALID_ARGUMENT, "the write is not a valid command");
+  }
+}
+
+}  // namespace
+
+KvService::KvService(raft::Node& node, const raft::DurableStorage& storage, KvStateMachine& state_machine,
+                     KvServiceOptions options)
+    : node_(node), storage_(storage), sm_(state_machine), options_(options) {}
+
+int64_t KvService::TimeoutOf(const grpc::CallbackServerContext* ctx) const {
+  const auto left = ctx->deadline() - std::chrono::system_clock::now();
+  const int64_t left_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+  return std::clamp<int64_t>(left_ns, 1'000'000, options_.timeout_ns);
+}
+
+grpc::ServerUnaryReactor* KvService::Write(grpc::CallbackServerContext* ctx, KvCommand c, Fill fill) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (shutting_down_.load()) {
+    reactor->Finish(ShuttingDown(ctx));
+    return reactor;
+  }
+  if (common::Status s = ValidateCommand(c, sm_.limits()); !s.ok()) {
+    reactor->Finish(rpc::ToGrpc(s));
+    return reactor;
+  }
+  std::vector<std::string> commands{EncodeCommand(c)};
+  // ctx and the response live until Finish.
+  node_.ProposeAsync(std::move(commands), TimeoutOf(ctx),
+                     [this, ctx, reactor, c = std::move(c), fill = std::move(fill)](
+                         Result<std::vector<raft::ApplyResult>> applied) {
+                       if (!applied.has_value()) {
+                         reactor->Finish(rpc::ToGrpcWithHint(applied.error(), node_.leader_hint(), ctx));
+                         return;
+                       }
+                       Result<KvResult> r = DecodeResult(applied->front().result);
+                       if (!r.has_value()) {
+                         reactor->Finish(rpc::ToGrpc(r.error()));
+                       } else if (r->code == KvResultCode::kOk || r->code == KvResultCode::kCompareFailed) {
+                         fill(*r);
+                         reactor->Finish(grpc::Status::OK);
+                       } else {
+                         reactor->Finish(Refused(*r, c, ctx));
+                       }
+                     });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx, const replog::v1::PutRequest* req,
+                                         replog::v1::PutResponse* resp) {
+  KvCommand c{.op = KvOp::kPut, .key = req->key(), .value = req->value()};
+  SetSession(req->session(), &c);
+  return Write(ctx, std::move(c), [resp, key = req->key()](const KvResult& r) {
+    resp->set_revision(r.revision);
+    resp->set_had_previous(r.previous.has_value());
+    if (r.previous.has_value()) ToProto(key, *r.previous, resp->mutable_previous());
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* ctx, const replog::v1::DeleteRequest* req,
+                                            replog::v1::DeleteResponse* resp) {
+  KvCommand c{.op = KvOp::kDelete, .key = req->key()};
+  SetSession(req->session(), &c);
+  return Write(ctx, std::move(c), [resp, key = req->key()](const KvResult& r) {
+    resp->set_revision(r.revision);
+    resp->set_deleted(r.previous.has_value());
+    if (r.previous.has_value()) ToProto(key, *r.previous, resp->mutable_previous());
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::CompareAndSet(grpc::CallbackServerContext* ctx,
+                                                   const replog::v1::CompareAndSetRequest* req,
+                                                   replog::v1::CompareAndSetResponse* resp) {
+  KvCommand c{.op = KvOp::kCas, .key = req->key(), .value = req->value(), .cas_delete = req->delete_()};
+  SetSession(req->session(), &c);
+  switch (req->compare().target_case()) {
+    case replog::v1::Compare::kValue:
+      c.compare = KvCompare{.kind = KvCompare::Kind::kValue, .value = req->compare().value()};
+      break;
+    case replog::v1::Compare::kModRevision:
+      c.compare = KvCompare{.kind = KvCompare::Kind::kModRevision, .mod_revision = req->compare().mod_revision()};
+      break;
+    default: {
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      reactor->Finish(grpc::Status(StatusCode::INVALID_ARGUMENT, "compare-and-set needs a compare (value or mod_revision)"));
+      return reactor;
+    }
+  }
+  if (c.cas_delete && !c.value.empty()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status(StatusCode::INVALID_ARGUMENT, "compare-and-set: a delete takes no value"));
+    return reactor;
+  }
+  return Write(ctx, std::move(c), [resp, key = req->key()](const KvResult& r) {
+    resp->set_revision(r.revision);
+    resp->set_succeeded(r.code == KvResultCode::kOk);
+    resp->set_had_current(r.previous.has_value());
+    if (r.previous.has_value()) ToProto(key, *r.previous, resp->mutable_current());
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Read(grpc::CallbackServerContext* ctx, replog::v1::ReadConsistency consistency,
+                                          std::function<void()> read) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (shutting_down_.load()) {
+    reactor->Finish(ShuttingDown(ctx));
+    return reactor;
+  }
+  if (consistency == replog::v1::LOCAL) {
+    read();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  if (consistency != replog::v1::LINEARIZABLE) {
+    reactor->Finish(grpc::Status(StatusCode::INVALID_ARGUMENT, "unknown read consistency " + std::to_string(consistency)));
+    return reactor;
+  }
+  node_.ReadIndexAsync(TimeoutOf(ctx), [this, ctx, reactor, read = std::move(read)](Result<uint64_t> index) {
+    if (!index.has_value()) {
+      reactor->Finish(rpc::ToGrpcWithHint(index.error(), node_.leader_hint(), ctx));
+      return;
+    }
+    read();
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* ctx, const replog::v1::GetRequest* req,
+                                         replog::v1::GetResponse* resp) {
+  if (req->key().empty()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status(StatusCode::INVALID_ARGUMENT, "the key is empty"));
+    return reactor;
+  }
+  return Read(ctx, req->consistency(), [this, req, resp] {
+    uint64_t at = 0;
+    std::optional<KvValue> v = sm_.Get(req->key(), &at);
+    resp->set_revision(at);
+    resp->set_found(v.has_value());
+    if (v.has_value()) ToProto(req->key(), *v, resp->mutable_kv());
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Scan(grpc::CallbackServerContext* ctx, const replog::v1::ScanRequest* req,
+                                          replog::v1::ScanResponse* resp) {
+  return Read(ctx, req->consistency(), [this, req, resp] {
+    const bool by_prefix = !req->prefix().empty();
+    const std::string end = by_prefix ? KvMap::PrefixEnd(req->prefix()) : req->end();
+    const uint32_t limit = req->limit() == 0 ? options_.max_scan_keys : std::min(req->limit(), options_.max_scan_keys);
+    uint64_t at = 0;
+    KvRange r = sm_.Range(by_prefix ? req->prefix() : req->start(), end, limit, req->keys_only(), &at);
+    resp->set_revision(at);
+    resp->set_more(r.more);
+    for (const auto& [key, value] : r.items) ToProto(key, value, resp->add_kvs());
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Status(grpc::CallbackServerContext* ctx, const replog::v1::KvStatusRequest*,
+                                            replog::v1::KvStatusResponse* resp) {
+  const raft::NodeStatus st = node_.GetStatus();
+  const KvStats stats = sm_.GetStats();
+  resp->set_member_id(st.id);
+  resp->set_leader_id(st.leader);
+  resp->set_term(st.term);
+  resp->set_applied_index(stats.applied);
+  resp->set_commit_index(st.commit);
+  resp->set_first_index(st.first_index);
+  resp->set_last_index(st.last_index);
+  if (std::optional<raft::SnapshotMeta> m = storage_.snapshot_meta()) resp->set_snapshot_index(m->index);
+  resp->set_keys(stats.keys);
+  resp->set_bytes(stats.bytes);
+  resp->set_hash(stats.hash);
+  for (raft::NodeId id : st.conf_state.voters) resp->add_voters(id);
+  for (raft::NodeId id : st.conf_state.learners) resp->add_learners(id);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::RemoveMember(grpc::CallbackServerContext* ctx,
+                                                  const replog::v1::KvRemoveMemberRequest* req,
+                                                  replog::v1::KvRemoveMemberResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const raft::NodeStatus st = node_.GetStatus();
+  auto fill = [resp](const raft::ConfState& cs) {
+    for (raft::NodeId id : cs.voters) resp->add_voters(id);
+    for (raft::NodeId id : cs.learners) resp->add_learners(id);
+  };
+  if (shutting_down_.load()) {
+    reactor->Finish(ShuttingDown(ctx));
+  } else if (st.role != raft::Role::kLeader) {
+    reactor->Finish(rpc::ToGrpcWithHint(common::UnavailableError("not the KV group's leader"), node_.leader_hint(), ctx));
+  } else if (req->id() == st.id) {
+    reactor->Finish(grpc::Status(StatusCode::FAILED_PRECONDITION,
+                                 "member " + std::to_string(req->id()) + " leads the KV group and is running"));
+  } else if (std::find(st.conf_state.voters.begin(), st.conf_state.voters.end(), req->id()) ==
+                 st.conf_state.voters.end() &&
+             std::find(st.conf_state.learners.begin(), st.conf_state.learners.end(), req->id()) ==
+                 st.conf_state.learners.end()) {
+    resp->set_removed(false);
+    fill(st.conf_state);
+    reactor->Finish(grpc::Status::OK);
+  } else {
+    raft::ConfChange cc;
+    cc.changes.push_back({raft::ConfChangeType::kRemove, req->id()});
+    std::thread([this, reactor, resp, fill, done = node_.ChangeMembership(std::move(cc), {}, TimeoutOf(ctx))]() mutable {
+      common::Status s = done.get();
+      if (s.ok()) {
+        resp->set_removed(true);
+        fill(node_.GetStatus().conf_state);
+      }
+      reactor->Finish(rpc::ToGrpc(s));
+    }).detach();
+  }
+  return reactor;
+}
+
+}  // namespace kv

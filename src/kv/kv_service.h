@@ -1,0 +1,96 @@
+#pragma once
+
+// KvService: the gRPC service replog.v1.KV (proto/replog/v1/kv.proto,
+// docs/kv.md) over the KV group's raft::Node and KvStateMachine.
+//
+// Writes (Put, Delete, CompareAndSet) are proposed as one entry each and
+// answered from the state machine's result once applied; a member that is
+// not the KV group's leader refuses them with the leader hint. Reads (Get,
+// Scan) are served by any member from its applied state: at once for LOCAL,
+// after a ReadIndex barrier for LINEARIZABLE (the default). Status reports
+// the member's view of the group and a hash of the map at its applied index.
+// RemoveMember takes a member out of the group (for a member that rejoins
+// with an empty data directory; server/kv_membership.h).
+//
+// Errors (gRPC codes): INVALID_ARGUMENT for a malformed request (the
+// message names the flaw); UNAVAILABLE when this member is not the leader
+// (rpc/leader_hint.h), has no leader, or is shutting down: nothing was
+// proposed; ABORTED when the write was proposed but overwritten (never
+// committed); DEADLINE_EXCEEDED when its outcome is unknown;
+// FAILED_PRECONDITION for a session gap (trailing metadata
+// "replog-expected-sequence" holds the sequence to send); ALREADY_EXISTS for
+// a retry of a write applied so long ago that its response is forgotten.
+//
+// Threads: every method uses gRPC's callback API: a handler proposes or asks
+// for a read barrier and returns; the node's callback (on a node thread)
+// finishes the call. BeginShutdown() may be called from any thread.
+
+#include <atomic>
+#include <cstdint>
+
+#include <grpcpp/grpcpp.h>
+
+#include "kv/kv_state_machine.h"
+#include "raft/durable/durable_storage.h"
+#include "raft/node/node.h"
+#include "replog/v1/kv.grpc.pb.h"
+
+namespace kv {
+
+inline constexpr char kExpectedSequenceKey[] = "replog-expected-sequence";
+
+struct KvServiceOptions {
+  // Bound of a write's or a linearizable read's wait when the call's
+  // deadline is further away (or absent).
+  int64_t timeout_ns = 10'000'000'000;
+  // The most keys a Scan returns, and what limit 0 means.
+  uint32_t max_scan_keys = 10'000;
+};
+
+class KvService final : public replog::v1::KV::CallbackService {
+ public:
+  // `node`, `storage` (the node's) and `state_machine` (the node's) must
+  // outlive the service.
+  KvService(raft::Node& node, const raft::DurableStorage& storage, KvStateMachine& state_machine,
+            KvServiceOptions options = {});
+
+  // Refuses new calls with UNAVAILABLE from now on. Calls in flight end when
+  // the node completes them (Node::Shutdown completes every one).
+  void BeginShutdown() { shutting_down_.store(true); }
+
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const replog::v1::PutRequest* req,
+                                replog::v1::PutResponse* resp) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* ctx, const replog::v1::DeleteRequest* req,
+                                   replog::v1::DeleteResponse* resp) override;
+  grpc::ServerUnaryReactor* CompareAndSet(grpc::CallbackServerContext* ctx,
+                                          const replog::v1::CompareAndSetRequest* req,
+                                          replog::v1::CompareAndSetResponse* resp) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const replog::v1::GetRequest* req,
+                                replog::v1::GetResponse* resp) override;
+  grpc::ServerUnaryReactor* Scan(grpc::CallbackServerContext* ctx, const replog::v1::ScanRequest* req,
+                                 replog::v1::ScanResponse* resp) override;
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx, const replog::v1::KvStatusRequest* req,
+                                   replog::v1::KvStatusResponse* resp) override;
+  // Waits for the change on a thread of its own (a rare administrative call).
+  grpc::ServerUnaryReactor* RemoveMember(grpc::CallbackServerContext* ctx, const replog::v1::KvRemoveMemberRequest* req,
+                                         replog::v1::KvRemoveMemberResponse* resp) override;
+
+ private:
+  using Fill = std::function<void(const KvResult&)>;
+  // Proposes `c` and finishes `ctx`'s call with `fill` run on its result, or
+  // with the error.
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx, KvCommand c, Fill fill);
+  // Runs `read` now (LOCAL) or once a read barrier passed (LINEARIZABLE),
+  // then finishes the call.
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, replog::v1::ReadConsistency consistency,
+                                 std::function<void()> read);
+  int64_t TimeoutOf(const grpc::CallbackServerContext* ctx) const;
+
+  raft::Node& node_;
+  const raft::DurableStorage& storage_;
+  KvStateMachine& sm_;
+  const KvServiceOptions options_;
+  std::atomic<bool> shutting_down_{false};
+};
+
+}  // namespace kv
