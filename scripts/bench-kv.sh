@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The key-value store's benchmarks (issue 6), side by side with etcd 3.4 in
-# one run. Starts a 3-member replog cluster on 127.0.0.1:7301-7303 with
-# default settings and data under $WORK (as bench-cluster.sh does), then,
+# one run. Starts a 3-member replog cluster on 127.0.0.1:7301-7303
+# (PORT_BASE + 1..3) with default settings and data under $WORK (as
+# bench-cluster.sh does), then,
 # RUNS times: replog-bench kv-put at each of CLIENTS (256-byte values over
 # KEYS random keys, exactly-once as the client's default), kv-get at
 # GET_CLIENTS (KEYS keys put first, LINEARIZABLE reads spread over the
@@ -9,13 +10,14 @@
 # concurrencies and its linearizable reads at 16 clients over 10,000 keys
 # (../shared/tools/etcd-bench.sh with READS=1, same disk). Every result is a
 # JSON line in $OUT; a table of medians ends the run. Knobs (environment):
-# BUILD, WORK, RUNS, CLIENTS, GET_CLIENTS, KEYS, DURATION, LOCAL_GETS,
-# ETCD_BENCH (path; skipped if missing).
+# BUILD, WORK, PORT_BASE, RUNS, CLIENTS, GET_CLIENTS, KEYS, DURATION,
+# LOCAL_GETS, ETCD_BENCH (path; skipped if missing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 BUILD=${BUILD:-build}
 WORK=${WORK:-data/bench-kv}
+PORT_BASE=${PORT_BASE:-7300}
 RUNS=${RUNS:-3}
 CLIENTS=${CLIENTS:-"1 16 64"}
 GET_CLIENTS=${GET_CLIENTS:-16}
@@ -28,14 +30,14 @@ OUT=${OUT:-$WORK/results.jsonl}
 replogd=$BUILD/apps/replogd/replogd
 replog=$BUILD/apps/replog/replog
 bench=$BUILD/bench/replog-bench
-addrs=127.0.0.1:7301,127.0.0.1:7302,127.0.0.1:7303
-members=1=127.0.0.1:7301,2=127.0.0.1:7302,3=127.0.0.1:7303
+addrs=127.0.0.1:$((PORT_BASE + 1)),127.0.0.1:$((PORT_BASE + 2)),127.0.0.1:$((PORT_BASE + 3))
+members=1=127.0.0.1:$((PORT_BASE + 1)),2=127.0.0.1:$((PORT_BASE + 2)),3=127.0.0.1:$((PORT_BASE + 3))
 log() { echo "[bench-kv $(date +%H:%M:%S)] $*" >&2; }
 
 declare -A PID=()
 start() {
   local id=$1
-  "$replogd" --id "$id" --data-dir "$WORK/m$id" --listen "127.0.0.1:730$id" --initial-members "$members" \
+  "$replogd" --id "$id" --data-dir "$WORK/m$id" --listen "127.0.0.1:$((PORT_BASE + id))" --initial-members "$members" \
     --log-level warn >>"$WORK/m$id.log" 2>&1 &
   PID[$id]=$!
 }
