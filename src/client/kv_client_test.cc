@@ -63,6 +63,12 @@ TEST(KvClientTest, WriteFollowsTheKvLeaderHintAndRemembersIt) {
   EXPECT_EQ(r->write.leader_address, fake.address(2));
   EXPECT_EQ(client->kv_leader_address(), fake.address(2));
   EXPECT_EQ(fake.writes(2), 1u);
+  std::vector<KvWriteSeen> log = fake.write_log();
+  ASSERT_EQ(log.size(), 2u);  // member 1 (the log's leader) refused it with the hint, member 2 took it
+  EXPECT_EQ(log[0].member, 1u);
+  EXPECT_EQ(log[1].member, 2u);
+  EXPECT_EQ(log[1].client_id, log[0].client_id);  // one write: one session for every attempt
+  EXPECT_EQ(log[1].sequence, log[0].sequence);
 
   auto again = client->Put("k", "v2");
   ASSERT_TRUE(again.has_value()) << again.status().ToString();
