@@ -11,7 +11,7 @@ WERROR ?= $(if $(CI),ON,OFF)
 export CCACHE_BASEDIR := $(CURDIR)
 DEBUG_PREFIX_MAP := -fdebug-prefix-map=$(CURDIR)=.
 
-.PHONY: all setup configure build test run bench bench-storage bench-cluster soak nemesis kv-lin clean
+.PHONY: all setup configure build test run bench bench-storage bench-cluster bench-kv soak nemesis kv-lin clean
 
 all: build
 
@@ -46,6 +46,12 @@ bench-storage: build
 # ../shared/tools/etcd-bench.sh is there; knobs in the script (about 10 min).
 bench-cluster: build
 	BUILD=$(BUILD_DIR) bash scripts/bench-cluster.sh
+
+# The key-value store's benchmarks: kv-put at 1/16/64 clients and
+# linearizable kv-get at 16, each beside etcd 3.4 when
+# ../shared/tools/etcd-bench.sh is there; knobs in the script (about 8 min).
+bench-kv: build
+	BUILD=$(BUILD_DIR) bash scripts/bench-kv.sh
 
 # The nemesis test (tests/nemesis, docs/nemesis.md) for DURATION seconds of
 # faults, each of its two tests (without and with retention); SEED=N replays

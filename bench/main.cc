@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "bench/kv_bench.h"
 #include "bench/micro_bench.h"
 #include "bench/produce_bench.h"
 #include "bench/raft_bench.h"
@@ -119,9 +120,14 @@ int main(int argc, char** argv) {
   bench::ClientBenchConfig client_config;
   CLI::App* produce = bench::AddProduceCommand(&app, &client_config);
   CLI::App* consume = bench::AddConsumeCommand(&app, &client_config);
+  CLI::App* kv_put = bench::AddKvPutCommand(&app, &client_config);
+  CLI::App* kv_get = bench::AddKvGetCommand(&app, &client_config);
   CLI11_PARSE(app, argc, argv);
-  if (produce->parsed() || consume->parsed()) {
-    common::Status cs = produce->parsed() ? bench::RunProduceBench(client_config) : bench::RunConsumeBench(client_config);
+  if (produce->parsed() || consume->parsed() || kv_put->parsed() || kv_get->parsed()) {
+    common::Status cs = produce->parsed()  ? bench::RunProduceBench(client_config)
+                        : consume->parsed() ? bench::RunConsumeBench(client_config)
+                        : kv_put->parsed()  ? bench::RunKvPutBench(client_config)
+                                            : bench::RunKvGetBench(client_config);
     if (cs.ok()) return 0;
     std::fprintf(stderr, "replog-bench: %s\n", cs.ToString().c_str());
     return 1;

@@ -18,14 +18,12 @@
 
 namespace bench {
 
-namespace {
-
 using common::Result;
 using common::Status;
 using replog::Client;
 using replog::Record;
 
-Status Validate(const ClientBenchConfig& c) {
+Status ValidateClientBench(const ClientBenchConfig& c) {
   if (c.clients == 0 || c.batch == 0) return common::InvalidArgumentError("--clients and --batch must be positive");
   if (c.seconds <= 0 || c.warmup_seconds < 0 || c.timeout_seconds <= 0) {
     return common::InvalidArgumentError("--seconds and --timeout must be positive, --warmup-seconds not negative");
@@ -33,6 +31,8 @@ Status Validate(const ClientBenchConfig& c) {
   if (replog::cli::SplitAddresses(c.addrs).empty()) return common::InvalidArgumentError("--addrs names no address");
   return Status::Ok();
 }
+
+namespace {
 
 // The Clients the threads share: --connections of them (0: one per thread).
 Result<std::vector<std::unique_ptr<Client>>> ConnectAll(const ClientBenchConfig& c) {
@@ -51,7 +51,8 @@ Result<std::vector<std::unique_ptr<Client>>> ConnectAll(const ClientBenchConfig&
   return out;
 }
 
-// `record_size` bytes that do not compress to nothing.
+}  // namespace
+
 std::string Payload(uint64_t record_size, uint64_t salt) {
   std::string v(record_size, 'a');
   uint64_t x = salt * 0x9E3779B97F4A7C15ull + 1;
@@ -64,10 +65,7 @@ std::string Payload(uint64_t record_size, uint64_t salt) {
   return v;
 }
 
-// Runs one closed loop per client, on a thread each (`ops`) or from the
-// completions of asynchronous requests (`async_ops`, when not empty), and
-// prints the report.
-Status RunLoops(const ClientBenchConfig& c, const std::string& workload, const std::vector<Op>& ops,
+Status RunClientLoops(const ClientBenchConfig& c, const std::string& workload, const std::vector<Op>& ops,
                 const std::vector<AsyncOp>& async_ops, size_t connections) {
   common::RealClock clock;
   std::vector<LoopStats> stats(c.clients);
@@ -102,9 +100,12 @@ Status RunLoops(const ClientBenchConfig& c, const std::string& workload, const s
   r.AddNum("p99_ms", lat.count == 0 ? none : std::optional<double>(lat.p99_us / 1e3));
   r.AddNum("max_ms", lat.count == 0 ? none : std::optional<double>(lat.max_us / 1e3));
   r.AddInt("errors", static_cast<int64_t>(total.errors));
-  if (workload == "produce") r.AddInt("unknown_outcome_retries", static_cast<int64_t>(total.unknown_retries));
-  if (workload == "produce") r.AddBool("exactly_once", c.exactly_once);
+  const bool writes = workload == "produce" || workload == "kv-put";
+  if (writes) r.AddInt("unknown_outcome_retries", static_cast<int64_t>(total.unknown_retries));
+  if (writes) r.AddBool("exactly_once", c.exactly_once);
   if (workload == "consume") r.AddBool("follower", c.follower);
+  if (workload.starts_with("kv-")) r.AddInt("keys", static_cast<int64_t>(c.keys));
+  if (workload == "kv-get") r.AddStr("consistency", c.local ? "local" : "linearizable");
   if (!total.first_error.empty()) r.AddStr("first_error", total.first_error);
   r.summary = std::to_string(c.clients) + " clients, batch " + std::to_string(c.batch) + " x " +
               std::to_string(c.record_size) + " B: " + Num(ops_per_s) + " ops/s, " + Num(*r.records_per_s) +
@@ -117,6 +118,8 @@ Status RunLoops(const ClientBenchConfig& c, const std::string& workload, const s
   std::fflush(stdout);
   return Status::Ok();
 }
+
+namespace {
 
 // Appends `n` records of `record_size` bytes, 1000 per request.
 Status ProduceFirst(Client& client, uint64_t n, uint64_t record_size) {
@@ -134,7 +137,9 @@ Status ProduceFirst(Client& client, uint64_t n, uint64_t record_size) {
   return Status::Ok();
 }
 
-void AddCommonFlags(CLI::App* cmd, ClientBenchConfig* c) {
+}  // namespace
+
+void AddClientBenchFlags(CLI::App* cmd, ClientBenchConfig* c) {
   cmd->add_option("--addrs", c->addrs, "members, host:port,...")->capture_default_str();
   cmd->add_option("--clients", c->clients, "closed-loop client threads")->capture_default_str();
   cmd->add_option("--connections", c->connections, "Clients (gRPC connections) they share (0: one per client)")
@@ -148,11 +153,9 @@ void AddCommonFlags(CLI::App* cmd, ClientBenchConfig* c) {
       ->capture_default_str();
 }
 
-}  // namespace
-
 CLI::App* AddProduceCommand(CLI::App* app, ClientBenchConfig* config) {
   CLI::App* cmd = app->add_subcommand("produce", "closed-loop producers against a running cluster (replog::Client)");
-  AddCommonFlags(cmd, config);
+  AddClientBenchFlags(cmd, config);
   cmd->add_option("--batch", config->batch, "records per Produce request")->capture_default_str();
   cmd->add_option("--ack-log", config->ack_log, "append the Unix time in ms of every acknowledged request here");
   cmd->add_flag("--sync", config->sync,
@@ -164,7 +167,7 @@ CLI::App* AddProduceCommand(CLI::App* app, ClientBenchConfig* config) {
 
 CLI::App* AddConsumeCommand(CLI::App* app, ClientBenchConfig* config) {
   CLI::App* cmd = app->add_subcommand("consume", "closed-loop consumers against a running cluster (replog::Client)");
-  AddCommonFlags(cmd, config);
+  AddClientBenchFlags(cmd, config);
   cmd->add_option("--batch", config->consume_batch, "most records per Consume request")->capture_default_str();
   cmd->add_option("--from", config->from, "first offset (0: the first retained)")->capture_default_str();
   cmd->add_option("--follower", config->follower, "read from followers (false: from the leader)")
@@ -197,7 +200,7 @@ class AckLog {
 };
 
 Status RunProduceBench(const ClientBenchConfig& c) {
-  RETURN_IF_ERROR(Validate(c));
+  RETURN_IF_ERROR(ValidateClientBench(c));
   ASSIGN_OR_RETURN(std::unique_ptr<AckLog> ack_log, AckLog::Open(c.ack_log));
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Client>> clients, ConnectAll(c));
   common::RealClock wall;
@@ -225,13 +228,13 @@ Status RunProduceBench(const ClientBenchConfig& c) {
       });
     }
   }
-  return RunLoops(c, "produce", ops, async_ops, clients.size());
+  return RunClientLoops(c, "produce", ops, async_ops, clients.size());
 }
 
 Status RunConsumeBench(const ClientBenchConfig& config) {
   ClientBenchConfig c = config;
   c.batch = c.consume_batch;  // what the report and the checks call batch
-  RETURN_IF_ERROR(Validate(c));
+  RETURN_IF_ERROR(ValidateClientBench(c));
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Client>> clients, ConnectAll(c));
   if (c.produce_first > 0) RETURN_IF_ERROR(ProduceFirst(*clients[0], c.produce_first, c.record_size));
   replog::ConsumeOptions options;
@@ -257,7 +260,7 @@ Status RunConsumeBench(const ClientBenchConfig& config) {
   };
   std::vector<Op> ops;
   for (uint64_t i = 0; i < c.clients; i++) ops.push_back(make_op(i));
-  return RunLoops(c, "consume", ops, {}, clients.size());
+  return RunClientLoops(c, "consume", ops, {}, clients.size());
 }
 
 }  // namespace bench

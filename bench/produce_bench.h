@@ -24,7 +24,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "bench/client_loops.h"
 #include "common/status.h"
 
 namespace CLI {
@@ -58,6 +60,10 @@ struct ClientBenchConfig {
   // produce only: ClientOptions::exactly_once (producer id and sequence on
   // every request; --no-exactly-once turns it off, as before issue 5).
   bool exactly_once = true;
+  // kv-put, kv-get only (kv_bench.h): distinct keys the requests pick from
+  // at random, and LOCAL reads instead of LINEARIZABLE ones.
+  uint64_t keys = 10'000;
+  bool local = false;
 };
 
 // Add the subcommands and their flags to `app`; `app` and `config` must
@@ -70,5 +76,19 @@ CLI::App* AddConsumeCommand(CLI::App* app, ClientBenchConfig* config);
 // be reached. Failed requests during the run are counted, not returned.
 common::Status RunProduceBench(const ClientBenchConfig& config);
 common::Status RunConsumeBench(const ClientBenchConfig& config);
+
+// What the client workloads share (produce, consume, kv-put, kv-get).
+// kInvalidArgument for flags no client workload takes.
+common::Status ValidateClientBench(const ClientBenchConfig& c);
+// --addrs, --clients, --connections, --record-size, --seconds,
+// --warmup-seconds, --timeout.
+void AddClientBenchFlags(CLI::App* cmd, ClientBenchConfig* c);
+// `record_size` bytes that do not compress to nothing, different per salt.
+std::string Payload(uint64_t record_size, uint64_t salt);
+// Runs one closed loop per client, on a thread each (`ops`) or from the
+// completions of asynchronous requests (`async_ops`, when not empty), and
+// prints the report of `workload` (its two lines).
+common::Status RunClientLoops(const ClientBenchConfig& c, const std::string& workload, const std::vector<Op>& ops,
+                              const std::vector<AsyncOp>& async_ops, size_t connections);
 
 }  // namespace bench

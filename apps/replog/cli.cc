@@ -1,5 +1,7 @@
 #include "apps/replog/cli.h"
 
+#include "apps/replog/kv_command.h"
+
 // GCC 12 sees a "potential null pointer dereference" inside CLI11 2.1's
 // string helpers (std::vector<std::string> growth); not in our code.
 #pragma GCC diagnostic push
@@ -31,6 +33,9 @@ struct GlobalFlags {
   double timeout_s = 10;
 };
 
+// --timeout in milliseconds (at least 1).
+int64_t DeadlineMs(const GlobalFlags& g) { return std::max<int64_t>(1, static_cast<int64_t>(g.timeout_s * 1000)); }
+
 struct ProduceFlags {
   std::vector<std::string> values;
   std::string key;
@@ -56,7 +61,7 @@ class Runner {
  public:
   Runner(const GlobalFlags& g, const CliIo& io) : g_(g), io_(io) {}
 
-  int64_t Deadline() const { return std::max<int64_t>(1, static_cast<int64_t>(g_.timeout_s * 1000)); }
+  int64_t Deadline() const { return DeadlineMs(g_); }
 
   // `exactly_once`: ClientOptions::exactly_once (only produce cares).
   Status Connect(bool exactly_once) {
@@ -222,7 +227,7 @@ int Parse(CLI::App& app, int argc, const char* const* argv, const CliIo& io) {
 }  // namespace
 
 int RunCli(int argc, const char* const* argv, const CliIo& io) {
-  CLI::App app{"replog: produce to and consume from a replog cluster"};
+  CLI::App app{"replog: produce to and consume from a replog cluster, and use its key-value store"};
   app.require_subcommand(1);
   app.fallthrough();  // global flags may also follow the command
   GlobalFlags g;
@@ -240,12 +245,17 @@ int RunCli(int argc, const char* const* argv, const CliIo& io) {
   app.add_subcommand("servers", "list the members, their roles and the leader");
   ClusterFlags clf;
   CLI::App* cluster = AddCluster(app, &clf);
+  KvFlags kvf;
+  CLI::App* kv = AddKvCommand(app, &kvf);
   if (int code = Parse(app, argc, argv, io); code >= 0) return code;
 
   const std::string command = app.get_subcommands().front()->get_name();
   if (SplitAddresses(g.addrs).empty()) {
     io.err << "replog: --addrs names no address\n";
     return 2;
+  }
+  if (command == "kv") {
+    return RunKv(*kv, kvf, KvGlobals{SplitAddresses(g.addrs), g.json, DeadlineMs(g)}, io);
   }
   std::vector<Header> headers;
   for (const std::string& h : pf.headers) {

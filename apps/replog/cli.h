@@ -11,10 +11,11 @@
 //                  [--leader | --member ADDR]
 //   replog servers
 //   replog cluster status | transfer [ID] | leave ID
+//   replog kv put|get|del|cas|scan|status ...   (kv_command.h)
 //
 // --addrs defaults to $REPLOG_ADDRS, else 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003.
 // Exit codes: 0 ok; 1 an operation failed (one line on stderr naming it);
-// 2 usage error.
+// 2 usage error; `kv cas` and `kv get` add 3 and 4 (kv_command.h).
 
 #include <iosfwd>
 

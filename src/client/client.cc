@@ -45,7 +45,16 @@ Result<v1::ProduceRequest> MakeRequest(const std::vector<Record>& records) {
   return request;
 }
 
-Status Validate(const ClientOptions& o) {
+}  // namespace
+
+void SetTimeout(grpc::ClientContext* ctx, int64_t timeout_ns) {
+  // A relative deadline (GPR_TIMESPAN): gRPC adds its own clock's now, so
+  // that only common::Clock reads time in our code.
+  int64_t ms = std::max<int64_t>(1, (timeout_ns + 999'999) / 1'000'000);
+  ctx->set_deadline(gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+Status ValidateConnection(const ConnectionLimits& o) {
   if (o.bootstrap_addresses.empty()) return common::InvalidArgumentError("client: no bootstrap address");
   for (const std::string& a : o.bootstrap_addresses) {
     if (a.empty()) return common::InvalidArgumentError("client: empty bootstrap address");
@@ -65,15 +74,6 @@ Status Validate(const ClientOptions& o) {
   return Status::Ok();
 }
 
-}  // namespace
-
-void SetTimeout(grpc::ClientContext* ctx, int64_t timeout_ns) {
-  // A relative deadline (GPR_TIMESPAN): gRPC adds its own clock's now, so
-  // that only common::Clock reads time in our code.
-  int64_t ms = std::max<int64_t>(1, (timeout_ns + 999'999) / 1'000'000);
-  ctx->set_deadline(gpr_time_from_millis(ms, GPR_TIMESPAN));
-}
-
 Client::Client(ClientOptions options, std::unique_ptr<common::Clock> owned_clock)
     : options_(std::move(options)),
       owned_clock_(std::move(owned_clock)),
@@ -87,7 +87,12 @@ Client::Client(ClientOptions options, std::unique_ptr<common::Clock> owned_clock
 Client::~Client() { async_ops_->CancelAllAndWait(); }
 
 Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
-  RETURN_IF_ERROR(Validate(options));
+  RETURN_IF_ERROR(ValidateConnection(ConnectionLimits{.bootstrap_addresses = options.bootstrap_addresses,
+                                                     .deadline_ms = options.deadline_ms,
+                                                     .attempt_timeout_ms = options.attempt_timeout_ms,
+                                                     .discovery_timeout_ms = options.discovery_timeout_ms,
+                                                     .initial_backoff_ms = options.initial_backoff_ms,
+                                                     .max_backoff_ms = options.max_backoff_ms}));
   std::unique_ptr<common::Clock> owned;
   if (options.clock == nullptr) owned = std::make_unique<common::RealClock>();
   std::unique_ptr<Client> client(new Client(std::move(options), std::move(owned)));
@@ -119,16 +124,7 @@ bool Client::SleepBefore(Backoff& backoff, int64_t deadline_ns) {
 }
 
 Status Client::Discover(int64_t deadline_ns) {
-  DiscoveryRound round(*members_, deadline_ns, options_.discovery_timeout_ms * 1'000'000);
-  while (std::optional<DiscoveryRound::Call> call = round.Next(NowNs())) {
-    auto stub = v1::Log::NewStub(members_->Connected(call->address, call->timeout_ns));
-    grpc::ClientContext ctx;
-    SetTimeout(&ctx, call->timeout_ns);
-    v1::GetServersResponse response;
-    grpc::Status gs = stub->GetServers(&ctx, v1::GetServersRequest(), &response);
-    round.OnAnswer(gs, response);
-  }
-  return round.Finish();
+  return DiscoverBlocking(*members_, *clock_, deadline_ns, options_.discovery_timeout_ms * 1'000'000);
 }
 
 Result<ClusterView> Client::Servers() {

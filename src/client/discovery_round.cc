@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "client/client_internal.h"
 #include "client/convert.h"
 #include "client/members.h"
+#include "replog/v1/log.grpc.pb.h"
 
 namespace replog {
 
@@ -35,6 +37,20 @@ common::Status DiscoveryRound::Finish() const {
   if (answered_) return common::Status::Ok();
   std::string errors = errors_.empty() ? "deadline passed before any member was asked" : errors_;
   return common::UnavailableError("no member answered GetServers (" + errors + ")");
+}
+
+common::Status DiscoverBlocking(Members& members, common::Clock& clock, int64_t deadline_ns,
+                                int64_t call_timeout_ns) {
+  DiscoveryRound round(members, deadline_ns, call_timeout_ns);
+  while (std::optional<DiscoveryRound::Call> call = round.Next(clock.NowNanos())) {
+    auto stub = v1::Log::NewStub(members.Connected(call->address, call->timeout_ns));
+    grpc::ClientContext ctx;
+    SetTimeout(&ctx, call->timeout_ns);
+    v1::GetServersResponse response;
+    grpc::Status gs = stub->GetServers(&ctx, v1::GetServersRequest(), &response);
+    round.OnAnswer(gs, response);
+  }
+  return round.Finish();
 }
 
 }  // namespace replog

@@ -14,6 +14,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "replog/v1/log.pb.h"
 
@@ -51,5 +52,11 @@ class DiscoveryRound {
   bool answered_ = false;
   bool found_leader_ = false;
 };
+
+// A whole round with gRPC's sync API, each call waiting for its member's
+// connection first (Members::Connected): what Client and KvClient run to
+// learn the members. Returns Finish()'s status. Thread-safe as Members is.
+common::Status DiscoverBlocking(Members& members, common::Clock& clock, int64_t deadline_ns,
+                                int64_t call_timeout_ns);
 
 }  // namespace replog

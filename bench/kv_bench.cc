@@ -1,0 +1,137 @@
+#include "bench/kv_bench.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "client/cli_format.h"
+#include "client/kv_client.h"
+
+namespace bench {
+
+namespace {
+
+using common::Result;
+using common::Status;
+using replog::KvClient;
+
+// Threads that put the keys before kv-get measures.
+constexpr uint64_t kPreloadThreads = 16;
+
+Status ValidateKv(const ClientBenchConfig& c) {
+  RETURN_IF_ERROR(ValidateClientBench(c));
+  if (c.keys == 0) return common::InvalidArgumentError("--keys must be positive");
+  return Status::Ok();
+}
+
+std::string Key(uint64_t i) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "bench/%08llu", static_cast<unsigned long long>(i));
+  return buf;
+}
+
+// The KvClients the threads share: --connections of them (0: one per client).
+Result<std::vector<std::unique_ptr<KvClient>>> ConnectAll(const ClientBenchConfig& c) {
+  replog::KvClientOptions o;
+  o.bootstrap_addresses = replog::cli::SplitAddresses(c.addrs);
+  o.deadline_ms = static_cast<int64_t>(c.timeout_seconds * 1000);
+  o.exactly_once = c.exactly_once;
+  const uint64_t n = c.connections == 0 ? c.clients : std::min(c.connections, c.clients);
+  std::vector<std::unique_ptr<KvClient>> out;
+  for (uint64_t i = 0; i < n; i++) {
+    o.seed = i + 1;
+    auto client = KvClient::Connect(o);
+    if (!client.has_value()) return client.error();
+    out.push_back(std::move(*client));
+  }
+  return out;
+}
+
+// Puts every key once, kPreloadThreads at a time; the first error stops it.
+Status Preload(const std::vector<std::unique_ptr<KvClient>>& clients, const ClientBenchConfig& c) {
+  std::fprintf(stderr, "putting %llu keys of %llu B first\n", static_cast<unsigned long long>(c.keys),
+               static_cast<unsigned long long>(c.record_size));
+  const uint64_t threads = std::min(kPreloadThreads, c.keys);
+  std::vector<Status> results(threads);
+  std::vector<std::thread> workers;
+  for (uint64_t t = 0; t < threads; t++) {
+    workers.emplace_back([&, t] {
+      KvClient& client = *clients[t % clients.size()];
+      for (uint64_t k = t; k < c.keys && results[t].ok(); k += threads) {
+        auto r = client.Put(Key(k), Payload(c.record_size, k));
+        if (!r.has_value()) results[t] = r.error().WithContext("kv-get preload");
+      }
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  for (const Status& s : results) RETURN_IF_ERROR(s);
+  return Status::Ok();
+}
+
+// The op of client `i`: `request(client, key index)` on a random key each time.
+template <typename Request>
+std::vector<Op> MakeOps(const std::vector<std::unique_ptr<KvClient>>& clients, const ClientBenchConfig& c,
+                        Request request) {
+  std::vector<Op> ops;
+  for (uint64_t i = 0; i < c.clients; i++) {
+    KvClient* client = clients[i % clients.size()].get();
+    auto rng = std::make_shared<std::mt19937_64>(i + 1);
+    const uint64_t keys = c.keys;
+    ops.push_back([client, rng, keys, request] {
+      return request(*client, std::uniform_int_distribution<uint64_t>(0, keys - 1)(*rng));
+    });
+  }
+  return ops;
+}
+
+}  // namespace
+
+CLI::App* AddKvPutCommand(CLI::App* app, ClientBenchConfig* config) {
+  CLI::App* cmd = app->add_subcommand("kv-put", "closed-loop KV writers against a running cluster (replog::KvClient)");
+  AddClientBenchFlags(cmd, config);
+  cmd->add_option("--keys", config->keys, "distinct keys, each request picks one at random")->capture_default_str();
+  cmd->add_flag("!--no-exactly-once", config->exactly_once,
+                "send no client id and sequence (default: exactly-once writes, the client's default)");
+  return cmd;
+}
+
+CLI::App* AddKvGetCommand(CLI::App* app, ClientBenchConfig* config) {
+  CLI::App* cmd = app->add_subcommand("kv-get", "closed-loop KV readers against a running cluster (replog::KvClient)");
+  AddClientBenchFlags(cmd, config);
+  cmd->add_option("--keys", config->keys, "distinct keys, put once first; each request gets one at random")
+      ->capture_default_str();
+  cmd->add_flag("--local", config->local, "LOCAL reads (default: LINEARIZABLE)");
+  return cmd;
+}
+
+Status RunKvPutBench(const ClientBenchConfig& c) {
+  RETURN_IF_ERROR(ValidateKv(c));
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<KvClient>> clients, ConnectAll(c));
+  const std::string value = Payload(c.record_size, 1);
+  std::vector<Op> ops = MakeOps(clients, c, [value](KvClient& client, uint64_t k) {
+    auto r = client.Put(Key(k), value);
+    if (!r.has_value()) return OpResult{r.error()};
+    return OpResult{Status::Ok(), 1, value.size(), r->write.retried_after_unknown_outcome};
+  });
+  return RunClientLoops(c, "kv-put", ops, {}, clients.size());
+}
+
+Status RunKvGetBench(const ClientBenchConfig& c) {
+  RETURN_IF_ERROR(ValidateKv(c));
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<KvClient>> clients, ConnectAll(c));
+  RETURN_IF_ERROR(Preload(clients, c));
+  const replog::ReadConsistency consistency =
+      c.local ? replog::ReadConsistency::kLocal : replog::ReadConsistency::kLinearizable;
+  std::vector<Op> ops = MakeOps(clients, c, [consistency](KvClient& client, uint64_t k) {
+    auto r = client.Get(Key(k), consistency);
+    if (!r.has_value()) return OpResult{r.error()};
+    return OpResult{Status::Ok(), 1, r->kv.value.size()};
+  });
+  return RunClientLoops(c, "kv-get", ops, {}, clients.size());
+}
+
+}  // namespace bench

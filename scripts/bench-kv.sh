@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The key-value store's benchmarks (issue 6), side by side with etcd 3.4 in
+# one run. Starts a 3-member replog cluster on 127.0.0.1:7301-7303
+# (PORT_BASE + 1..3) with default settings and data under $WORK (as
+# bench-cluster.sh does), then,
+# RUNS times: replog-bench kv-put at each of CLIENTS (256-byte values over
+# KEYS random keys, exactly-once as the client's default), kv-get at
+# GET_CLIENTS (KEYS keys put first, LINEARIZABLE reads spread over the
+# members; LOCAL_GETS=1 adds a LOCAL run), then etcd's writes at the same
+# concurrencies and its linearizable reads at 16 clients over 10,000 keys
+# (../shared/tools/etcd-bench.sh with READS=1, same disk). Every result is a
+# JSON line in $OUT; a table of medians ends the run. Knobs (environment):
+# BUILD, WORK, PORT_BASE, RUNS, CLIENTS, GET_CLIENTS, KEYS, DURATION,
+# LOCAL_GETS, ETCD_BENCH (path; skipped if missing).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+BUILD=${BUILD:-build}
+WORK=${WORK:-data/bench-kv}
+PORT_BASE=${PORT_BASE:-7300}
+RUNS=${RUNS:-3}
+CLIENTS=${CLIENTS:-"1 16 64"}
+GET_CLIENTS=${GET_CLIENTS:-16}
+KEYS=${KEYS:-10000}
+DURATION=${DURATION:-10}
+LOCAL_GETS=${LOCAL_GETS:-0}
+ETCD_BENCH=${ETCD_BENCH:-$root/../shared/tools/etcd-bench.sh}
+ETCD_WORK=${ETCD_WORK:-/tmp/replog-etcd-bench}  # etcd-bench.sh reads WORK too
+OUT=${OUT:-$WORK/results.jsonl}
+replogd=$BUILD/apps/replogd/replogd
+replog=$BUILD/apps/replog/replog
+bench=$BUILD/bench/replog-bench
+addrs=127.0.0.1:$((PORT_BASE + 1)),127.0.0.1:$((PORT_BASE + 2)),127.0.0.1:$((PORT_BASE + 3))
+members=1=127.0.0.1:$((PORT_BASE + 1)),2=127.0.0.1:$((PORT_BASE + 2)),3=127.0.0.1:$((PORT_BASE + 3))
+log() { echo "[bench-kv $(date +%H:%M:%S)] $*" >&2; }
+
+declare -A PID=()
+start() {
+  local id=$1
+  "$replogd" --id "$id" --data-dir "$WORK/m$id" --listen "127.0.0.1:$((PORT_BASE + id))" --initial-members "$members" \
+    --log-level warn >>"$WORK/m$id.log" 2>&1 &
+  PID[$id]=$!
+}
+stop_all() {
+  local id
+  for id in "${!PID[@]}"; do kill -TERM "${PID[$id]}" 2>/dev/null || true; done
+  for id in "${!PID[@]}"; do wait "${PID[$id]}" 2>/dev/null || true; done
+  PID=()
+}
+trap stop_all EXIT
+# Until a KV write succeeds: the KV group has a leader (at most about 20 s).
+wait_kv_leader() {
+  for _ in $(seq 20); do
+    "$replog" --addrs "$addrs" --timeout 1 kv put bench-kv/ready 1 >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "no KV leader after 20 s"; exit 1
+}
+fresh() {
+  stop_all; rm -rf "$WORK"/m*; mkdir -p "$WORK"
+  for id in 1 2 3; do start "$id"; done
+  wait_kv_leader
+}
+# Runs replog-bench, keeps its JSON line with a label.
+record() {
+  local label=$1 out; shift
+  out=$("$bench" "$@" 2>/dev/null) || { log "$label failed"; return 0; }
+  grep -v '^{' <<<"$out" >&2 || true
+  grep '^{' <<<"$out" | sed "s/^{/{\"label\":\"$label\",/" >>"$OUT"
+}
+
+mkdir -p "$WORK"
+: >"$OUT"
+log "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for run in $(seq "$RUNS"); do
+  fresh
+  for c in $CLIENTS; do
+    record "replog kv put C=$c" kv-put --addrs "$addrs" --clients "$c" --record-size 256 --keys "$KEYS" \
+      --seconds "$DURATION" --warmup-seconds 1
+  done
+  for c in $GET_CLIENTS; do
+    record "replog kv get linearizable C=$c" kv-get --addrs "$addrs" --clients "$c" --record-size 256 \
+      --keys "$KEYS" --seconds "$DURATION" --warmup-seconds 1
+    if [ "$LOCAL_GETS" = 1 ]; then
+      record "replog kv get local C=$c" kv-get --addrs "$addrs" --clients "$c" --record-size 256 \
+        --keys "$KEYS" --seconds "$DURATION" --warmup-seconds 1 --local
+    fi
+  done
+  stop_all
+  if [ -x "$ETCD_BENCH" ]; then
+    WORK=$ETCD_WORK CLIENTS="$CLIENTS" DURATION="${DURATION}s" READS=1 "$ETCD_BENCH" 2>>"$WORK/etcd-bench.log" >>"$OUT"
+    tail -n 4 "$OUT" >&2
+  else
+    log "no $ETCD_BENCH: etcd skipped"
+  fi
+done
+stop_all
+
+python3 - "$OUT" <<'PY'
+import json, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line.startswith("{"): continue
+    d = json.loads(line)
+    rows.setdefault(d.get("label", "?"), []).append(d)
+def med(ds, *keys):
+    vals = [d[k] for d in ds for k in keys if d.get(k) is not None][:len(ds)]
+    return statistics.median(vals) if vals else None
+print(f"{'label':40} {'n':>2} {'ops/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>6}")
+for label, ds in rows.items():
+    f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
+    print(f"{label:40} {len(ds):>2} {f(med(ds,'ops_per_s','tput'),0):>10} {f(med(ds,'p50_ms'),2):>8} "
+          f"{f(med(ds,'p99_ms'),2):>8} {f(med(ds,'max_ms'),2):>8} {f(med(ds,'errors'),0):>6}")
+PY
