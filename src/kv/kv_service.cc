@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 #include <utility>
@@ -52,6 +53,11 @@ grpc::Status Refused(const KvResult& r, const KvCommand& c, grpc::ServerContextB
 KvService::KvService(raft::Node& node, const raft::DurableStorage& storage, KvStateMachine& state_machine,
                      KvServiceOptions options)
     : node_(node), storage_(storage), sm_(state_machine), options_(options) {}
+
+KvService::~KvService() {
+  std::lock_guard lock(removals_mu_);
+  for (std::thread& t : removals_) t.join();
+}
 
 int64_t KvService::TimeoutOf(const grpc::CallbackServerContext* ctx) const {
   const auto left = ctx->deadline() - std::chrono::system_clock::now();
@@ -127,7 +133,8 @@ grpc::ServerUnaryReactor* KvService::CompareAndSet(grpc::CallbackServerContext* 
       break;
     default: {
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      reactor->Finish(grpc::Status(StatusCode::INVALID_ARGUMENT, "compare-and-set needs a compare (value or mod_revision)"));
+      reactor->Finish(
+          grpc::Status(StatusCode::INVALID_ARGUMENT, "compare-and-set needs a compare (value or mod_revision)"));
       return reactor;
     }
   }
@@ -157,7 +164,8 @@ grpc::ServerUnaryReactor* KvService::Read(grpc::CallbackServerContext* ctx, repl
     return reactor;
   }
   if (consistency != replog::v1::LINEARIZABLE) {
-    reactor->Finish(grpc::Status(StatusCode::INVALID_ARGUMENT, "unknown read consistency " + std::to_string(consistency)));
+    reactor->Finish(
+        grpc::Status(StatusCode::INVALID_ARGUMENT, "unknown read consistency " + std::to_string(consistency)));
     return reactor;
   }
   node_.ReadIndexAsync(TimeoutOf(ctx), [this, ctx, reactor, read = std::move(read)](Result<uint64_t> index) {
@@ -235,7 +243,8 @@ grpc::ServerUnaryReactor* KvService::RemoveMember(grpc::CallbackServerContext* c
   if (shutting_down_.load()) {
     reactor->Finish(rpc::ShuttingDown(ctx));
   } else if (st.role != raft::Role::kLeader) {
-    reactor->Finish(rpc::ToGrpcWithHint(common::UnavailableError("not the KV group's leader"), node_.leader_hint(), ctx));
+    reactor->Finish(
+        rpc::ToGrpcWithHint(common::UnavailableError("not the KV group's leader"), node_.leader_hint(), ctx));
   } else if (req->id() == st.id) {
     reactor->Finish(grpc::Status(StatusCode::FAILED_PRECONDITION,
                                  "member " + std::to_string(req->id()) + " leads the KV group and is running"));
@@ -249,14 +258,16 @@ grpc::ServerUnaryReactor* KvService::RemoveMember(grpc::CallbackServerContext* c
   } else {
     raft::ConfChange cc;
     cc.changes.push_back({raft::ConfChangeType::kRemove, req->id()});
-    std::thread([this, reactor, resp, fill, done = node_.ChangeMembership(std::move(cc), {}, TimeoutOf(ctx))]() mutable {
+    std::future<common::Status> done = node_.ChangeMembership(std::move(cc), {}, TimeoutOf(ctx));
+    std::lock_guard lock(removals_mu_);
+    removals_.emplace_back([this, reactor, resp, fill, done = std::move(done)]() mutable {
       common::Status s = done.get();
       if (s.ok()) {
         resp->set_removed(true);
         fill(node_.GetStatus().conf_state);
       }
       reactor->Finish(rpc::ToGrpc(s));
-    }).detach();
+    });
   }
   return reactor;
 }

@@ -27,6 +27,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -53,6 +56,9 @@ class KvService final : public replog::v1::KV::CallbackService {
   // outlive the service.
   KvService(raft::Node& node, const raft::DurableStorage& storage, KvStateMachine& state_machine,
             KvServiceOptions options = {});
+  // Joins the RemoveMember threads (each ends once the node completes its
+  // change, which Node::Shutdown does).
+  ~KvService() override;
 
   // Refuses new calls with UNAVAILABLE from now on. Calls in flight end when
   // the node completes them (Node::Shutdown completes every one).
@@ -91,6 +97,8 @@ class KvService final : public replog::v1::KV::CallbackService {
   KvStateMachine& sm_;
   const KvServiceOptions options_;
   std::atomic<bool> shutting_down_{false};
+  std::mutex removals_mu_;
+  std::vector<std::thread> removals_;  // RemoveMember's waits
 };
 
 }  // namespace kv

@@ -93,7 +93,8 @@ Status KvSessions::DecodeFrom(std::string_view* in) {
     uint64_t client = 0;
     Session s;
     uint32_t kept = 0;
-    if (!common::GetFixed64(&rest, &client) || !common::GetFixed64(&rest, &s.next) || !common::GetFixed64(&rest, &s.last_revision) ||
+    if (!common::GetFixed64(&rest, &client) || !common::GetFixed64(&rest, &s.next) ||
+        !common::GetFixed64(&rest, &s.last_revision) ||
         !common::GetFixed32(&rest, &kept)) {
       return common::DataLossError(where + ": cut short");
     }
@@ -104,7 +105,8 @@ Status KvSessions::DecodeFrom(std::string_view* in) {
     for (uint32_t k = 0; k < kept; ++k) {
       uint64_t seq = 0;
       uint32_t n = 0;
-      if (!common::GetFixed64(&rest, &seq) || !common::GetFixed32(&rest, &n) || n > kMaxResponseBytes || rest.size() < n) {
+      if (!common::GetFixed64(&rest, &seq) || !common::GetFixed32(&rest, &n) || n > kMaxResponseBytes ||
+          rest.size() < n) {
         return common::DataLossError(where + ": response " + std::to_string(k) + " cut short");
       }
       if (seq >= s.next || (!s.kept.empty() && seq <= s.kept.back().first)) {

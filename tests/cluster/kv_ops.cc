@@ -62,7 +62,9 @@ common::Result<std::optional<std::string>> KvGetLocal(Cluster& cluster, uint64_t
   req.set_consistency(v1::LOCAL);
   v1::GetResponse resp;
   grpc::Status s = KvStub(cluster, id)->Get(&ctx, req, &resp);
-  if (!s.ok()) return common::UnavailableError("get " + key + " on member " + std::to_string(id) + ": " + s.error_message());
+  if (!s.ok()) {
+    return common::UnavailableError("get " + key + " on member " + std::to_string(id) + ": " + s.error_message());
+  }
   if (!resp.found()) return std::optional<std::string>();
   return std::optional<std::string>(resp.kv().value());
 }
