@@ -111,6 +111,7 @@ void ClusterService::PromoteOnce() {
   for (raft::NodeId id : st.conf_state.learners) {
     auto it = st.match_index.find(id);
     if (it == st.match_index.end() || it->second + options_.promote_max_lag < st.commit) continue;
+    if (options_.may_promote && !options_.may_promote(id)) continue;
     raft::ConfChange cc;
     cc.changes.push_back(raft::ConfChangeItem{raft::ConfChangeType::kAddVoter, id});
     common::Status s = node_.ChangeMembership(std::move(cc), {}, 2'000 * kMilli).get();

@@ -7,7 +7,8 @@
 // Promotion: while this member leads, a thread of the service looks at the
 // learners every options.promote_interval_ms and proposes each one as a
 // voter once its match index is within options.promote_max_lag entries of
-// the leader's commit index. Learners exist here only as joining members.
+// the leader's commit index (and options.may_promote agrees). Learners exist
+// here only as joining members.
 //
 // Removal watch: the same thread notices when this member was removed while
 // the leader could not tell it (NotifyRemoved failed: it was down or not yet
@@ -49,6 +50,11 @@ struct ClusterServiceOptions {
   uint64_t promote_max_lag = 100;
   // Removal watch (see above).
   int64_t orphan_after_ms = 2'000;
+  // When set, a caught-up learner is promoted only once this says yes for
+  // its id: replogd makes the log group wait until the member is a voter of
+  // the KV group (server/kv_membership.h), so that a member the log group
+  // counts as a voter is one in both groups. Called on the promotion thread.
+  std::function<bool(raft::NodeId)> may_promote;
 };
 
 class ClusterService final : public replog::v1::Cluster::Service {

@@ -1,5 +1,6 @@
 #include "server/kv_membership.h"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -16,6 +17,12 @@ std::map<raft::NodeId, bool> VotersOf(const raft::NodeStatus& st) {
 }
 
 }  // namespace
+
+bool ReadyForLogPromotion(const raft::Node& kv_node, raft::NodeId id) {
+  const raft::ConfState cs = kv_node.GetStatus().conf_state;
+  if (cs.voters.empty()) return true;
+  return std::find(cs.voters.begin(), cs.voters.end(), id) != cs.voters.end();
+}
 
 KvMembership::KvMembership(raft::Node& log_node, raft::Node& kv_node, KvMembershipOptions options)
     : log_node_(log_node), kv_node_(kv_node), options_(options) {}
@@ -48,9 +55,9 @@ std::string KvMembership::ReconcileOnce() {
   }
   for (const auto& [id, voter] : have) {
     if (!cc.changes.empty()) break;
-    const auto it = want.find(id);
+    const auto it = want.find(id);  // a learner of the log group too: it waits for this
     const auto progress = kv.progress.find(id);
-    if (!voter && it != want.end() && it->second && progress != kv.progress.end() &&
+    if (!voter && it != want.end() && progress != kv.progress.end() &&
         progress->second.match + options_.max_lag >= kv.commit) {
       cc.changes.push_back({raft::ConfChangeType::kAddVoter, id});
       what = "promote member " + std::to_string(id) + " to voter";

@@ -8,8 +8,13 @@
 // configurations as it knows them and proposes one change to the KV group:
 //   1. a member of the log group (voter or learner) missing from the KV
 //      group is added to it as a learner, with its address;
-//   2. a KV learner that is a voter of the log group is promoted once its
-//      match index is within max_lag entries of the KV commit index;
+//   2. a KV learner that is a member of the log group is promoted once its
+//      match index is within max_lag entries of the KV commit index. The log
+//      group promotes a learner only once it is a KV voter
+//      (ReadyForLogPromotion, ClusterServiceOptions::may_promote), so that a
+//      member the log group counts as a voter is one in both groups: a
+//      cluster that loses a member right after another joined keeps a KV
+//      quorum too;
 //   3. a KV member that the log group no longer has is removed, but only
 //      while this member's log group is caught up (it knows a leader and
 //      applied its whole commit index), so that a log view that merely lags
@@ -34,6 +39,11 @@ struct KvMembershipOptions {
   uint64_t max_lag = 100;
   int64_t change_timeout_ms = 5'000;
 };
+
+// Whether the log group may promote member `id`: it is a voter of the KV
+// group as `kv_node` knows it, or this member knows no KV group (a data
+// directory from before the KV store).
+bool ReadyForLogPromotion(const raft::Node& kv_node, raft::NodeId id);
 
 class KvMembership {
  public:

@@ -79,7 +79,6 @@ struct Server::Parts {
   std::unique_ptr<logservice::Retention> retention;  // before the node: its apply thread calls it
   std::unique_ptr<raft::Node> node;
   std::unique_ptr<logservice::LogService> log_service;
-  std::unique_ptr<cluster::ClusterService> cluster_service;
   // The key-value store: the second Raft group, under <data_dir>/kv.
   std::unique_ptr<raft::DurableStorage> kv_storage;
   kv::KvStateMachine kv_state_machine;
@@ -87,6 +86,7 @@ struct Server::Parts {
   std::unique_ptr<kv::KvSnapshots> kv_snapshots;
   std::unique_ptr<KvMembership> kv_membership;
   std::unique_ptr<kv::KvService> kv_service;
+  std::unique_ptr<cluster::ClusterService> cluster_service;  // after kv_node: it asks it before promoting
   std::unique_ptr<grpc::Server> grpc_server;
   std::string bound_address;
 };
@@ -169,8 +169,6 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   ASSIGN_OR_RETURN(p->node, raft::Node::Start(node_options, *p->storage, *p->transport, p->state_machine, p->clock));
   p->retention->Start(*p->node);
   p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->state_machine, p->clock);
-  p->cluster_service = std::make_unique<cluster::ClusterService>(*p->node, *p->storage, p->config.advertise_address, p->clock,
-                                                                 [s = server.get()] { s->OnRemoved(); });
 
   raft::NodeOptions kv_options = NodeOptionsOf(p->config, kKvGroup);
   kv_options.on_fatal = node_options.on_fatal;
@@ -185,6 +183,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   p->kv_membership = std::make_unique<KvMembership>(*p->node, *p->kv_node);
   p->kv_membership->Start();
   p->kv_service = std::make_unique<kv::KvService>(*p->kv_node, *p->kv_storage, p->kv_state_machine);
+  cluster::ClusterServiceOptions cluster_options;
+  cluster_options.may_promote = [kv_node = p->kv_node.get()](raft::NodeId id) {
+    return ReadyForLogPromotion(*kv_node, id);
+  };
+  p->cluster_service = std::make_unique<cluster::ClusterService>(*p->node, *p->storage, p->config.advertise_address,
+                                                                 p->clock, [s = server.get()] { s->OnRemoved(); },
+                                                                 cluster_options);
 
   grpc::ServerBuilder builder;
   int port = 0;
