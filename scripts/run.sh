@@ -67,6 +67,10 @@ In another terminal, from $root:
   $replog consume --from 0 --max 5       # read from the first offset
   $replog consume --from 0 --follow      # tail the log (Ctrl-C to stop)
   $replog servers                        # members and the leader
+  $replog kv put color blue              # the key-value store (docs/kv.md)
+  $replog kv get color                   # linearizable; --local: this member's state
+  $replog kv cas color --expect blue --value green
+  $replog kv scan --prefix co
   kill -9 <pid of the leader>            # and produce again: a new leader takes over
 
 Members: pids ${pids[*]}. Press Ctrl-C here to stop the cluster.
