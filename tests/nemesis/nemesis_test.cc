@@ -30,7 +30,9 @@
 
 #include "client/client.h"
 #include "client/cluster_admin.h"
+#include "client/kv_client.h"
 #include "cluster_harness.h"
+#include "kv_ops.h"
 #include "log_checks.h"
 
 namespace cluster_testing {
@@ -409,6 +411,52 @@ const Mode kRetentionMode{
     .retention = true,
 };
 
+// A writer of the key-value store beside the log's producers: puts distinct
+// keys "kv<n>" one at a time through a KvClient (exactly-once), so that the
+// KV group goes through the same faults and membership changes, and
+// remembers what was acknowledged.
+class KvWriter {
+ public:
+  explicit KvWriter(const std::vector<std::string>& addresses) {
+    thread_ = std::jthread([this, addresses](std::stop_token stop) { Run(addresses, stop); });
+  }
+  void Stop() {
+    thread_.request_stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::map<std::string, std::string> acked() {
+    std::lock_guard l(mu_);
+    return acked_;
+  }
+
+ private:
+  void Run(const std::vector<std::string>& addresses, const std::stop_token& stop) {
+    replog::KvClientOptions o;
+    o.bootstrap_addresses = addresses;
+    o.deadline_ms = 5'000;
+    o.attempt_timeout_ms = 1'000;
+    std::unique_ptr<replog::KvClient> client;
+    for (int n = 0; !stop.stop_requested();) {
+      if (client == nullptr) {
+        auto c = replog::KvClient::Connect(o);
+        if (!c.has_value()) continue;
+        client = std::move(*c);
+      }
+      const std::string key = "kv" + std::to_string(n);
+      const std::string value = "v" + std::to_string(n);
+      if (client->Put(key, value).has_value()) {
+        std::lock_guard l(mu_);
+        acked_[key] = value;
+        ++n;
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::map<std::string, std::string> acked_;
+  std::jthread thread_;
+};
+
 bool Skipped(const std::vector<Jump>& jumps, uint64_t offset) {
   for (const Jump& j : jumps) {
     if (offset >= j.from && offset < j.to) return true;
@@ -426,6 +474,11 @@ void RunNemesis(const Mode& mode) {
   options.members = kMembers;
   options.name = mode.name;
   options.extra_args = mode.server_args;
+  // KV snapshots every few hundred writes: wiped and lagging members come
+  // back to the KV group through them.
+  for (const char* arg : {"--kv-snapshot-entries", "300", "--kv-trailing-entries", "50"}) {
+    options.extra_args.push_back(arg);
+  }
   auto cluster_or = Cluster::Start(options);
   ASSERT_TRUE(cluster_or.has_value()) << cluster_or.error().ToString();
   Cluster& cluster = **cluster_or;
@@ -436,6 +489,7 @@ void RunNemesis(const Mode& mode) {
   replog::ClusterAdmin admin(*admin_client, 5'000);
   Producers producers(cluster.Addresses(), mode.value_bytes);
   Consumers consumers(cluster.Addresses());
+  KvWriter kv_writer(cluster.Addresses());
 
   Nemesis nemesis(cluster, admin, seed);
   std::mt19937_64 pace(seed ^ 0x9e3779b97f4a7c15ULL);
@@ -455,6 +509,7 @@ void RunNemesis(const Mode& mode) {
   }
   EXPECT_GE(producers.acked(), before + 100) << "the healed cluster does not take produces";
   producers.Stop();
+  kv_writer.Stop();
 
   const std::vector<Ack> acks = producers.acks();
   const std::set<std::string> uncertain = producers.uncertain();
@@ -550,6 +605,24 @@ void RunNemesis(const Mode& mode) {
                   << (uncertain.contains(value) ? " (its produce had an unknown outcome)" : "");
   }
   for (const std::string& m : TwoLeadersInATerm(cluster)) ADD_FAILURE() << m;
+
+  // The KV group followed the membership changes: every member holds the
+  // same map at the same applied index, with every acknowledged put.
+  const std::map<std::string, std::string> kv_acked = kv_writer.acked();
+  auto kv = WaitSameKvState(cluster, ids, 60'000);
+  EXPECT_TRUE(kv.has_value()) << kv.error().ToString();
+  size_t kv_lost = 0;
+  for (uint64_t id : ids) {
+    auto dump = KvDump(cluster, id);
+    ASSERT_TRUE(dump.has_value()) << dump.error().ToString();
+    for (const auto& [key, value] : kv_acked) {
+      auto it = dump->find(key);
+      if (it != dump->end() && it->second == value) continue;
+      if (++kv_lost <= 10) ADD_FAILURE() << "member " << id << " lacks acknowledged put " << key;
+    }
+  }
+  EXPECT_EQ(kv_lost, 0u);
+  const size_t kv_installs = CountLogLines(cluster, "raft group 2: installed the leader's snapshot");
   const size_t purges = CountLogLines(cluster, "retention: log purged up to");
   const size_t installs = CountLogLines(cluster, "raft group 1: installed the leader's snapshot");
   if (mode.retention && duration_s >= 60) {
@@ -567,13 +640,15 @@ void RunNemesis(const Mode& mode) {
               "offset only by the consumers, %zu skipped by both), %llu produce calls failed, %zu produces had an "
               "unknown outcome, %d values in the log twice; first offset %llu, %zu records through offset %llu on "
               "%zu members; consumers saw %zu and %zu records and skipped %zu and %zu ranges; %zu purges and %zu "
-              "snapshot installs in the members' logs\n",
+              "snapshot installs in the members' logs; %zu KV puts acknowledged, the same map on every member, %zu KV "
+              "snapshot installs\n",
               mode.name, static_cast<unsigned long long>(seed), total, faults.c_str(), acks.size() - unverifiable,
               static_cast<size_t>(std::count_if(acks.begin(), acks.end(), [&](const Ack& a) { return a.offset < f; })) -
                   unverifiable,
               unverifiable, static_cast<unsigned long long>(producers.failed()), uncertain.size(), duplicated,
               static_cast<unsigned long long>(f), log->size(), static_cast<unsigned long long>(through), ids.size(),
-              seen[0].size(), seen[1].size(), jumps[0].size(), jumps[1].size(), purges, installs);
+              seen[0].size(), seen[1].size(), jumps[0].size(), jumps[1].size(), purges, installs, kv_acked.size(),
+              kv_installs);
   for (int k = 0; k < kFaultKinds; ++k) {
     if (duration_s >= 60) {
       EXPECT_GT(nemesis.counts().count(k), 0u) << "no " << FaultName(k) << " in this run";
