@@ -134,20 +134,4 @@ if [ "$LONG_SECONDS" -gt 0 ]; then
 fi
 stop_all
 
-python3 - "$OUT" <<'PY'
-import json, statistics, sys
-rows = {}
-for line in open(sys.argv[1]):
-    line = line.strip()
-    if not line.startswith("{"): continue
-    d = json.loads(line)
-    rows.setdefault(d.get("label", "?"), []).append(d)
-def med(ds, *keys):
-    vals = [d[k] for d in ds for k in keys if d.get(k) is not None][:len(ds)]
-    return statistics.median(vals) if vals else None
-print(f"{'label':40} {'n':>2} {'ops/s':>10} {'MB/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failover ms':>11}")
-for label, ds in rows.items():
-    f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
-    print(f"{label:40} {len(ds):>2} {f(med(ds,'ops_per_s','tput'),0):>10} {f(med(ds,'mb_per_s')):>8} "
-          f"{f(med(ds,'p50_ms'),2):>8} {f(med(ds,'p99_ms'),2):>8} {f(med(ds,'failover_ms'),0):>11}")
-PY
+python3 "$root/scripts/bench_table.py" "$OUT" "ops/s=ops_per_s|tput:0" "MB/s=mb_per_s" "p50 ms=p50_ms:2" "p99 ms=p99_ms:2" "failover ms=failover_ms:0"

@@ -96,20 +96,4 @@ for run in $(seq "$RUNS"); do
 done
 stop_all
 
-python3 - "$OUT" <<'PY'
-import json, statistics, sys
-rows = {}
-for line in open(sys.argv[1]):
-    line = line.strip()
-    if not line.startswith("{"): continue
-    d = json.loads(line)
-    rows.setdefault(d.get("label", "?"), []).append(d)
-def med(ds, *keys):
-    vals = [d[k] for d in ds for k in keys if d.get(k) is not None][:len(ds)]
-    return statistics.median(vals) if vals else None
-print(f"{'label':40} {'n':>2} {'ops/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>6}")
-for label, ds in rows.items():
-    f = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
-    print(f"{label:40} {len(ds):>2} {f(med(ds,'ops_per_s','tput'),0):>10} {f(med(ds,'p50_ms'),2):>8} "
-          f"{f(med(ds,'p99_ms'),2):>8} {f(med(ds,'max_ms'),2):>8} {f(med(ds,'errors'),0):>6}")
-PY
+python3 "$root/scripts/bench_table.py" "$OUT" "ops/s=ops_per_s|tput:0" "p50 ms=p50_ms:2" "p99 ms=p99_ms:2" "max ms=max_ms:2" "errors=errors:0"

@@ -12,6 +12,15 @@
 
 namespace replog {
 
+// Leader hints a write (produce or KV) follows in a row without waiting;
+// more means members point at each other (a view in flux), and backoff is
+// due.
+inline constexpr int kMaxHintHops = 3;
+// New lanes one write may take after FAILED_PRECONDITION (the server forgot
+// the producer or KV client); a refusal of a new lane's sequence 0 would be
+// a bug.
+inline constexpr int kMaxLaneRenewals = 1;
+
 // Sets a deadline `timeout_ns` from now on `ctx` (at least 1 ms).
 void SetTimeout(grpc::ClientContext* ctx, int64_t timeout_ns);
 

@@ -23,12 +23,6 @@ using common::Status;
 
 namespace {
 
-// Leader hints followed in a row without waiting (as produce_retry.cc).
-constexpr int kMaxHintHops = 3;
-// New lanes one write may take after FAILED_PRECONDITION (the server forgot
-// the client id).
-constexpr int kMaxLaneRenewals = 1;
-
 KeyValue FromProto(const v1::KeyValue& kv) {
   return KeyValue{kv.key(), kv.value(), kv.create_revision(), kv.mod_revision(), kv.version()};
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "client/client_internal.h"
 #include "client/members.h"
 
 namespace replog {
@@ -12,13 +13,6 @@ using common::Result;
 using common::Status;
 
 namespace {
-
-// Leader hints followed in a row without waiting; more means members point
-// at each other (a view in flux), and backoff is due.
-constexpr int kMaxHintHops = 3;
-// New lanes one produce may take after FAILED_PRECONDITION (the server forgot
-// the producer); a refusal of a new lane's sequence 0 would be a bug.
-constexpr int kMaxLaneRenewals = 1;
 
 // The error of a Produce that gave up (contract in client.h).
 Status GiveUp(const Status& last, bool unknown, uint32_t attempts) {
