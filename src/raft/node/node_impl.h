@@ -83,6 +83,12 @@ struct Read {
   Node::ReadCallback done;
 };
 
+// The reads one ReadIndex request serves, and when it was sent.
+struct ReadRound {
+  int64_t sent_ns = 0;
+  std::vector<Read> reads;
+};
+
 // Work for the apply thread, in log order: restore `snapshot` (if any), then
 // apply `entries`, completing `proposals`; `reads` wait for their index.
 struct ApplyTask {
@@ -165,7 +171,7 @@ struct Node::Impl {
   void ProposeBatch(std::vector<node_internal::Proposal>& props, size_t begin, size_t end);
   void ProposeMembership(node_internal::Proposal& p);
   void Register(node_internal::InFlight p);
-  void StartReads(std::vector<node_internal::Read> reads);
+  void StartReads(std::vector<node_internal::Read> reads, int64_t now);
   bool HandleReady();
   bool HandleCommitted(std::vector<Entry>& entries, node_internal::ApplyTask& task);
   Status ApplyConfChangeEntry(const Entry& e);
@@ -214,7 +220,10 @@ struct Node::Impl {
   std::unique_ptr<Raft> raft_;
   std::map<uint64_t, node_internal::InFlight> inflight_;  // by first index
   uint64_t aborted_below_term_ = 0;  // in-flight proposals of older terms were aborted
-  std::map<std::string, std::vector<node_internal::Read>> reads_by_ctx_;
+  // ReadIndex requests in flight, by context. One unanswered for an election
+  // timeout (its message was lost: a peer stream still connecting, a leader
+  // that changed and back) is sent again (SweepTimeouts).
+  std::map<std::string, node_internal::ReadRound> reads_by_ctx_;
   uint64_t next_read_ctx_ = 0;
   int64_t next_tick_ns_ = 0;
   int64_t next_sweep_ns_ = 0;

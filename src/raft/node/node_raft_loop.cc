@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "common/coding.h"
 #include "common/thread_name.h"
@@ -62,7 +63,7 @@ void Node::Impl::HandleInputs(Inputs& in) {
   Tick(now);
   if (!in.proposals.empty()) Propose(in.proposals);
   in.proposals.clear();
-  if (!in.reads.empty()) StartReads(std::move(in.reads));
+  if (!in.reads.empty()) StartReads(std::move(in.reads), now);
   in.reads.clear();
   for (NodeId to : in.transfers) raft_->TransferLeadership(to);
   in.transfers.clear();
@@ -185,7 +186,7 @@ void Node::Impl::Register(InFlight p) {
   inflight_.emplace(p.first_index, std::move(p));
 }
 
-void Node::Impl::StartReads(std::vector<Read> reads) {
+void Node::Impl::StartReads(std::vector<Read> reads, int64_t now) {
   // One ReadIndex for every read that arrived in this iteration: each was
   // requested before it, so one leadership confirmation serves them all.
   Status s = raft_->leader() == kNoNode ? common::UnavailableError("no leader known") : Status::Ok();
@@ -201,7 +202,7 @@ void Node::Impl::StartReads(std::vector<Read> reads) {
     for (Read& r : reads) r.done(err);
     return;
   }
-  reads_by_ctx_.emplace(std::move(ctx), std::move(reads));
+  reads_by_ctx_.emplace(std::move(ctx), node_internal::ReadRound{.sent_ns = now, .reads = std::move(reads)});
 }
 
 // One Ready, in the order of ready.h, with one liberty: committed entries
@@ -352,7 +353,7 @@ void Node::Impl::HandleReadStates(std::vector<ReadState>& states, ApplyTask& tas
   for (ReadState& rs : states) {
     auto it = reads_by_ctx_.find(rs.request_ctx);
     if (it == reads_by_ctx_.end()) continue;  // timed out meanwhile
-    for (Read& r : it->second) {
+    for (Read& r : it->second.reads) {
       if (applied >= rs.index) {
         r.done(rs.index);
       } else {
@@ -369,8 +370,8 @@ void Node::Impl::OnSoftState(const SoftState& ss) {
     // answered: fail them now rather than at their deadline.
     Status err = common::UnavailableError("raft node " + std::to_string(opts_.raft.id) +
                                           ": leader changed; read not confirmed");
-    for (auto& [ctx, reads] : reads_by_ctx_) {
-      for (Read& r : reads) r.done(err);
+    for (auto& [ctx, round] : reads_by_ctx_) {
+      for (Read& r : round.reads) r.done(err);
     }
     reads_by_ctx_.clear();
   }
@@ -418,15 +419,23 @@ void Node::Impl::SweepTimeouts(int64_t now) {
                                       "raft node: timed out before commit; outcome unknown"));
     it = inflight_.erase(it);
   }
+  const int64_t resend_after_ns = opts_.tick_ns * opts_.raft.election_tick;
+  std::vector<Read> resend;
   for (auto it = reads_by_ctx_.begin(); it != reads_by_ctx_.end();) {
-    std::vector<Read>& reads = it->second;
+    std::vector<Read>& reads = it->second.reads;
     auto expired = std::partition(reads.begin(), reads.end(), [now](const Read& r) { return r.deadline_ns > now; });
     for (auto r = expired; r != reads.end(); ++r) {
       r->done(common::Status(common::Code::kDeadlineExceeded, "raft node: read timed out"));
     }
     reads.erase(expired, reads.end());
+    if (!reads.empty() && now - it->second.sent_ns >= resend_after_ns) {
+      // A later ReadIndex serves them as well: each read began before it.
+      std::move(reads.begin(), reads.end(), std::back_inserter(resend));
+      reads.clear();
+    }
     it = reads.empty() ? reads_by_ctx_.erase(it) : std::next(it);
   }
+  if (!resend.empty()) StartReads(std::move(resend), now);
 }
 
 // Makes the core's role, leader, term and peers visible to other threads.
@@ -464,8 +473,8 @@ void Node::Impl::FailRaftThreadWork() {
     Release(p.conf_change ? 1 : p.commands.size(), p.bytes);
     p.done.Fail(stopped);
   }
-  for (auto& [ctx, reads] : reads_by_ctx_) {
-    for (Read& r : reads) r.done(stopped);
+  for (auto& [ctx, round] : reads_by_ctx_) {
+    for (Read& r : round.reads) r.done(stopped);
   }
   reads_by_ctx_.clear();
   for (Read& r : rest.reads) r.done(stopped);

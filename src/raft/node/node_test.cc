@@ -224,6 +224,26 @@ TEST(NodeTest, ReadIndexOnFollowerSeesPrecedingWrite) {
   ASSERT_TRUE(on_leader.has_value()) << on_leader.error().ToString();
 }
 
+// A follower's ReadIndex request that the network lost (a peer stream still
+// connecting, in replogd) is sent again after an election timeout, instead
+// of holding the read until its deadline.
+TEST(NodeTest, ALostReadIndexRequestIsSentAgain) {
+  TestCluster c(3);
+  NodeId leader = c.WaitForLeader();
+  ASSERT_NE(leader, kNoNode);
+  ASSERT_TRUE(c.ApplyOnLeader("x").has_value());
+  NodeId follower = leader % 3 + 1;
+  common::RealClock clock;
+  c.net().DropBetween(follower, leader);
+  const int64_t start = clock.NowNanos();
+  auto read = c.node(follower).ReadIndex(5 * kSec);
+  std::this_thread::sleep_for(std::chrono::milliseconds(15));  // shorter than an election timeout (50 ms)
+  c.net().Heal();
+  auto r = read.get();
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_LT(clock.NowNanos() - start, 1 * kSec) << "the read waited for its deadline";
+}
+
 TEST(NodeTest, ReadIndexWithoutQuorumFails) {
   TestCluster c(3);
   NodeId leader = c.WaitForLeader();
