@@ -64,14 +64,21 @@ bool KvMap::Matches(std::string_view key, const KvCompare& c) const {
   return false;
 }
 
-KvRange KvMap::Range(std::string_view start, std::string_view end, size_t limit) const {
+KvRange KvMap::Range(std::string_view start, std::string_view end, size_t limit, bool keys_only) const {
   KvRange out;
   for (auto it = map_.lower_bound(start); it != map_.end() && (end.empty() || it->first < end); ++it) {
     if (limit > 0 && out.items.size() == limit) {
       out.more = true;
       break;
     }
-    out.items.emplace_back(it->first, it->second);
+    if (keys_only) {
+      const KvValue& v = it->second;
+      out.items.emplace_back(it->first, KvValue{.create_revision = v.create_revision,
+                                                .mod_revision = v.mod_revision,
+                                                .version = v.version});
+    } else {
+      out.items.emplace_back(it->first, it->second);
+    }
   }
   return out;
 }

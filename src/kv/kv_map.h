@@ -68,8 +68,9 @@ class KvMap {
   bool Matches(std::string_view key, const KvCompare& c) const;
 
   // The keys in [start, end) in order (end "": to the last key), at most
-  // `limit` of them (0: no limit).
-  KvRange Range(std::string_view start, std::string_view end, size_t limit) const;
+  // `limit` of them (0: no limit); with keys_only, their values left empty
+  // (not copied).
+  KvRange Range(std::string_view start, std::string_view end, size_t limit, bool keys_only = false) const;
 
   // The end of the range of keys that begin with `prefix`: the least key
   // greater than all of them, or "" (the last key) when there is none (an

@@ -148,16 +148,9 @@ std::optional<KvValue> KvStateMachine::Get(std::string_view key, uint64_t* at) c
 
 KvRange KvStateMachine::Range(std::string_view start, std::string_view end, size_t limit, bool keys_only,
                               uint64_t* at) const {
-  KvRange r;
-  {
-    std::shared_lock lock(mu_);
-    *at = applied_.load(std::memory_order_acquire);
-    r = map_.Range(start, end, limit);
-  }
-  if (keys_only) {
-    for (auto& [key, value] : r.items) value.value.clear();
-  }
-  return r;
+  std::shared_lock lock(mu_);
+  *at = applied_.load(std::memory_order_acquire);
+  return map_.Range(start, end, limit, keys_only);
 }
 
 KvStats KvStateMachine::GetStats() const {

@@ -158,6 +158,35 @@ TEST(DurableStorageTest, BootstrapAtAnIndexStartsTheLogAfterIt) {
   EXPECT_EQ(s->LastIndex(), 3u);
 }
 
+// BootstrapAt makes the snapshot durable before it purges the log: a crash
+// or an I/O error between the two leaves the snapshot, and Open completes
+// the purge.
+TEST(DurableStorageTest, BootstrapAtInterruptedBeforeThePurgeIsCompletedByOpen) {
+  for (CrashMode mode : {CrashMode::kDropUnsynced, CrashMode::kTearLastWrite}) {
+    MemFs mem;
+    FaultyFs faulty(mem);
+    {
+      auto s = OpenOrDie(faulty);
+      ASSERT_NE(s, nullptr);
+      // The log's sync after the purge fails; the snapshot's syncs went through.
+      faulty.FailMatching([](std::string_view op, const std::string& path) {
+        return op == "fdatasync" && path.find("snapshots") == std::string::npos;
+      }, EIO, 1);
+      Status st = s->BootstrapAt(1, 1, Voters({1, 2, 3}), "state");
+      ASSERT_FALSE(st.ok());
+      EXPECT_THAT(st.message(), HasSubstr("bootstrap"));
+    }
+    mem.Crash(mode, 7);
+    auto s = OpenOrDie(mem);
+    ASSERT_NE(s, nullptr);
+    ASSERT_TRUE(s->snapshot_meta().has_value());
+    EXPECT_EQ(s->snapshot_meta()->index, 1u);
+    EXPECT_EQ(s->GetSnapshot()->data, "state");
+    EXPECT_EQ(s->FirstIndex(), 2u);
+    EXPECT_EQ(s->LastIndex(), 1u);
+  }
+}
+
 TEST(DurableStorageTest, BootstrapRefusesADirectoryWithALog) {
   MemFs fs;
   auto s = OpenOrDie(fs);
