@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building, testing and benchmarking
-# replog need (python3: the median table of scripts/bench-storage.sh).
+# replog need (python3: the median table of scripts/bench-storage.sh; openssl:
+# the development certificates of scripts/dev-certs.sh).
 # Idempotent: installs only what is missing. Uses apt-get as root, sudo otherwise.
 set -euo pipefail
 
@@ -9,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libxxhash-dev libcli11-dev libspdlog-dev libfmt-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libtomlplusplus-dev
-  python3
+  python3 openssl libssl-dev libcpp-httplib-dev
 )
 
 missing=()
