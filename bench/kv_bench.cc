@@ -40,6 +40,7 @@ Result<std::vector<std::unique_ptr<KvClient>>> ConnectAll(const ClientBenchConfi
   o.bootstrap_addresses = replog::cli::SplitAddresses(c.addrs);
   o.deadline_ms = static_cast<int64_t>(c.timeout_seconds * 1000);
   o.exactly_once = c.exactly_once;
+  ASSIGN_OR_RETURN(o.credentials, replog::TlsCredentialsFromFiles(c.tls));
   const uint64_t n = c.connections == 0 ? c.clients : std::min(c.connections, c.clients);
   std::vector<std::unique_ptr<KvClient>> out;
   for (uint64_t i = 0; i < n; i++) {

@@ -40,6 +40,7 @@ Result<std::vector<std::unique_ptr<Client>>> ConnectAll(const ClientBenchConfig&
   o.bootstrap_addresses = replog::cli::SplitAddresses(c.addrs);
   o.deadline_ms = static_cast<int64_t>(c.timeout_seconds * 1000);
   o.exactly_once = c.exactly_once;
+  ASSIGN_OR_RETURN(o.credentials, replog::TlsCredentialsFromFiles(c.tls));
   uint64_t n = c.connections == 0 ? c.clients : std::min(c.connections, c.clients);
   std::vector<std::unique_ptr<Client>> out;
   for (uint64_t i = 0; i < n; i++) {
@@ -151,6 +152,9 @@ void AddClientBenchFlags(CLI::App* cmd, ClientBenchConfig* c) {
   cmd->add_option("--warmup-seconds", c->warmup_seconds, "unrecorded seconds before")->capture_default_str();
   cmd->add_option("--timeout", c->timeout_seconds, "seconds one request may take, retries included")
       ->capture_default_str();
+  cmd->add_option("--tls-ca", c->tls.ca_file, "PEM file of the cluster's CA: connect with TLS");
+  cmd->add_option("--tls-cert", c->tls.cert_file, "PEM file of the client certificate");
+  cmd->add_option("--tls-key", c->tls.key_file, "PEM file of its key");
 }
 
 CLI::App* AddProduceCommand(CLI::App* app, ClientBenchConfig* config) {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "bench/client_loops.h"
+#include "client/tls_credentials.h"
 #include "common/status.h"
 
 namespace CLI {
@@ -40,6 +41,7 @@ struct ClientBenchConfig {
   std::string addrs = "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003";
   uint64_t clients = 1;
   uint64_t connections = 0;  // 0: one per client
+  replog::ClientTlsFiles tls;  // --tls-ca, --tls-cert, --tls-key (none: plaintext)
   uint64_t record_size = 256;
   uint64_t batch = 1;            // produce: records per request
   uint64_t consume_batch = 1000;  // consume: most records per request (its --batch)

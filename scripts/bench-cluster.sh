@@ -27,50 +27,10 @@ LONG_SECONDS=${LONG_SECONDS:-0}
 ETCD_BENCH=${ETCD_BENCH:-$root/../shared/tools/etcd-bench.sh}
 ETCD_WORK=${ETCD_WORK:-/tmp/replog-etcd-bench}  # etcd-bench.sh reads WORK too: same disk as ./data here
 OUT=${OUT:-$WORK/results.jsonl}
-replogd=$BUILD/apps/replogd/replogd
-bench=$BUILD/bench/replog-bench
-addrs=127.0.0.1:7201,127.0.0.1:7202,127.0.0.1:7203
-members=1=127.0.0.1:7201,2=127.0.0.1:7202,3=127.0.0.1:7203
+PORT_BASE=7200
 log() { echo "[bench-cluster $(date +%H:%M:%S)] $*" >&2; }
 
-declare -A PID=()
-start() {
-  local id=$1
-  "$replogd" --id "$id" --data-dir "$WORK/m$id" --listen "127.0.0.1:720$id" --initial-members "$members" \
-    --log-level warn >>"$WORK/m$id.log" 2>&1 &
-  PID[$id]=$!
-}
-stop_all() {
-  local id
-  for id in "${!PID[@]}"; do kill -TERM "${PID[$id]}" 2>/dev/null || true; done
-  for id in "${!PID[@]}"; do wait "${PID[$id]}" 2>/dev/null || true; done
-  PID=()
-}
-trap stop_all EXIT
-servers_json() { "$BUILD/apps/replog/replog" --addrs "$addrs" servers --json 2>/dev/null; }
-leader() { servers_json | python3 -c 'import json,sys; print(json.load(sys.stdin)["leader_id"])'; }
-term() { servers_json | python3 -c 'import json,sys; print(json.load(sys.stdin)["term"])'; }
-wait_leader() {
-  for _ in $(seq 200); do
-    local l
-    l=$(leader 2>/dev/null || echo 0)
-    [ "${l:-0}" != 0 ] && return 0
-    sleep 0.05
-  done
-  log "no leader after 10 s"; exit 1
-}
-fresh() {
-  stop_all; rm -rf "$WORK"/m*; mkdir -p "$WORK"
-  for id in 1 2 3; do start "$id"; done
-  wait_leader
-}
-# Runs replog-bench, keeps its JSON line with a label.
-record() {
-  local label=$1 out; shift
-  out=$("$bench" "$@" 2>/dev/null)
-  grep -v '^{' <<<"$out" >&2 || true
-  grep '^{' <<<"$out" | sed "s/^{/{\"label\":\"$label\",/" >>"$OUT"
-}
+source "$root/scripts/bench_lib.sh"
 
 mkdir -p "$WORK"
 : >"$OUT"

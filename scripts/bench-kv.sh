@@ -27,27 +27,9 @@ LOCAL_GETS=${LOCAL_GETS:-0}
 ETCD_BENCH=${ETCD_BENCH:-$root/../shared/tools/etcd-bench.sh}
 ETCD_WORK=${ETCD_WORK:-/tmp/replog-etcd-bench}  # etcd-bench.sh reads WORK too
 OUT=${OUT:-$WORK/results.jsonl}
-replogd=$BUILD/apps/replogd/replogd
-replog=$BUILD/apps/replog/replog
-bench=$BUILD/bench/replog-bench
-addrs=127.0.0.1:$((PORT_BASE + 1)),127.0.0.1:$((PORT_BASE + 2)),127.0.0.1:$((PORT_BASE + 3))
-members=1=127.0.0.1:$((PORT_BASE + 1)),2=127.0.0.1:$((PORT_BASE + 2)),3=127.0.0.1:$((PORT_BASE + 3))
 log() { echo "[bench-kv $(date +%H:%M:%S)] $*" >&2; }
 
-declare -A PID=()
-start() {
-  local id=$1
-  "$replogd" --id "$id" --data-dir "$WORK/m$id" --listen "127.0.0.1:$((PORT_BASE + id))" --initial-members "$members" \
-    --log-level warn >>"$WORK/m$id.log" 2>&1 &
-  PID[$id]=$!
-}
-stop_all() {
-  local id
-  for id in "${!PID[@]}"; do kill -TERM "${PID[$id]}" 2>/dev/null || true; done
-  for id in "${!PID[@]}"; do wait "${PID[$id]}" 2>/dev/null || true; done
-  PID=()
-}
-trap stop_all EXIT
+source "$root/scripts/bench_lib.sh"
 # Until a KV write succeeds: the KV group has a leader (at most about 20 s).
 wait_kv_leader() {
   for _ in $(seq 20); do
@@ -56,24 +38,17 @@ wait_kv_leader() {
   done
   log "no KV leader after 20 s"; exit 1
 }
-fresh() {
+fresh_kv() {
   stop_all; rm -rf "$WORK"/m*; mkdir -p "$WORK"
   for id in 1 2 3; do start "$id"; done
   wait_kv_leader
-}
-# Runs replog-bench, keeps its JSON line with a label.
-record() {
-  local label=$1 out; shift
-  out=$("$bench" "$@" 2>/dev/null) || { log "$label failed"; return 0; }
-  grep -v '^{' <<<"$out" >&2 || true
-  grep '^{' <<<"$out" | sed "s/^{/{\"label\":\"$label\",/" >>"$OUT"
 }
 
 mkdir -p "$WORK"
 : >"$OUT"
 log "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq "$RUNS"); do
-  fresh
+  fresh_kv
   for c in $CLIENTS; do
     record "replog kv put C=$c" kv-put --addrs "$addrs" --clients "$c" --record-size 256 --keys "$KEYS" \
       --seconds "$DURATION" --warmup-seconds 1

@@ -20,6 +20,7 @@
 #include "client/client.h"
 #include "client/cluster_admin.h"
 #include "client/cluster_format.h"
+#include "client/tls_credentials.h"
 
 namespace replog::cli {
 
@@ -31,6 +32,8 @@ struct GlobalFlags {
   std::string addrs = kDefaultAddrs;
   bool json = false;
   double timeout_s = 10;
+  ClientTlsFiles tls;
+  std::shared_ptr<grpc::ChannelCredentials> credentials;  // from `tls`, after parsing
 };
 
 // --timeout in milliseconds (at least 1).
@@ -72,6 +75,7 @@ class Runner {
     o.attempt_timeout_ms = std::min<int64_t>(o.attempt_timeout_ms, o.deadline_ms);
     o.discovery_timeout_ms = std::min<int64_t>(o.discovery_timeout_ms, o.deadline_ms);
     o.clock = io_.clock;
+    o.credentials = g_.credentials;
     auto c = Client::Connect(std::move(o));
     if (!c.has_value()) return c.error();
     client_ = std::move(*c);
@@ -238,6 +242,10 @@ int RunCli(int argc, const char* const* argv, const CliIo& io) {
   app.add_option("--timeout", g.timeout_s, "seconds an operation may take, retries included")
       ->check(CLI::Range(0.001, 86400.0))
       ->capture_default_str();
+  app.add_option("--tls-ca", g.tls.ca_file, "PEM file of the cluster's CA: connect with TLS")->envname("REPLOG_TLS_CA");
+  app.add_option("--tls-cert", g.tls.cert_file, "PEM file of the client certificate (its subject CN is the principal)")
+      ->envname("REPLOG_TLS_CERT");
+  app.add_option("--tls-key", g.tls.key_file, "PEM file of the client certificate's key")->envname("REPLOG_TLS_KEY");
   ProduceFlags pf;
   ConsumeFlags cf;
   AddProduce(app, &pf);
@@ -254,8 +262,14 @@ int RunCli(int argc, const char* const* argv, const CliIo& io) {
     io.err << "replog: --addrs names no address\n";
     return 2;
   }
+  auto credentials = TlsCredentialsFromFiles(g.tls);
+  if (!credentials.has_value()) {
+    io.err << "replog: " << credentials.error().message() << "\n";
+    return 2;
+  }
+  g.credentials = *credentials;
   if (command == "kv") {
-    return RunKv(*kv, kvf, KvGlobals{SplitAddresses(g.addrs), g.json, DeadlineMs(g)}, io);
+    return RunKv(*kv, kvf, KvGlobals{SplitAddresses(g.addrs), g.json, DeadlineMs(g), g.credentials}, io);
   }
   std::vector<Header> headers;
   for (const std::string& h : pf.headers) {

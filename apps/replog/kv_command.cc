@@ -34,6 +34,7 @@ class KvRunner {
     o.attempt_timeout_ms = std::min<int64_t>(o.attempt_timeout_ms, o.deadline_ms);
     o.discovery_timeout_ms = std::min<int64_t>(o.discovery_timeout_ms, o.deadline_ms);
     o.clock = io_.clock;
+    o.credentials = g_.credentials;
     auto c = KvClient::Connect(std::move(o));
     if (!c.has_value()) return c.error();
     client_ = std::move(*c);

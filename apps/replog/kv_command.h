@@ -16,8 +16,11 @@
 // found no such key (nothing printed).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <grpcpp/security/credentials.h>
 
 #include "apps/replog/cli.h"
 
@@ -53,6 +56,7 @@ struct KvGlobals {
   std::vector<std::string> addrs;
   bool json = false;
   int64_t deadline_ms = 10'000;
+  std::shared_ptr<grpc::ChannelCredentials> credentials;  // nullptr: plaintext
 };
 
 // Adds `kv` and its subcommands to `app`; `f` must outlive the parse.

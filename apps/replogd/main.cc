@@ -1,7 +1,8 @@
 // replogd: one member of a replog cluster. Flags and/or a TOML config file
 // (flags win) -> server::ServerConfig -> server::Server. SIGTERM or SIGINT
 // shuts it down cleanly; a leader first hands leadership to its most
-// up-to-date follower (docs/logservice.md, "Stopping a member").
+// up-to-date follower (docs/logservice.md, "Stopping a member"). SIGHUP
+// reloads the TLS certificates and the access policy (docs/operations.md).
 //
 //   replogd --id 1 --data-dir data/1 --listen 127.0.0.1:7001
 //     --initial-members 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
@@ -17,6 +18,7 @@
 #include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 
+#include "common/log.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -77,6 +79,15 @@ int main(int argc, char** argv) {
       "--kv-trailing-entries", kv_trailing_entries,
       "entries of the key-value store's log kept before a snapshot for followers a little behind (default 5000)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default info)");
+  std::string log_format;
+  app.add_option("--log-format", log_format, "text, or json: one JSON object per line (default text)");
+  app.add_option("--tls-ca", flags.tls.ca_file, "PEM file of the cluster's CA: turns on mutual TLS for clients and peers")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", flags.tls.cert_file, "PEM file of this member's certificate")->check(CLI::ExistingFile);
+  app.add_option("--tls-key", flags.tls.key_file, "PEM file of this member's private key")->check(CLI::ExistingFile);
+  app.add_option("--acl-policy", flags.acl_policy_file,
+                 "access policy file (TOML; needs TLS): principals and the actions allowed them")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   server::ServerConfig config;
@@ -101,6 +112,11 @@ int main(int argc, char** argv) {
   if (handover_timeout_ms != 0) config.handover_timeout_ms = handover_timeout_ms;
   if (segment_bytes != 0) config.segment_bytes = segment_bytes;
   if (!log_level.empty()) config.log_level = log_level;
+  if (!log_format.empty()) config.log_format = log_format;
+  if (!flags.tls.ca_file.empty()) config.tls.ca_file = flags.tls.ca_file;
+  if (!flags.tls.cert_file.empty()) config.tls.cert_file = flags.tls.cert_file;
+  if (!flags.tls.key_file.empty()) config.tls.key_file = flags.tls.key_file;
+  if (!flags.acl_policy_file.empty()) config.acl_policy_file = flags.acl_policy_file;
   if (retention_bytes_opt->count() > 0) config.retention_bytes = retention_bytes;
   if (retention_ms_opt->count() > 0) config.retention_ms = retention_ms;
   if (retention_check_opt->count() > 0) config.retention_check_ms = retention_check_ms;
@@ -116,11 +132,11 @@ int main(int argc, char** argv) {
   // order for deadlocks (a graph update per acquisition): a debugging aid
   // that costs CPU on every RPC. Our own locks are std::mutex.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e [%l] member " + std::to_string(config.id) + ": %v");
   // Each line reaches the file at once: a member killed with SIGKILL (tests,
   // crashes) must not take its last lines with it. Nothing logs per record.
-  spdlog::flush_on(spdlog::level::debug);
+  const common::log::Format format =
+      config.log_format == "json" ? common::log::Format::kJson : common::log::Format::kText;
+  if (common::Status s = common::log::Setup(config.id, format, config.log_level); !s.ok()) return Fail(s.message());
 
   // Signals are taken by one thread with sigwait, so no handler runs on an
   // arbitrary thread; block them before any thread starts.
@@ -128,13 +144,17 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto server = server::Server::Start(config);
   if (!server.has_value()) return Fail(server.error().ToString());
   std::thread waiter([&] {
     int sig = 0;
-    sigwait(&signals, &sig);
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+      spdlog::info("signal SIGHUP: reloading the certificates and the access policy");
+      if (common::Status s = (*server)->Reload(); !s.ok()) spdlog::error("{}", s.ToString());
+    }
     spdlog::info("signal {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     (*server)->Shutdown();
   });

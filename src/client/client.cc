@@ -79,7 +79,7 @@ Client::Client(ClientOptions options, std::unique_ptr<common::Clock> owned_clock
       owned_clock_(std::move(owned_clock)),
       clock_(options_.clock != nullptr ? options_.clock : owned_clock_.get()),
       members_(std::make_unique<Members>(options_.bootstrap_addresses, options_.max_receive_bytes,
-                                         options_.keepalive_ms)),
+                                         options_.keepalive_ms, options_.credentials)),
       backoff_seed_(options_.seed),
       lanes_(options_.exactly_once ? std::make_unique<ProducerLanes>(options_.producer_id_seed) : nullptr),
       async_ops_(std::make_unique<AsyncOps>()) {}
@@ -138,6 +138,10 @@ Result<ClusterView> Client::Servers() {
 }
 
 ClusterView Client::cached_view() const { return members_->view(); }
+
+std::shared_ptr<grpc::ChannelCredentials> Client::credentials() const {
+  return options_.credentials ? options_.credentials : grpc::InsecureChannelCredentials();
+}
 
 ProduceRetry Client::NewProduceRetry(size_t records) {
   return ProduceRetry(*members_, lanes_.get(), records, DeadlineNs(), options_.attempt_timeout_ms * 1'000'000,

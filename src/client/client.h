@@ -60,6 +60,8 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/security/credentials.h>
+
 #include "client/types.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -118,6 +120,9 @@ struct ClientOptions {
   // that clock in a gRPC thread instead of a timer: meant for a ManualClock,
   // whose sleeps cost no time.
   common::Clock* clock = nullptr;
+  // Credentials of every channel (TlsCredentialsFromFiles, tls_credentials.h);
+  // nullptr: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 // Why the stream callback is called and what it returns: true to go on,
@@ -193,6 +198,9 @@ class Client {
 
   // The view as last learned, without a call.
   ClusterView cached_view() const;
+  // The credentials its channels use (ClientOptions::credentials), for
+  // helpers that open channels of their own (ClusterAdmin).
+  std::shared_ptr<grpc::ChannelCredentials> credentials() const;
 
  private:
   Client(ClientOptions options, std::unique_ptr<common::Clock> owned_clock);

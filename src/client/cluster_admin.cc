@@ -48,8 +48,8 @@ MemberStatus FromProto(const v1::MemberStatusResponse& r) {
   return s;
 }
 
-std::unique_ptr<v1::Cluster::Stub> StubFor(const std::string& address) {
-  return v1::Cluster::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+std::unique_ptr<v1::Cluster::Stub> StubFor(const Client& client, const std::string& address) {
+  return v1::Cluster::NewStub(grpc::CreateChannel(address, client.credentials()));
 }
 
 }  // namespace
@@ -75,7 +75,7 @@ common::Result<ClusterStatus> ClusterAdmin::Status() {
       grpc::ClientContext ctx;
       ctx.set_deadline(WallDeadline(std::min<int64_t>(end - NowMs(), 2'000)));
       v1::MemberStatusResponse resp;
-      grpc::Status st = StubFor(s.address)->MemberStatus(&ctx, v1::MemberStatusRequest(), &resp);
+      grpc::Status st = StubFor(client_, s.address)->MemberStatus(&ctx, v1::MemberStatusRequest(), &resp);
       if (st.ok()) {
         row.status = FromProto(resp);
         if (resp.role() == "leader") out.leader = row.status;
@@ -108,7 +108,7 @@ static Status CallLeader(Client& client, int64_t deadline_ms, const std::string&
     }
     grpc::ClientContext ctx;
     ctx.set_deadline(WallDeadline(ms_left()));
-    grpc::Status s = fn(*StubFor(address), &ctx);
+    grpc::Status s = fn(*StubFor(client, address), &ctx);
     if (s.ok()) return Status::Ok();
     const LeaderHint hint = ReadLeaderHint(ctx);
     last = FromGrpc(s, what + " at " + address);

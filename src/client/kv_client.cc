@@ -132,7 +132,7 @@ KvClient::KvClient(KvClientOptions options, std::unique_ptr<common::Clock> owned
       owned_clock_(std::move(owned_clock)),
       clock_(options_.clock != nullptr ? options_.clock : owned_clock_.get()),
       members_(std::make_unique<Members>(options_.bootstrap_addresses, options_.max_receive_bytes,
-                                         /*keepalive_ms=*/0)),
+                                         /*keepalive_ms=*/0, options_.credentials)),
       lanes_(options_.exactly_once ? std::make_unique<ProducerLanes>(options_.client_id_seed) : nullptr),
       backoff_seed_(options_.seed) {}
 

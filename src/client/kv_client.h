@@ -57,6 +57,8 @@
 #include <string_view>
 #include <vector>
 
+#include <grpcpp/security/credentials.h>
+
 #include "client/types.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -104,6 +106,8 @@ struct KvClientOptions {
   // Clock for deadlines and backoff; nullptr: a RealClock the client owns.
   // When set it must outlive the client.
   common::Clock* clock = nullptr;
+  // Credentials of every channel (as ClientOptions::credentials).
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 // How a write went, whatever it did to the map.

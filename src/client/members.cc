@@ -28,8 +28,12 @@ std::string ClusterView::LeaderAddress() const {
   return "";
 }
 
-Members::Members(std::vector<std::string> bootstrap, int max_receive_bytes, int64_t keepalive_ms)
-    : bootstrap_(std::move(bootstrap)), max_receive_bytes_(max_receive_bytes), keepalive_ms_(keepalive_ms) {}
+Members::Members(std::vector<std::string> bootstrap, int max_receive_bytes, int64_t keepalive_ms,
+                 std::shared_ptr<grpc::ChannelCredentials> credentials)
+    : bootstrap_(std::move(bootstrap)),
+      max_receive_bytes_(max_receive_bytes),
+      keepalive_ms_(keepalive_ms),
+      credentials_(credentials ? std::move(credentials) : grpc::InsecureChannelCredentials()) {}
 
 std::shared_ptr<grpc::Channel> Members::Channel(const std::string& address) {
   std::lock_guard lock(mu_);
@@ -51,7 +55,7 @@ std::shared_ptr<grpc::Channel> Members::Channel(const std::string& address) {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(keepalive_ms_));
     args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   }
-  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(address, credentials_, args);
   channels_.emplace(address, channel);
   return channel;
 }

@@ -22,7 +22,9 @@ class Members {
  public:
   // keepalive_ms > 0: channels ping an idle connection that often and drop
   // it when no answer comes within keepalive_ms (a stopped member).
-  Members(std::vector<std::string> bootstrap, int max_receive_bytes, int64_t keepalive_ms);
+  // `credentials`: of every channel; nullptr: plaintext.
+  Members(std::vector<std::string> bootstrap, int max_receive_bytes, int64_t keepalive_ms,
+          std::shared_ptr<grpc::ChannelCredentials> credentials);
 
   // The channel to `address`. Channels of one Members share no connection
   // with other Clients' (a local subchannel pool), reconnect within a
@@ -64,6 +66,7 @@ class Members {
   const std::vector<std::string> bootstrap_;
   const int max_receive_bytes_;
   const int64_t keepalive_ms_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   mutable std::mutex mu_;
   ClusterView view_;
   std::string leader_address_;

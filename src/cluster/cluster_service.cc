@@ -135,7 +135,7 @@ bool ClusterService::FoundRemoved(const raft::NodeStatus& st) {
   next_ask_ns_ = now + 1'000 * kMilli;
   for (const auto& [id, address] : st.peers) {
     if (id == st.id || address.empty()) continue;
-    auto stub = replog::v1::Cluster::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    auto stub = replog::v1::Cluster::NewStub(grpc::CreateChannel(address, Credentials()));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
     replog::v1::MemberStatusResponse resp;
@@ -346,8 +346,12 @@ grpc::Status ClusterService::AnswerAdded(const raft::NodeStatus& st, replog::v1:
   return grpc::Status::OK;
 }
 
+std::shared_ptr<grpc::ChannelCredentials> ClusterService::Credentials() const {
+  return options_.credentials ? options_.credentials : grpc::InsecureChannelCredentials();
+}
+
 void ClusterService::TellRemoved(raft::NodeId id, const std::string& address, uint64_t term) const {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(address, Credentials());
   auto stub = replog::v1::Cluster::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));

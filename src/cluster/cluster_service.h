@@ -27,10 +27,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <grpcpp/security/credentials.h>
 
 #include "common/clock.h"
 #include "raft/durable/durable_storage.h"
@@ -55,6 +58,9 @@ struct ClusterServiceOptions {
   // the KV group (server/kv_membership.h), so that a member the log group
   // counts as a voter is one in both groups. Called on the promotion thread.
   std::function<bool(raft::NodeId)> may_promote;
+  // Credentials of the service's own calls to other members (the removal
+  // watch, telling a removed member); nullptr: insecure.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 class ClusterService final : public replog::v1::Cluster::Service {
@@ -86,6 +92,8 @@ class ClusterService final : public replog::v1::Cluster::Service {
   grpc::Status LeaderStatus(grpc::ServerContext* ctx, raft::NodeStatus* st) const;
   // When the wait of a call started now must end (Clock::NowNanos()).
   int64_t WaitDeadline(const grpc::ServerContext* ctx) const;
+  // options_.credentials, or insecure ones.
+  std::shared_ptr<grpc::ChannelCredentials> Credentials() const;
   // Hands leadership to `to` and waits until another member leads.
   grpc::Status Transfer(grpc::ServerContext* ctx, raft::NodeId to, raft::NodeStatus* after);
   // Tells the removed member at `address` to stop (best effort, logged).

@@ -113,6 +113,13 @@ Status ServerConfig::Validate() const {
   for (const auto& [mid, addr] : initial_members) {
     if (!addrs.insert(addr).second) return InvalidArgumentError("initial_members: address " + addr + " is listed twice");
   }
+  if (tls.enabled() && (tls.ca_file.empty() || tls.cert_file.empty() || tls.key_file.empty())) {
+    return InvalidArgumentError("tls: give all three of ca, cert and key (--tls-ca, --tls-cert, --tls-key), or none");
+  }
+  if (!acl_policy_file.empty() && !tls.enabled()) {
+    return InvalidArgumentError("acl.policy: access control needs TLS (--tls-ca, --tls-cert, --tls-key): the "
+                                "principal is the client certificate's subject");
+  }
   if (tick_ms < 1 || tick_ms > 10'000) return InvalidArgumentError("raft.tick_ms must be in [1, 10000]");
   if (heartbeat_ticks < 1) return InvalidArgumentError("raft.heartbeat_ticks must be >= 1");
   if (election_ticks <= heartbeat_ticks) {
@@ -137,6 +144,9 @@ Status ServerConfig::Validate() const {
   if (kv_snapshot_entries < 1) return InvalidArgumentError("kv.snapshot_entries must be >= 1");
   if (kv_snapshot_bytes < 1) return InvalidArgumentError("kv.snapshot_bytes must be >= 1");
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+  if (log_format != "text" && log_format != "json") {
+    return InvalidArgumentError("log_format '" + log_format + "' is not text or json (--log-format)");
+  }
   if (!kLevels.contains(log_level)) {
     return InvalidArgumentError("log_level '" + log_level + "' is not one of trace, debug, info, warn, error, off");
   }
@@ -171,7 +181,7 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       *out = *v;
       return Status::Ok();
     };
-    if ((name == "raft" || name == "log" || name == "kv") && node.is_table()) {
+    if ((name == "raft" || name == "log" || name == "kv" || name == "tls" || name == "acl") && node.is_table()) {
       RETURN_IF_ERROR(ReadTable(*node.as_table(), name + ".", c));
     } else if (name == "id") {
       RETURN_IF_ERROR(integer(&c->id));
@@ -196,6 +206,8 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       c->join_replace = node.as_boolean()->get();
     } else if (name == "log_level") {
       RETURN_IF_ERROR(string(&c->log_level));
+    } else if (name == "log_format") {
+      RETURN_IF_ERROR(string(&c->log_format));
     } else if (name == "segment_bytes") {
       RETURN_IF_ERROR(integer(&c->segment_bytes));
     } else if (name == "handover_timeout_ms") {
@@ -212,6 +224,14 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       RETURN_IF_ERROR(integer(&c->kv_snapshot_bytes));
     } else if (name == "kv.trailing_entries") {
       RETURN_IF_ERROR(integer(&c->kv_trailing_entries));
+    } else if (name == "tls.ca") {
+      RETURN_IF_ERROR(string(&c->tls.ca_file));
+    } else if (name == "tls.cert") {
+      RETURN_IF_ERROR(string(&c->tls.cert_file));
+    } else if (name == "tls.key") {
+      RETURN_IF_ERROR(string(&c->tls.key_file));
+    } else if (name == "acl.policy") {
+      RETURN_IF_ERROR(string(&c->acl_policy_file));
     } else if (name == "raft.tick_ms") {
       RETURN_IF_ERROR(integer(&c->tick_ms));
     } else if (name == "raft.heartbeat_ticks") {

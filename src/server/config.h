@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "security/tls_files.h"
 
 namespace server {
 
@@ -57,6 +58,16 @@ struct ServerConfig {
   uint64_t kv_snapshot_bytes = 64 << 20;
   uint64_t kv_trailing_entries = 5'000;
   std::string log_level = "info";     // trace, debug, info, warn, error, off
+  std::string log_format = "text";    // text, or json: one object per line (common/log.h)
+  // Mutual TLS on the one port, for clients and peers alike ([tls] in the
+  // config file; security/member_tls.h): the cluster's CA certificate, this
+  // member's certificate (naming its advertised host) and key, all PEM. All
+  // three or none (TLS off). Re-read on SIGHUP.
+  security::TlsFiles tls;
+  // Access policy file ([acl] policy; security/acl.h); needs TLS. Empty:
+  // every client with a certificate from the CA may do everything. Re-read
+  // on SIGHUP.
+  std::string acl_policy_file;
 
   // kInvalidArgument naming the first bad setting.
   common::Status Validate() const;
@@ -74,10 +85,11 @@ std::vector<std::string> SplitList(const std::string& text);
 // Reads a TOML config file into `config` (keys present in the file replace
 // the values held). Keys: id, data_dir, listen, advertise, initial_members
 // (a string as for ParseMembers), join ("HOST:PORT,HOST:PORT"), join_replace
-// (a boolean), log_level, segment_bytes, handover_timeout_ms,
+// (a boolean), log_level, log_format, segment_bytes, handover_timeout_ms,
 // [raft] tick_ms, heartbeat_ticks, election_ticks, [log] retention_bytes,
-// retention_ms, retention_check_ms, and [kv] snapshot_entries,
-// snapshot_bytes, trailing_entries. An unknown key is an
+// retention_ms, retention_check_ms, [kv] snapshot_entries,
+// snapshot_bytes, trailing_entries, [tls] ca, cert, key, and [acl] policy.
+// An unknown key is an
 // error (a typo must not be ignored). kNotFound / kInvalidArgument with the
 // file, line and key.
 common::Status LoadConfigFile(const std::string& path, ServerConfig* config);

@@ -182,5 +182,26 @@ TEST(ServerConfigTest, LoadsJoinKeys) {
   EXPECT_THAT(LoadConfigFile(WriteTemp("join_replace = 1\n"), &c).message(), HasSubstr("join_replace must be a boolean"));
 }
 
+TEST(ServerConfigTest, LoadsTheTlsAndAclTablesAndNeedsAllThreeFilesForTls) {
+  ServerConfig c = Good();
+  ASSERT_TRUE(LoadConfigFile(WriteTemp("[tls]\nca = \"ca.crt\"\ncert = \"m.crt\"\nkey = \"m.key\"\n"
+                                       "[acl]\npolicy = \"acl.toml\"\n"),
+                             &c)
+                  .ok());
+  EXPECT_EQ(c.tls.ca_file, "ca.crt");
+  EXPECT_EQ(c.tls.cert_file, "m.crt");
+  EXPECT_EQ(c.tls.key_file, "m.key");
+  EXPECT_EQ(c.acl_policy_file, "acl.toml");
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate().ToString();
+  c.tls.key_file.clear();
+  EXPECT_THAT(c.Validate().message(), HasSubstr("all three of ca, cert and key"));
+  c.tls = {};
+  EXPECT_THAT(c.Validate().message(), HasSubstr("access control needs TLS"));
+  c.acl_policy_file.clear();
+  EXPECT_TRUE(c.Validate().ok());
+  EXPECT_THAT(LoadConfigFile(WriteTemp("[tls]\ncertificate = \"x\"\n"), &c).message(),
+              HasSubstr("unknown key 'tls.certificate'"));
+}
+
 }  // namespace
 }  // namespace server

@@ -53,6 +53,13 @@ common::Status AskTheLeader(const std::vector<std::string>& addresses, int64_t t
     if (s.error_code() != grpc::StatusCode::UNAVAILABLE && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
       return last;  // refused: retrying will not change the answer
     }
+    if (s.error_message().find("andshake") != std::string::npos) {
+      // Nor will it for a certificate the cluster does not trust (or one
+      // of the cluster's that this member does not).
+      return common::Status(common::Code::kPermissionDenied,
+                            what + " via " + target + ": the TLS handshake failed (are this member's certificate "
+                            "and CA the cluster's?): " + s.error_message());
+    }
     const std::string hint = rpc::ReadLeaderHint(ctx).address;
     spdlog::info("{}{}", last.message(), hint.empty() ? "" : "; trying the leader at " + hint);
     if (!hint.empty() && hint != target) {
@@ -66,14 +73,16 @@ common::Status AskTheLeader(const std::vector<std::string>& addresses, int64_t t
                                   " ms; last: " + last.message());
 }
 
-std::shared_ptr<grpc::Channel> ChannelTo(const std::string& target) {
-  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& target,
+                                        const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
+  return grpc::CreateChannel(target, credentials ? credentials : grpc::InsecureChannelCredentials());
 }
 
 }  // namespace
 
 common::Result<JoinAnswer> JoinCluster(const std::vector<std::string>& addresses, uint64_t id,
-                                       const std::string& address, bool replace, int64_t timeout_ms) {
+                                       const std::string& address, bool replace, int64_t timeout_ms,
+                                       const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   v1::AddMemberRequest req;
   req.set_id(id);
   req.set_address(address);
@@ -81,7 +90,7 @@ common::Result<JoinAnswer> JoinCluster(const std::vector<std::string>& addresses
   v1::AddMemberResponse resp;
   RETURN_IF_ERROR(AskTheLeader(addresses, timeout_ms, "join", [&](const std::string& target, grpc::ClientContext& ctx) {
     resp.Clear();
-    return v1::Cluster::NewStub(ChannelTo(target))->AddMember(&ctx, req, &resp);
+    return v1::Cluster::NewStub(ChannelTo(target, credentials))->AddMember(&ctx, req, &resp);
   }));
   JoinAnswer a;
   for (const v1::MemberInfo& m : resp.members()) {
@@ -98,14 +107,15 @@ common::Result<JoinAnswer> JoinCluster(const std::vector<std::string>& addresses
   return a;
 }
 
-common::Result<bool> LeaveKvGroup(const std::vector<std::string>& addresses, uint64_t id, int64_t timeout_ms) {
+common::Result<bool> LeaveKvGroup(const std::vector<std::string>& addresses, uint64_t id, int64_t timeout_ms,
+                                  const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   v1::KvRemoveMemberRequest req;
   req.set_id(id);
   v1::KvRemoveMemberResponse resp;
   RETURN_IF_ERROR(AskTheLeader(addresses, timeout_ms, "leaving the KV group",
                                [&](const std::string& target, grpc::ClientContext& ctx) {
                                  resp.Clear();
-                                 return v1::KV::NewStub(ChannelTo(target))->RemoveMember(&ctx, req, &resp);
+                                 return v1::KV::NewStub(ChannelTo(target, credentials))->RemoveMember(&ctx, req, &resp);
                                }));
   return resp.removed();
 }

@@ -23,6 +23,9 @@
 #include "server/join.h"
 #include "server/kv_membership.h"
 #include "server/members_file.h"
+#include "security/acl.h"
+#include "security/authorizer.h"
+#include "security/member_tls.h"
 
 namespace server {
 
@@ -73,6 +76,9 @@ struct Server::Parts {
   ServerConfig config;
   common::RealClock clock;
   std::unique_ptr<common::Fs> fs;
+  // TLS and access control; null when off.
+  std::unique_ptr<security::MemberTls> tls;
+  std::shared_ptr<security::Authorizer> authorizer;
   std::unique_ptr<raft::DurableStorage> storage;
   std::unique_ptr<transport::GrpcTransport> transport;
   logservice::LogStateMachine state_machine;
@@ -91,6 +97,24 @@ struct Server::Parts {
   std::string bound_address;
 };
 
+// TLS (certificates checked, active copies under <data_dir>/tls) and the
+// access policy, when configured.
+Status Server::StartSecurity() {
+  Parts& p = *parts_;
+  const ServerConfig& c = p.config;
+  if (!c.tls.enabled()) return Status::Ok();
+  ASSIGN_OR_RETURN(p.tls, security::MemberTls::Create(c.tls, c.data_dir + "/tls"));
+  if (c.acl_policy_file.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(security::AclPolicy policy, security::AclPolicy::Load(c.acl_policy_file));
+  if (!policy.IsMember(p.tls->principal())) {
+    return common::InvalidArgumentError("this member's certificate names \"" + p.tls->principal() +
+                                        "\", which the access policy " + c.acl_policy_file +
+                                        " does not count as a member: its peers would refuse it");
+  }
+  p.authorizer = std::make_shared<security::Authorizer>(std::move(policy));
+  return Status::Ok();
+}
+
 // Bootstraps a fresh data directory (from initial_members, or by joining a
 // running cluster), and completes the peers' addresses from the members
 // file of a member that joined.
@@ -100,17 +124,18 @@ struct Server::Parts {
 // is new beside an existing log, starts its KV group empty and is added to
 // it by the KV leader (server/kv_membership.h), which sends it a snapshot.
 static Status PrepareMembership(ServerConfig& config, common::Fs& fs, raft::DurableStorage& storage,
-                                raft::DurableStorage& kv_storage) {
+                                raft::DurableStorage& kv_storage,
+                                const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   const bool fresh = IsFresh(storage);
   if (fresh && !config.join.empty()) {
     spdlog::info("joining the cluster through {} as member {} at {}", FormatMembersList(config.join), config.id,
                  config.advertise_address);
     ASSIGN_OR_RETURN(JoinAnswer joined, JoinCluster(config.join, config.id, config.advertise_address,
-                                                    config.join_replace, kJoinTimeoutMs));
+                                                    config.join_replace, kJoinTimeoutMs, credentials));
     // Before this member's KV group starts (empty): the KV group must not
     // count it as the voter an earlier member under its id was. Until the
     // storage is bootstrapped below, a failed start joins again.
-    ASSIGN_OR_RETURN(bool was_kv_member, LeaveKvGroup(config.join, config.id, kJoinTimeoutMs));
+    ASSIGN_OR_RETURN(bool was_kv_member, LeaveKvGroup(config.join, config.id, kJoinTimeoutMs, credentials));
     if (was_kv_member) spdlog::info("removed an earlier member {}'s entry from the KV group", config.id);
     RETURN_IF_ERROR(WriteMembersFile(fs, config.data_dir, joined.members));
     RETURN_IF_ERROR(storage.Bootstrap(joined.base));
@@ -152,10 +177,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   log_options.segment_bytes = config.segment_bytes;
   ASSIGN_OR_RETURN(p->storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/log", log_options));
   ASSIGN_OR_RETURN(p->kv_storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/kv", log_options));
-  RETURN_IF_ERROR(PrepareMembership(p->config, *p->fs, *p->storage, *p->kv_storage));
+  RETURN_IF_ERROR(server->StartSecurity());
+  std::shared_ptr<grpc::ChannelCredentials> peer_credentials = p->tls ? p->tls->ChannelCredentials() : nullptr;
+  RETURN_IF_ERROR(PrepareMembership(p->config, *p->fs, *p->storage, *p->kv_storage, peer_credentials));
   transport::GrpcTransportOptions topts;
   topts.self = config.id;
   topts.max_message_bytes = kMaxMessageBytes;
+  topts.credentials = peer_credentials;
   p->transport = std::make_unique<transport::GrpcTransport>(topts);
 
   logservice::RetentionPolicy retention{.max_bytes = config.retention_bytes,
@@ -184,6 +212,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   p->kv_membership->Start();
   p->kv_service = std::make_unique<kv::KvService>(*p->kv_node, *p->kv_storage, p->kv_state_machine);
   cluster::ClusterServiceOptions cluster_options;
+  cluster_options.credentials = peer_credentials;
   cluster_options.may_promote = [kv_node = p->kv_node.get()](raft::NodeId id) {
     return ReadyForLogPromotion(*kv_node, id);
   };
@@ -193,7 +222,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &port);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (p->tls) {
+    credentials = p->tls->ServerCredentials();
+    if (p->authorizer) credentials->SetAuthMetadataProcessor(p->authorizer);
+  }
+  builder.AddListeningPort(config.listen_address, credentials, &port);
   // gRPC sets SO_REUSEPORT by default: a second member started on a port in
   // use would then listen beside the first and take some of its calls.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -209,9 +243,31 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   }
   const size_t colon = config.listen_address.rfind(':');
   p->bound_address = config.listen_address.substr(0, colon + 1) + std::to_string(port);
-  spdlog::info("serving on {} (advertised as {}), data in {}", p->bound_address,
-               p->config.advertise_address, config.data_dir);
+  spdlog::info("serving on {} (advertised as {}), data in {}; {}", p->bound_address,
+               p->config.advertise_address, config.data_dir,
+               !p->tls ? "plaintext (no TLS)"
+                       : "mutual TLS as " + p->tls->principal() +
+                             (p->authorizer ? ", access policy " + config.acl_policy_file : ", no access policy"));
   return server;
+}
+
+Status Server::Reload() {
+  Parts& p = *parts_;
+  if (!p.tls) return common::FailedPreconditionError("TLS is off: nothing to reload");
+  Result<security::CertificateInfo> cert = p.tls->Reload();
+  if (!cert.has_value()) return cert.error().WithContext("reload: certificates kept");
+  spdlog::info("reload: certificate of {} (valid until {}) in use for new connections within {} s",
+               cert->common_name, cert->not_after_unix, security::MemberTls::kRefreshSeconds);
+  if (!p.authorizer) return Status::Ok();
+  Result<security::AclPolicy> policy = security::AclPolicy::Load(p.config.acl_policy_file);
+  if (!policy.has_value()) return policy.error().WithContext("reload: access policy kept");
+  if (!policy->IsMember(cert->common_name)) {
+    return common::InvalidArgumentError("reload: access policy kept: the new one does not count this member (" +
+                                        cert->common_name + ") as a member");
+  }
+  p.authorizer->SetPolicy(std::move(*policy));
+  spdlog::info("reload: access policy {} in use", p.config.acl_policy_file);
+  return Status::Ok();
 }
 
 // `group` is "" for the log group (whose lines tests and scripts read) and

@@ -58,10 +58,15 @@ class Server {
   common::Status Wait();
   bool removed() const;
   void Shutdown();
+  // SIGHUP: re-reads the TLS files and the access policy (security/
+  // member_tls.h); what fails to load is kept as it was, and the error says
+  // which. kFailedPrecondition when TLS is off. Any thread.
+  common::Status Reload();
 
  private:
   struct Parts;
   Server() = default;
+  common::Status StartSecurity();
   void OnFatal(const common::Status& s);
   void OnRemoved();
   void HandOver(Parts& p, raft::Node& node, const char* group);

@@ -236,6 +236,10 @@ std::vector<std::string> Cluster::Args(const Member& m) const {
   add("--heartbeat-ticks", options_.heartbeat_ticks);
   add("--election-ticks", options_.election_ticks);
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  if (options_.member_args) {
+    const std::vector<std::string> own = options_.member_args(m.id);
+    args.insert(args.end(), own.begin(), own.end());
+  }
   return args;
 }
 
@@ -351,7 +355,8 @@ std::shared_ptr<grpc::Channel> Cluster::Channel(const std::string& address) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 300);
   args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel("ipv4:" + address, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(
+      "ipv4:" + address, options_.credentials ? options_.credentials : grpc::InsecureChannelCredentials(), args);
   channels_[address] = channel;
   return channel;
 }

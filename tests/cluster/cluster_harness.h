@@ -73,6 +73,12 @@ struct ClusterOptions {
   std::string log_level = "info";
   // More replogd flags, given to every member on every start.
   std::vector<std::string> extra_args;
+  // Flags for member `id` alone (its certificate, say), after extra_args,
+  // on every start; members that join get theirs too.
+  std::function<std::vector<std::string>(uint64_t id)> member_args;
+  // Credentials of the harness's own channels (Stub, GetServers, ...) when
+  // the members run TLS; nullptr: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
   // Prefix of the temp directory's name (the test's name helps).
   std::string name = "cluster";
 };
