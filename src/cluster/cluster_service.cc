@@ -7,6 +7,7 @@
 #include <chrono>
 #include <utility>
 
+#include "common/log.h"
 #include "rpc/leader_hint.h"
 #include "raft/node/successor.h"
 
@@ -116,7 +117,8 @@ void ClusterService::PromoteOnce() {
     cc.changes.push_back(raft::ConfChangeItem{raft::ConfChangeType::kAddVoter, id});
     common::Status s = node_.ChangeMembership(std::move(cc), {}, 2'000 * kMilli).get();
     if (s.ok()) {
-      spdlog::info("cluster: member {} caught up (match {}, commit {}): promoted to voter", id, it->second, st.commit);
+      common::log::Info({"log", st.term}, "cluster: member {} caught up (match {}, commit {}): promoted to voter", id,
+                        it->second, st.commit);
     } else {
       spdlog::warn("cluster: promoting member {} failed: {}", id, s.ToString());
     }
@@ -143,7 +145,7 @@ bool ClusterService::FoundRemoved(const raft::NodeStatus& st) {
     for (const replog::v1::MemberInfo& m : resp.members()) {
       if (m.id() == st.id) return false;  // still a member: the leader will reach it
     }
-    spdlog::info("cluster: leader {} (term {}) does not list member {}: it was removed while it could not be "
+    common::log::Info({"log", st.term}, "cluster: leader {} (term {}) does not list member {}: it was removed while it could not be "
                  "told; stopping",
                  resp.id(), resp.term(), st.id);
     return true;
@@ -226,7 +228,7 @@ grpc::Status ClusterService::TransferLeadership(grpc::ServerContext* ctx,
   if (grpc::Status s = Transfer(ctx, to, &after); !s.ok()) return s;
   resp->set_leader_id(after.leader);
   resp->set_term(after.term);
-  spdlog::info("cluster: leadership handed from {} to {} (term {})", st.id, after.leader, after.term);
+  common::log::Info({"log", after.term}, "cluster: leadership handed from {} to {}", st.id, after.leader);
   return grpc::Status::OK;
 }
 
@@ -271,7 +273,7 @@ grpc::Status ClusterService::Remove(grpc::ServerContext* ctx, raft::NodeId id, r
   common::Status s = node_.ChangeMembership(std::move(cc), {}, std::max<int64_t>(wait_ns, 1)).get();
   if (!s.ok()) return rpc::ToGrpcWithHint(s, node_.leader_hint(), ctx);
   *after = node_.GetStatus();
-  spdlog::info("cluster: member {} removed (term {})", id, after->term);
+  common::log::Info({"log", after->term}, "cluster: member {} removed", id);
   if (!address.empty()) TellRemoved(id, address, after->term);
   return grpc::Status::OK;
 }
@@ -324,8 +326,8 @@ grpc::Status ClusterService::AddMember(grpc::ServerContext* ctx, const replog::v
   common::Status s = node_.ChangeMembership(std::move(cc), {{id, address}}, std::max<int64_t>(wait_ns, 1)).get();
   if (!s.ok()) return rpc::ToGrpcWithHint(s, node_.leader_hint(), ctx);
   const raft::NodeStatus now = node_.GetStatus();
-  spdlog::info("cluster: member {} at {} added as a learner (term {}); promoted once caught up", id, address,
-               now.term);
+  common::log::Info({"log", now.term}, "cluster: member {} at {} added as a learner; promoted once caught up", id,
+                    address);
   return AnswerAdded(now, resp);
 }
 
@@ -372,7 +374,7 @@ grpc::Status ClusterService::NotifyRemoved(grpc::ServerContext*, const replog::v
     return grpc::Status(StatusCode::FAILED_PRECONDITION,
                         "this is member " + Str(node_.id()) + ", not " + Str(req->id()));
   }
-  spdlog::info("cluster: removed from the cluster by leader {} in term {}; stopping", req->by_leader(), req->term());
+  common::log::Info({"log", req->term()}, "cluster: removed from the cluster by leader {}; stopping", req->by_leader());
   on_removed_();
   return grpc::Status::OK;
 }

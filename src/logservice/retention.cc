@@ -6,6 +6,7 @@
 #include <chrono>
 #include <utility>
 
+#include "common/log.h"
 #include "common/thread_name.h"
 #include "logservice/log_command.h"
 #include "logservice/record_codec.h"
@@ -217,8 +218,8 @@ void Retention::CheckAsLeader() {
   proposed_ = target;
   repropose_after_ = now + std::max(std::chrono::milliseconds(5000),
                                     3 * std::chrono::milliseconds(policy_.check_interval_ms));
-  spdlog::info("retention: proposing to purge the log up to {} (first offset {}; {} segments held)", target, first,
-               segments.size());
+  common::log::Info({"log", st.term}, "retention: proposing to purge the log up to {} (first offset {}; {} segments held)",
+                    target, first, segments.size());
   node_->ProposeAsync({EncodeLogCommand(LogCommand{.kind = LogCommandKind::kRetain, .purge_to = target})}, 0,
                       [target](Result<std::vector<raft::ApplyResult>> r) {
                         if (!r.has_value()) {

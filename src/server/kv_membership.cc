@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/log.h"
+
 namespace server {
 
 namespace {
@@ -30,7 +32,7 @@ KvMembership::KvMembership(raft::Node& log_node, raft::Node& kv_node, KvMembersh
 void KvMembership::Start() {
   thread_.Start("kv-members", options_.check_ms, [this] {
     std::string done = ReconcileOnce();
-    if (!done.empty()) spdlog::info("kv membership: {}", done);
+    if (!done.empty()) common::log::Info({"kv", kv_node_.GetStatus().term}, "kv membership: {}", done);
   });
 }
 

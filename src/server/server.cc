@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "kv/kv_service.h"
 #include "kv/kv_snapshots.h"
 #include "kv/kv_state_machine.h"
@@ -62,6 +63,27 @@ raft::NodeOptions NodeOptionsOf(const ServerConfig& c, transport::GroupId group)
   o.peers = c.initial_members;
   if (!c.advertise_address.empty()) o.peers[c.id] = c.advertise_address;
   return o;
+}
+
+// What opening a group's storage found and repaired, at info: the storage
+// recovery of an operator's interest (a torn tail cut off, a snapshot
+// install completed).
+void LogStorageOpened(const raft::DurableStorage& storage, std::string_view group, const std::string& dir) {
+  const storage::Stats st = storage.log().stats();
+  const raft::DurableOpenStats& o = storage.open_stats();
+  auto initial = storage.GetInitialState();
+  const common::log::Context ctx{.group = group, .term = initial.has_value() ? initial->hard_state.term : 0};
+  common::log::Info(ctx, "storage {}: {} segments, entries {}..{}, commit {}", dir, st.segments, st.first_index,
+                    st.last_index, initial.has_value() ? initial->hard_state.commit : 0);
+  if (st.torn_bytes_dropped > 0 || o.completed_snapshot_install || o.snapshot_temps_removed > 0 ||
+      o.old_snapshots_removed > 0) {
+    common::log::Info(ctx,
+                      "storage {} recovered: torn tail of {} bytes ({} records of an unfinished write) cut off; "
+                      "{} snapshot temp files and {} old snapshots removed; {}",
+                      dir, st.torn_bytes_dropped, st.torn_records_dropped, o.snapshot_temps_removed,
+                      o.old_snapshots_removed,
+                      o.completed_snapshot_install ? "an interrupted snapshot install completed" : "no install pending");
+  }
 }
 
 bool IsFresh(const raft::DurableStorage& storage) {
@@ -177,6 +199,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   log_options.segment_bytes = config.segment_bytes;
   ASSIGN_OR_RETURN(p->storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/log", log_options));
   ASSIGN_OR_RETURN(p->kv_storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/kv", log_options));
+  LogStorageOpened(*p->storage, "log", config.data_dir + "/log");
+  LogStorageOpened(*p->kv_storage, "kv", config.data_dir + "/kv");
   RETURN_IF_ERROR(server->StartSecurity());
   std::shared_ptr<grpc::ChannelCredentials> peer_credentials = p->tls ? p->tls->ChannelCredentials() : nullptr;
   RETURN_IF_ERROR(PrepareMembership(p->config, *p->fs, *p->storage, *p->kv_storage, peer_credentials));
