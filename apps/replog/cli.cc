@@ -230,6 +230,16 @@ int Parse(CLI::App& app, int argc, const char* const* argv, const CliIo& io) {
 
 }  // namespace
 
+std::string TlsHint(const common::Status& s, bool tls) {
+  // A TLS member closes a plaintext connection during the handshake; gRPC
+  // reports that as a closed socket, which alone says little.
+  if (tls || s.code() != common::Code::kUnavailable || s.message().find("Socket closed") == std::string::npos) {
+    return "";
+  }
+  return "replog: the members may require TLS: give --tls-ca, --tls-cert and --tls-key (or REPLOG_TLS_CA, "
+         "REPLOG_TLS_CERT, REPLOG_TLS_KEY)\n";
+}
+
 int RunCli(int argc, const char* const* argv, const CliIo& io) {
   CLI::App app{"replog: produce to and consume from a replog cluster, and use its key-value store"};
   app.require_subcommand(1);
@@ -291,7 +301,7 @@ int RunCli(int argc, const char* const* argv, const CliIo& io) {
   if (s.ok()) return 0;
   const std::string full =
       command == "cluster" ? "cluster " + cluster->get_subcommands().front()->get_name() : command;
-  io.err << "replog " << full << ": " << s.ToString() << "\n";
+  io.err << "replog " << full << ": " << s.ToString() << "\n" << TlsHint(s, g.credentials != nullptr);
   return 1;
 }
 

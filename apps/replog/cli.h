@@ -18,8 +18,10 @@
 // 2 usage error; `kv cas` and `kv get` add 3 and 4 (kv_command.h).
 
 #include <iosfwd>
+#include <string>
 
 #include "common/clock.h"
+#include "common/status.h"
 
 namespace replog::cli {
 
@@ -38,6 +40,10 @@ struct CliIo {
 // Runs one `replog` command line (argv[0] is the program name) and returns
 // its exit code. Reads stdin only for `produce` without values. Not
 // reentrant with respect to `io`'s streams; otherwise thread-safe.
+// A line suggesting the TLS flags when `s` looks like a plaintext client
+// refused by a TLS member and `tls` is false; "" otherwise.
+std::string TlsHint(const common::Status& s, bool tls);
+
 int RunCli(int argc, const char* const* argv, const CliIo& io);
 
 }  // namespace replog::cli

@@ -2,6 +2,7 @@
 
 #include "apps/replog/cli.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -150,6 +151,13 @@ TEST(ReplogCliTest, UsageErrorsExitWithTwo) {
   EXPECT_EQ(RunReplog({"--addrs", ",", "servers"}).code, 2);
   EXPECT_EQ(RunReplog({"consume", "--leader", "--member", "a:1"}).code, 2);
   EXPECT_EQ(RunReplog({"--help"}).code, 0);
+}
+
+TEST(CliTest, APlaintextClientRefusedByATlsMemberIsToldAboutTheTlsFlags) {
+  const common::Status closed = common::UnavailableError("connect: 127.0.0.1:7001: Socket closed");
+  EXPECT_THAT(TlsHint(closed, /*tls=*/false), ::testing::HasSubstr("--tls-ca"));
+  EXPECT_EQ(TlsHint(closed, /*tls=*/true), "");
+  EXPECT_EQ(TlsHint(common::UnavailableError("Connection refused"), false), "");
 }
 
 }  // namespace

@@ -193,7 +193,7 @@ int RunKv(const CLI::App& kv, const KvFlags& f, const KvGlobals& g, const CliIo&
   Status s = runner.Connect();
   if (s.ok()) s = runner.Run(command, &exit_code);
   if (s.ok()) return exit_code;
-  io.err << "replog kv " << command << ": " << s.ToString() << "\n";
+  io.err << "replog kv " << command << ": " << s.ToString() << "\n" << TlsHint(s, g.credentials != nullptr);
   return 1;
 }
 
