@@ -18,28 +18,26 @@
 //     catching up after a restart, or a new one being sent a snapshot, is
 //     not ready until it is within that bound.
 //
-// Wiring in server::Server (server.cc), in this order:
-//   1. Parts gets `metrics::Registry metrics;` declared before everything
-//      that refers to it (first), and `std::unique_ptr<metrics::GrpcMetrics>
+// Wiring in server::Server (server.cc; tried end to end with replogd):
+//   1. Parts: `metrics::Registry metrics;` right after `clock` (before every
+//      part that updates it); `std::unique_ptr<metrics::GrpcMetrics>
 //      grpc_metrics;` and `std::unique_ptr<Observability> observability;`
-//      declared after kv_node (destroyed before the nodes).
-//   2. The parts take the registry through their options:
-//        log_options.metrics = &p->metrics; log_options.metrics_clock = &p->clock;
-//          log_options.metrics_group = "log" (and a copy with "kv" for the
-//          KV storage);
-//        node_options.metrics = &p->metrics; node_options.metrics_group = "log";
-//        kv_options.metrics = &p->metrics; kv_options.metrics_group = "kv";
-//        LogServiceOptions{.metrics = &p->metrics} to the LogService.
+//      after cluster_service, before grpc_server (so the gRPC server goes
+//      first and this object before the nodes).
+//   2. Options take the registry:
+//        storage::Options: metrics = &p->metrics, metrics_clock = &p->clock,
+//          metrics_group = "log" (a copy with "kv" for the KV storage);
+//        raft::NodeOptions: metrics = &p->metrics, metrics_group = "log" / "kv";
+//        logservice::LogServiceOptions{.metrics = &p->metrics}.
 //   3. Before BuildAndStart: p->grpc_metrics = std::make_unique<metrics::
-//      GrpcMetrics>(p->metrics, p->clock); and
-//      builder.experimental().SetInterceptorCreators(...) with its
-//      NewInterceptorFactory().
-//   4. After both nodes started: p->observability = std::make_unique<
+//      GrpcMetrics>(p->metrics, p->clock), and its NewInterceptorFactory()
+//      to builder.experimental().SetInterceptorCreators().
+//   4. After the gRPC server started: p->observability = std::make_unique<
 //      Observability>(p->metrics, *p->node, "log", *p->kv_node, "kv",
 //      ObservabilityOptions{.listen_address = config.metrics_listen});
 //      RETURN_IF_ERROR(p->observability->Start());
-//   5. Shutdown: p->observability->Stop() first of all (a scrape or a
-//      readiness check must not wait on nodes being stopped).
+//   5. Shutdown(): p.observability->Stop() first (no scrape or readiness
+//      check then waits on nodes being stopped).
 //
 // Threads: Start and Stop from the owner's thread; collectors and Ready()
 // run on the HTTP server's threads (or a test's) and block until each
