@@ -83,6 +83,7 @@ void AddStorageFlags(CLI::App* storage, bench::BenchConfig* c, bool* no_prealloc
                       "records, as a node that snapshots and compacts does (0: the log only grows)")
       ->transform(CLI::AsSizeValue(false));
   storage->add_flag("--keep", c->keep, "keep the logs and baseline files of write workloads");
+  storage->add_flag("--metrics", c->metrics, "Options::metrics on: each fdatasync is timed into a histogram");
   storage->add_option("--seed", c->seed, "seed of payloads and random reads")->capture_default_str();
   storage->add_option("--opens", c->opens, "open: Opens timed per temperature")->capture_default_str();
   storage->add_option("--read-api", c->read_api, "read-seq: entries (Entries) or for-each (ForEachEntry)")

@@ -5,6 +5,8 @@
 #include <random>
 
 #include "bench/posix_io.h"
+#include "common/clock.h"
+#include "metrics/registry.h"
 #include "bench/workloads.h"
 
 namespace bench {
@@ -21,6 +23,14 @@ storage::Options MakeOptions(const BenchConfig& config) {
   o.cache_bytes = config.cache_bytes;
   o.preallocate = config.preallocate;
   o.max_concurrent_syncs = config.max_concurrent_syncs;
+  if (config.metrics) {
+    // One registry for the program's life: every log a run opens counts in it.
+    static metrics::Registry registry;
+    static common::RealClock clock;
+    o.metrics = &registry;
+    o.metrics_clock = &clock;
+    o.metrics_group = "bench";
+  }
   return o;
 }
 

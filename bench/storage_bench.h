@@ -31,6 +31,7 @@ struct BenchConfig {
   uint32_t max_concurrent_syncs = storage::Options{}.max_concurrent_syncs;
   uint64_t retain_bytes = 0;     // sync, group: purge entries beyond this many record bytes (0: never)
   bool keep = false;             // keep the logs and files of write workloads
+  bool metrics = false;          // Options::metrics on (the fsync histogram's cost)
   uint64_t seed = 1;
   uint64_t opens = 7;            // open: Opens timed per temperature
   std::string read_api = "entries";  // read-seq: "entries" (Entries) or "for-each" (ForEachEntry)

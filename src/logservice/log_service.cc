@@ -39,7 +39,12 @@ grpc::Status ToGrpcAnswer(const ProduceOutcome& outcome, grpc::ServerContextBase
 
 LogService::LogService(raft::Node& node, const raft::DurableStorage& storage, const LogStateMachine& state_machine,
                        common::Clock& clock, LogServiceOptions options)
-    : node_(node), storage_(storage), state_machine_(state_machine), clock_(clock), options_(options) {}
+    : node_(node),
+      storage_(storage),
+      state_machine_(state_machine),
+      clock_(clock),
+      options_(options),
+      metrics_(LogServiceMetrics::Create(options.metrics)) {}
 
 Status LogService::Validate(const replog::v1::ProduceRequest& req) const {
   return ValidateProduce(req, options_.limits);
@@ -73,6 +78,7 @@ int64_t LogService::ProduceTimeout(const grpc::ServerContextBase* ctx) const {
 
 grpc::ServerUnaryReactor* LogService::Produce(grpc::CallbackServerContext* ctx, const replog::v1::ProduceRequest* req,
                                               replog::v1::ProduceResponse* resp) {
+  const int64_t start_ns = ProduceStart();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (shutting_down_.load()) {
     reactor->Finish(rpc::ShuttingDown(ctx));
@@ -88,12 +94,15 @@ grpc::ServerUnaryReactor* LogService::Produce(grpc::CallbackServerContext* ctx, 
   }
   // ctx and resp live until Finish.
   node_.ProposeAsync(Encode(*req), ProduceTimeout(ctx),
-                     [this, ctx, resp, reactor, key = KeyOf(*req)](Result<std::vector<raft::ApplyResult>> applied) {
+                     [this, ctx, resp, reactor, key = KeyOf(*req), size = metrics_.SizeOf(*req),
+                      start_ns](Result<std::vector<raft::ApplyResult>> applied) {
                        if (!applied.has_value()) {
                          reactor->Finish(rpc::ToGrpcWithHint(applied.error(), node_.leader_hint(), ctx));
                          return;
                        }
-                       reactor->Finish(ToGrpcAnswer(Outcome(key, *applied), ctx, resp));
+                       const ProduceOutcome outcome = Outcome(key, *applied);
+                       if (outcome.status.ok()) metrics_.Produced(size, clock_.NowNanos() - start_ns);
+                       reactor->Finish(ToGrpcAnswer(outcome, ctx, resp));
                      });
   return reactor;
 }
@@ -138,6 +147,7 @@ grpc::Status LogService::Consume(grpc::ServerContext* ctx, const replog::v1::Con
   const std::vector<uint64_t> skipped = Skipped(*from, range.end);
   Result<uint32_t> n = ReadRecords(storage_.log(), *from, range, LimitsOf(*req), skipped, resp);
   if (!n.has_value()) return ReadFailed(n.error(), *from);
+  metrics_.Consumed(*resp);
   resp->set_first_offset(range.first);
   resp->set_committed_offset(range.end - 1);
   return grpc::Status::OK;
@@ -175,6 +185,7 @@ grpc::Status LogService::ConsumeStream(grpc::ServerContext* ctx, const replog::v
     if (!n.has_value()) return ReadFailed(n.error(), next);
     next = resp.next_offset();
     if (*n == 0) continue;
+    metrics_.Consumed(resp);
     resp.set_first_offset(range.first);
     resp.set_committed_offset(range.end - 1);
     if (!writer->Write(resp)) return grpc::Status(grpc::StatusCode::CANCELLED, "the consumer went away");

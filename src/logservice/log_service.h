@@ -43,6 +43,7 @@
 
 #include "common/clock.h"
 #include "logservice/log_reader.h"
+#include "logservice/log_service_metrics.h"
 #include "logservice/log_state_machine.h"
 #include "logservice/produce_outcome.h"
 #include "logservice/record_codec.h"
@@ -68,6 +69,9 @@ struct LogServiceOptions {
   int64_t stream_catch_up_ns = 5'000'000'000;
   // ProduceStream requests in flight per stream; the reader waits beyond it.
   size_t max_stream_inflight = 1024;
+  // Metrics (log_service_metrics.h, docs/metrics.md) are created in this
+  // registry; nullptr: none. The registry must outlive the service.
+  metrics::Registry* metrics = nullptr;
 };
 
 class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<replog::v1::Log::Service> {
@@ -112,6 +116,8 @@ class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<repl
   // naming the new first offset.
   grpc::Status ReadFailed(const common::Status& s, uint64_t from) const;
   ReadLimits LimitsOf(const replog::v1::ConsumeRequest& req) const;
+  // Now, when metrics are on (else 0): when a produce arrived.
+  int64_t ProduceStart() const { return metrics_.produce_seconds != nullptr ? clock_.NowNanos() : 0; }
   // ReadIndex barrier for a linearizable read.
   common::Status Barrier(const grpc::ServerContextBase* ctx);
 
@@ -120,6 +126,7 @@ class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<repl
   const LogStateMachine& state_machine_;
   common::Clock& clock_;
   const LogServiceOptions options_;
+  const LogServiceMetrics metrics_;
   std::atomic<bool> shutting_down_{false};
 };
 

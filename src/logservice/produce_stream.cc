@@ -81,6 +81,7 @@ grpc::Status LogService::ProduceStream(grpc::ServerContext* ctx, Stream* stream)
   std::thread writer([&] { WriteLoop(*st, stream); });
   replog::v1::ProduceRequest req;
   while (stream->Read(&req)) {
+    const int64_t start_ns = ProduceStart();
     {
       std::unique_lock lock(st->mu);
       // Responses not yet written count too: a client that stops reading
@@ -112,11 +113,14 @@ grpc::Status LogService::ProduceStream(grpc::ServerContext* ctx, Stream* stream)
       continue;
     }
     node_.ProposeAsync(Encode(req), ProduceTimeout(ctx),
-                       [this, st, id, key = KeyOf(req)](Result<std::vector<raft::ApplyResult>> r) {
+                       [this, st, id, key = KeyOf(req), size = metrics_.SizeOf(req),
+                        start_ns](Result<std::vector<raft::ApplyResult>> r) {
                          replog::v1::ProduceResponse resp;
                          resp.set_request_id(id);
                          if (r.has_value()) {
-                           FillOutcome(Outcome(key, *r), &resp);
+                           const ProduceOutcome outcome = Outcome(key, *r);
+                           if (outcome.status.ok()) metrics_.Produced(size, clock_.NowNanos() - start_ns);
+                           FillOutcome(outcome, &resp);
                          } else {
                            FillError(r.error(), node_.leader_hint(), &resp);
                          }

@@ -121,7 +121,9 @@ bool SegmentedLog::Impl::SyncWrittenLocked(std::unique_lock<std::mutex>& lk) {
   syncs_in_flight++;
   KickLocked();  // the token is free: the next round can be written meanwhile
   lk.unlock();
+  const int64_t start_ns = fsync_seconds != nullptr ? options.metrics_clock->NowNanos() : 0;
   Status s = round.seg->log().Sync();
+  if (fsync_seconds != nullptr) fsync_seconds->ObserveNanos(options.metrics_clock->NowNanos() - start_ns);
   lk.lock();
   syncs_in_flight--;
   if (!s.ok()) {

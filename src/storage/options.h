@@ -5,6 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+
+#include "common/clock.h"
+#include "metrics/registry.h"
 
 namespace storage {
 
@@ -52,6 +56,14 @@ struct Options {
   // the limit; on this 2-core machine 64 appenders are CPU-bound and 1 gave
   // the same records/s with the best p99 (docs/storage.md).
   uint32_t max_concurrent_syncs = 1;
+
+  // Metrics (docs/metrics.md): replog_storage_fsync_seconds{group=
+  // metrics_group}, the time of each fdatasync of a write round, is created
+  // in `metrics` and timed with `metrics_clock` (required with it). Both
+  // must outlive the log. nullptr: none.
+  metrics::Registry* metrics = nullptr;
+  common::Clock* metrics_clock = nullptr;
+  std::string metrics_group;
 };
 
 }  // namespace storage

@@ -35,6 +35,9 @@ Status ValidateOptions(const Options& o) {
     return common::InvalidArgumentError("max_concurrent_syncs must be between 1 and 64, got " +
                                         std::to_string(o.max_concurrent_syncs));
   }
+  if (o.metrics != nullptr && o.metrics_clock == nullptr) {
+    return common::InvalidArgumentError("metrics need metrics_clock");
+  }
   if (o.flush_bytes == 0 || o.max_pending_bytes < o.flush_bytes) {
     return common::InvalidArgumentError("flush_bytes must be positive and at most max_pending_bytes");
   }

@@ -80,8 +80,8 @@ struct SegmentInfo {
 class SegmentedLog {
  public:
   // Opens (creating if needed) the log in `dir`. `fs` must outlive
-  // the log. Errors: kFailedPrecondition "<dir>/LOCK is locked by pid N";
-  // kDataLoss for corruption (file and position named); I/O errors.
+  // the log. Errors: kInvalidArgument for bad options; kFailedPrecondition
+  // "<dir>/LOCK is locked by pid N"; kDataLoss for corruption (file and position named); I/O errors.
   static Result<std::unique_ptr<SegmentedLog>> Open(common::Fs& fs, const std::string& dir,
                                                      const Options& options = {});
 

@@ -74,12 +74,21 @@ struct ReadPlan {
 
 struct SegmentedLog::Impl {
   Impl(common::Fs& fs_in, std::string dir_in, const Options& options_in)
-      : fs(fs_in), dir(std::move(dir_in)), options(options_in) {}
+      : fs(fs_in),
+        dir(std::move(dir_in)),
+        options(options_in),
+        fsync_seconds(options.metrics == nullptr
+                          ? nullptr
+                          : &options.metrics->AddHistogram("replog_storage_fsync_seconds",
+                                                           "Time of one fdatasync of a write round of the log.",
+                                                           metrics::LatencyBounds(),
+                                                           {{"group", options.metrics_group}})) {}
 
   // ---- fixed after Open ----
   common::Fs& fs;
   const std::string dir;
   const Options options;
+  metrics::Histogram* const fsync_seconds;  // nullptr: metrics off
   std::unique_ptr<common::FileLock> lock;
 
   // ---- guarded by mu ----

@@ -268,6 +268,34 @@ TEST_F(SegmentedLogTest, SyncWithNothingQueuedDoesNotSync) {
   EXPECT_EQ(log->stats().syncs, syncs);
 }
 
+TEST_F(SegmentedLogTest, EachFdatasyncOfARoundIsTimedIntoTheFsyncHistogram) {
+  metrics::Registry registry;
+  common::ManualClock clock;
+  opts_.metrics = &registry;
+  opts_.metrics_clock = &clock;
+  opts_.metrics_group = "log";
+  auto log = OpenLog();
+  for (uint64_t i = 1; i <= 3; i++) {
+    ASSERT_TRUE(log->Append(Make(i, 1, 1)).ok());
+    ASSERT_TRUE(log->Sync().ok());
+  }
+  ASSERT_TRUE(log->Sync().ok());  // nothing queued: no fdatasync
+  const metrics::Histogram::Snapshot h =
+      registry.AddHistogram("replog_storage_fsync_seconds", "Time of one fdatasync of a write round of the log.",
+                            metrics::LatencyBounds(), {{"group", "log"}})
+          .snapshot();
+  EXPECT_GE(h.count, 3u);
+  EXPECT_EQ(h.count, log->stats().syncs);
+}
+
+TEST_F(SegmentedLogTest, MetricsWithoutAClockAreRefused) {
+  metrics::Registry registry;
+  opts_.metrics = &registry;
+  auto log = SegmentedLog::Open(fs_, dir_, opts_);
+  ASSERT_FALSE(log.has_value());
+  EXPECT_EQ(log.error().code(), Code::kInvalidArgument);
+}
+
 TEST_F(SegmentedLogTest, ConcurrentSyncsShareFdatasyncs) {
   opts_.segment_bytes = 4 << 20;
   auto log = OpenLog();

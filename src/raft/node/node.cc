@@ -71,7 +71,13 @@ std::string NotLeaderMessage(NodeId self, NodeId leader, const std::map<NodeId, 
 
 Node::Impl::Impl(const NodeOptions& options, DurableStorage& storage, transport::Transport& transport,
                  StateMachine& sm, common::Clock& clock)
-    : opts_(options), storage_(storage), transport_(transport), sm_(sm), clock_(clock), peers_(options.peers) {}
+    : opts_(options),
+      storage_(storage),
+      transport_(transport),
+      sm_(sm),
+      clock_(clock),
+      metrics_(NodeMetrics::Create(options.metrics, options.metrics_group)),
+      peers_(options.peers) {}
 
 Status Node::Impl::Open() {
   const NodeId id = opts_.raft.id;

@@ -52,6 +52,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "metrics/registry.h"
 #include "raft/core/conf_change.h"
 #include "raft/core/config.h"
 #include "raft/core/types.h"
@@ -123,6 +124,11 @@ struct NodeOptions {
   // snapshot restore; NodeStatus::error has it). It must not block or call
   // Shutdown(); a process usually arranges to exit.
   std::function<void(const Status&)> on_fatal;
+  // Metrics (raft/node/node_metrics.h, docs/metrics.md), created in this
+  // registry at Start with the label group=`metrics_group` ("log", "kv");
+  // nullptr: none. The registry must outlive the Node.
+  metrics::Registry* metrics = nullptr;
+  std::string metrics_group;
 };
 
 struct ApplyResult {

@@ -66,7 +66,11 @@ bool Node::Impl::RunTask(ApplyTask& task) {
                                                "raft node: outcome unknown: a snapshot replaced the log"));
       applying_.pop_front();
     }
+    const int64_t restore_start_ns = metrics_.snapshot_install_seconds != nullptr ? clock_.NowNanos() : 0;
     Status s = sm_.Restore(*task.snapshot);
+    if (s.ok() && metrics_.snapshot_install_seconds != nullptr) {
+      metrics_.snapshot_install_seconds->ObserveNanos(clock_.NowNanos() - restore_start_ns);
+    }
     if (!s.ok()) {
       Fatal(s.WithContext("raft node " + std::to_string(opts_.raft.id) + ": restoring the snapshot at " +
                           std::to_string(snap_index)));
@@ -87,16 +91,19 @@ bool Node::Impl::RunTask(ApplyTask& task) {
   for (auto& [index, r] : task.reads) reads_waiting_.emplace(index, std::move(r));
   if (!task.entries.empty()) {
     std::vector<InFlight> done;
-    auto conf = task.confs.begin();
-    for (const Entry& e : task.entries) {
-      std::string result;
-      if (e.type == EntryType::kNormal) {
-        result = sm_.Apply(e);
-      } else {
-        sm_.ApplyControl(e);
+    {
+      metrics::ScopedTimer timer(metrics_.apply_seconds, clock_);
+      auto conf = task.confs.begin();
+      for (const Entry& e : task.entries) {
+        std::string result;
+        if (e.type == EntryType::kNormal) {
+          result = sm_.Apply(e);
+        } else {
+          sm_.ApplyControl(e);
+        }
+        if (conf != task.confs.end() && conf->first == e.index) applied_conf_ = std::move((conf++)->second);
+        MatchApplied(e, std::move(result), done);
       }
-      if (conf != task.confs.end() && conf->first == e.index) applied_conf_ = std::move((conf++)->second);
-      MatchApplied(e, std::move(result), done);
     }
     // applied() first, so that a proposer that learns its index finds it applied.
     SetApplied(task.entries.back().index);
@@ -118,8 +125,12 @@ void Node::Impl::TakeSnapshot(ApplyTask::TakeSnapshot& req) {
                                              std::to_string(newest->index)));
     return;
   }
+  const int64_t start_ns = metrics_.snapshot_save_seconds != nullptr ? clock_.NowNanos() : 0;
   Status s = storage_.SaveSnapshot(index, applied_conf_, sm_.SnapshotData());
   if (s.ok() && req.compact_to > 0) s = storage_.Compact(std::min(req.compact_to, index));
+  if (s.ok() && metrics_.snapshot_save_seconds != nullptr) {
+    metrics_.snapshot_save_seconds->ObserveNanos(clock_.NowNanos() - start_ns);
+  }
   if (!s.ok()) {
     req.done(s.WithContext("raft node " + std::to_string(opts_.raft.id) + ": snapshot at " + std::to_string(index)));
     return;

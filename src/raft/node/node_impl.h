@@ -31,6 +31,7 @@
 
 #include "raft/core/raft.h"
 #include "raft/node/node.h"
+#include "raft/node/node_metrics.h"
 
 namespace raft {
 namespace node_internal {
@@ -197,6 +198,7 @@ struct Node::Impl {
   transport::Transport& transport_;
   StateMachine& sm_;
   common::Clock& clock_;
+  const NodeMetrics metrics_;
   Node* node_ = nullptr;
   bool registered_ = false;
   std::thread raft_thread_;

@@ -226,6 +226,7 @@ bool Node::Impl::HandleReady() {
   // 2. Persist: a failure is fatal (what was acknowledged can no longer be
   //    trusted to be on disk, and the log is read-only now).
   if (rd.snapshot || !rd.entries.empty() || rd.hard_state) {
+    metrics::ScopedTimer timer(rd.entries.empty() ? nullptr : metrics_.append_seconds, clock_);
     Status s = storage_.Persist(rd);
     if (!s.ok()) {
       Fatal(s.WithContext("raft node " + std::to_string(opts_.raft.id) + ": persist"));
@@ -377,6 +378,9 @@ void Node::Impl::OnSoftState(const SoftState& ss) {
   }
   // Elections at info, one line per change (docs/raft-node.md): the nemesis
   // test reads "became leader in term T" to check one leader per term.
+  if (ss.leader != soft_.leader && ss.leader != kNoNode && metrics_.leader_changes != nullptr) {
+    metrics_.leader_changes->Inc();
+  }
   if (ss.role != soft_.role || ss.leader != soft_.leader) {
     const uint64_t term = raft_->term();
     if (ss.role == Role::kLeader) {
