@@ -7,7 +7,8 @@
 # The cluster runs with mutual TLS and access control on: development
 # certificates (scripts/dev-certs.sh) in ./data/certs, made on the first
 # run, and the access policy ./data/acl.toml (admin may do everything,
-# reader may only consume and read the KV store).
+# reader may only consume and read the KV store). Metrics and health are
+# served on 127.0.0.1:9001-9003 (docs/metrics.md).
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,7 +39,7 @@ fi
 # The CLI below, and the one the user is shown, connect as admin.
 export REPLOG_TLS_CA=$root/$certs/ca.crt REPLOG_TLS_CERT=$root/$certs/admin.crt REPLOG_TLS_KEY=$root/$certs/admin.key
 
-for port in 7001 7002 7003; do
+for port in 7001 7002 7003 9001 9002 9003; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     echo "run: port $port is in use (another 'make run'?); stop it first" >&2
     exit 1
@@ -61,7 +62,7 @@ for id in 1 2 3; do
   mkdir -p data/$id
   "$replogd" --id $id --data-dir data/$id --listen 127.0.0.1:700$id --initial-members $members \
     --tls-ca $certs/ca.crt --tls-cert $certs/member-$id.crt --tls-key $certs/member-$id.key \
-    --acl-policy data/acl.toml >>data/$id/replogd.log 2>&1 &
+    --acl-policy data/acl.toml --metrics-listen 127.0.0.1:900$id >>data/$id/replogd.log 2>&1 &
   pids+=($!)
 done
 
@@ -105,6 +106,8 @@ then:
   $replog kv scan --prefix co
   kill -9 <pid of the leader>            # and produce again: a new leader takes over
   kill -HUP <pid>                        # reload certificates and ./data/acl.toml
+  curl -s 127.0.0.1:9001/metrics | grep ^replog_raft   # Prometheus metrics (docs/metrics.md)
+  curl -s 127.0.0.1:9001/readyz          # 200 "ready" once member 1 has a leader and is caught up
 
 Members: pids ${pids[*]}. Press Ctrl-C here to stop the cluster.
 MSG

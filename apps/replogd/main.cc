@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   app.add_option("--id", id, "this member's id (> 0, unique in the cluster)");
   app.add_option("--data-dir", flags.data_dir, "directory for this member's data");
   app.add_option("--listen", flags.listen_address, "HOST:PORT to serve clients and peers on");
+  app.add_option("--metrics-listen", flags.metrics_listen,
+                 "HOST:PORT to serve /metrics, /healthz and /readyz on (default: off)");
   app.add_option("--advertise", flags.advertise_address,
                  "HOST:PORT the others reach this member at (default: its address in --initial-members)");
   app.add_option("--initial-members", members, "the cluster's members: ID=HOST:PORT,ID=HOST:PORT,...");
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
   if (id != 0) config.id = id;
   if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
   if (!flags.listen_address.empty()) config.listen_address = flags.listen_address;
+  if (!flags.metrics_listen.empty()) config.metrics_listen = flags.metrics_listen;
   if (!flags.advertise_address.empty()) config.advertise_address = flags.advertise_address;
   if (!members.empty()) {
     auto m = server::ParseMembers(members);

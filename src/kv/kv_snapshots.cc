@@ -2,7 +2,7 @@
 
 #include <future>
 
-#include <spdlog/spdlog.h>
+#include "common/log.h"
 
 namespace kv {
 
@@ -30,10 +30,11 @@ void KvSnapshots::CheckOnce() {
   common::Result<uint64_t> r = result.get();
   if (r.has_value()) {
     taken_.fetch_add(1);
-    spdlog::info("kv: snapshot at index {} ({} entries, {} command bytes since the last); log kept from {}", *r, since,
-                 bytes, std::min(compact_to, *r) + 1);
+    // The node logs the snapshot itself ("snapshot at I; log kept from F").
+    common::log::Info({"kv", node_.GetStatus().term}, "snapshot policy: {} entries and {} command bytes since the last",
+                      since, bytes);
   } else if (r.error().code() != common::Code::kFailedPrecondition) {
-    spdlog::warn("kv: snapshot failed: {}", r.error().ToString());
+    common::log::Warn({"kv", node_.GetStatus().term}, "snapshot failed: {}", r.error().ToString());
   }
 }
 

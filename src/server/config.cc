@@ -90,6 +90,9 @@ Status ServerConfig::Validate() const {
   if (!advertise_address.empty() && !ValidHostPort(advertise_address)) {
     return InvalidArgumentError("advertise: '" + advertise_address + "' is not HOST:PORT (--advertise)");
   }
+  if (!metrics_listen.empty() && !ValidHostPort(metrics_listen) && !metrics_listen.ends_with(":0")) {
+    return InvalidArgumentError("metrics_listen: '" + metrics_listen + "' is not HOST:PORT (--metrics-listen)");
+  }
   for (const std::string& a : join) {
     if (!ValidHostPort(a)) return InvalidArgumentError("join: '" + a + "' is not HOST:PORT (--join)");
   }
@@ -189,6 +192,8 @@ Status ReadTable(const toml::table& table, const std::string& prefix, ServerConf
       RETURN_IF_ERROR(string(&c->data_dir));
     } else if (name == "listen") {
       RETURN_IF_ERROR(string(&c->listen_address));
+    } else if (name == "metrics_listen") {
+      RETURN_IF_ERROR(string(&c->metrics_listen));
     } else if (name == "advertise") {
       RETURN_IF_ERROR(string(&c->advertise_address));
     } else if (name == "initial_members") {

@@ -19,6 +19,7 @@ struct ServerConfig {
   std::string data_dir;           // holds this member's logs; created if missing
   std::string listen_address;     // host:port the gRPC server binds (clients and peers)
   std::string advertise_address;  // host:port others reach it at; default: listen_address
+  std::string metrics_listen;     // host:port of /metrics /healthz /readyz (docs/metrics.md); empty: off
   // The first members of a new cluster, id -> advertised address, this member
   // included. Used to bootstrap an empty data directory and as the peers'
   // addresses on every start.
@@ -83,7 +84,7 @@ std::string FormatMembers(const std::map<uint64_t, std::string>& members);
 std::vector<std::string> SplitList(const std::string& text);
 
 // Reads a TOML config file into `config` (keys present in the file replace
-// the values held). Keys: id, data_dir, listen, advertise, initial_members
+// the values held). Keys: id, data_dir, listen, advertise, metrics_listen, initial_members
 // (a string as for ParseMembers), join ("HOST:PORT,HOST:PORT"), join_replace
 // (a boolean), log_level, log_format, segment_bytes, handover_timeout_ms,
 // [raft] tick_ms, heartbeat_ticks, election_ticks, [log] retention_bytes,

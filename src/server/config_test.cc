@@ -203,5 +203,14 @@ TEST(ServerConfigTest, LoadsTheTlsAndAclTablesAndNeedsAllThreeFilesForTls) {
               HasSubstr("unknown key 'tls.certificate'"));
 }
 
+TEST(ServerConfigTest, MetricsListenIsAnAddressOrEmpty) {
+  ServerConfig c = Good();
+  ASSERT_TRUE(LoadConfigFile(WriteTemp("metrics_listen = \"127.0.0.1:9001\"\n"), &c).ok());
+  EXPECT_EQ(c.metrics_listen, "127.0.0.1:9001");
+  EXPECT_TRUE(c.Validate().ok());
+  c.metrics_listen = "9001";
+  EXPECT_THAT(c.Validate().message(), HasSubstr("--metrics-listen"));
+}
+
 }  // namespace
 }  // namespace server

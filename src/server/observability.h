@@ -27,7 +27,7 @@
 //   2. Options take the registry:
 //        storage::Options: metrics = &p->metrics, metrics_clock = &p->clock,
 //          metrics_group = "log" (a copy with "kv" for the KV storage);
-//        raft::NodeOptions: metrics = &p->metrics, metrics_group = "log" / "kv";
+//        raft::NodeOptions: metrics = &p->metrics, group_name = "log" / "kv";
 //        logservice::LogServiceOptions{.metrics = &p->metrics}.
 //   3. Before BuildAndStart: p->grpc_metrics = std::make_unique<metrics::
 //      GrpcMetrics>(p->metrics, p->clock), and its NewInterceptorFactory()

@@ -111,7 +111,7 @@ class ObservabilityTest : public ::testing::Test {
     o.tick_ns = 5 * kMs;
     for (const auto& [pid, pm] : members_) o.peers[pid] = Address(pid);
     o.metrics = &m.registry;
-    o.metrics_group = name;
+    o.group_name = name;
     return o;
   }
 

@@ -16,6 +16,8 @@
 #include "logservice/log_service.h"
 #include "logservice/log_state_machine.h"
 #include "logservice/retention.h"
+#include "metrics/grpc_metrics.h"
+#include "metrics/registry.h"
 #include "raft/durable/durable_storage.h"
 #include "raft/node/node.h"
 #include "server/leader_handover.h"
@@ -24,6 +26,7 @@
 #include "server/join.h"
 #include "server/kv_membership.h"
 #include "server/members_file.h"
+#include "server/observability.h"
 #include "security/acl.h"
 #include "security/authorizer.h"
 #include "security/member_tls.h"
@@ -73,8 +76,11 @@ void LogStorageOpened(const raft::DurableStorage& storage, std::string_view grou
   const raft::DurableOpenStats& o = storage.open_stats();
   auto initial = storage.GetInitialState();
   const common::log::Context ctx{.group = group, .term = initial.has_value() ? initial->hard_state.term : 0};
-  common::log::Info(ctx, "storage {}: {} segments, entries {}..{}, commit {}", dir, st.segments, st.first_index,
-                    st.last_index, initial.has_value() ? initial->hard_state.commit : 0);
+  common::log::Info(ctx, "storage {}: {} segments, {}, commit {}", dir, st.segments,
+                    st.last_index < st.first_index
+                        ? std::string("no entries")
+                        : "entries " + std::to_string(st.first_index) + ".." + std::to_string(st.last_index),
+                    initial.has_value() ? initial->hard_state.commit : 0);
   if (st.torn_bytes_dropped > 0 || o.completed_snapshot_install || o.snapshot_temps_removed > 0 ||
       o.old_snapshots_removed > 0) {
     common::log::Info(ctx,
@@ -97,6 +103,7 @@ bool IsFresh(const raft::DurableStorage& storage) {
 struct Server::Parts {
   ServerConfig config;
   common::RealClock clock;
+  metrics::Registry metrics;  // before every part that updates it
   std::unique_ptr<common::Fs> fs;
   // TLS and access control; null when off.
   std::unique_ptr<security::MemberTls> tls;
@@ -115,6 +122,8 @@ struct Server::Parts {
   std::unique_ptr<KvMembership> kv_membership;
   std::unique_ptr<kv::KvService> kv_service;
   std::unique_ptr<cluster::ClusterService> cluster_service;  // after kv_node: it asks it before promoting
+  std::unique_ptr<metrics::GrpcMetrics> grpc_metrics;  // outlives the gRPC server
+  std::unique_ptr<Observability> observability;        // after the nodes: stopped and destroyed before them
   std::unique_ptr<grpc::Server> grpc_server;
   std::string bound_address;
 };
@@ -197,8 +206,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   RETURN_IF_ERROR(p->fs->CreateDir(config.data_dir).WithContext("data directory " + config.data_dir));
   storage::Options log_options;
   log_options.segment_bytes = config.segment_bytes;
+  log_options.metrics = &p->metrics;
+  log_options.metrics_clock = &p->clock;
+  log_options.metrics_group = "log";
+  storage::Options kv_storage_options = log_options;
+  kv_storage_options.metrics_group = "kv";
   ASSIGN_OR_RETURN(p->storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/log", log_options));
-  ASSIGN_OR_RETURN(p->kv_storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/kv", log_options));
+  ASSIGN_OR_RETURN(p->kv_storage, raft::DurableStorage::Open(*p->fs, config.data_dir + "/kv", kv_storage_options));
   LogStorageOpened(*p->storage, "log", config.data_dir + "/log");
   LogStorageOpened(*p->kv_storage, "kv", config.data_dir + "/kv");
   RETURN_IF_ERROR(server->StartSecurity());
@@ -218,12 +232,17 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
       [r = p->retention.get()](uint64_t purge_to, uint64_t) { r->OnRetain(purge_to); });
   raft::NodeOptions node_options = NodeOptionsOf(p->config, kLogGroup);
   node_options.on_fatal = [s = server.get()](const Status& err) { s->OnFatal(err); };
+  node_options.metrics = &p->metrics;
+  node_options.group_name = "log";
   ASSIGN_OR_RETURN(p->node, raft::Node::Start(node_options, *p->storage, *p->transport, p->state_machine, p->clock));
   p->retention->Start(*p->node);
-  p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->state_machine, p->clock);
+  p->log_service = std::make_unique<logservice::LogService>(*p->node, *p->storage, p->state_machine, p->clock,
+                                                            logservice::LogServiceOptions{.metrics = &p->metrics});
 
   raft::NodeOptions kv_options = NodeOptionsOf(p->config, kKvGroup);
   kv_options.on_fatal = node_options.on_fatal;
+  kv_options.metrics = &p->metrics;
+  kv_options.group_name = "kv";
   ASSIGN_OR_RETURN(p->kv_node,
                    raft::Node::Start(kv_options, *p->kv_storage, *p->transport, p->kv_state_machine, p->clock));
   p->kv_snapshots = std::make_unique<kv::KvSnapshots>(
@@ -256,6 +275,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   // use would then listen beside the first and take some of its calls.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   transport::GrpcTransport::ConfigureServerBuilder(topts, &builder);
+  p->grpc_metrics = std::make_unique<metrics::GrpcMetrics>(p->metrics, p->clock);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(p->grpc_metrics->NewInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(p->log_service.get());
   builder.RegisterService(p->cluster_service.get());
   builder.RegisterService(p->kv_service.get());
@@ -265,6 +288,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     return common::UnavailableError("cannot listen on " + config.listen_address +
                                     " (in use, or not an address of this machine)");
   }
+  p->observability = std::make_unique<Observability>(
+      p->metrics, *p->node, "log", *p->kv_node, "kv", ObservabilityOptions{.listen_address = config.metrics_listen});
+  RETURN_IF_ERROR(p->observability->Start());
+  if (p->observability->port() != 0) spdlog::info("metrics on port {}", p->observability->port());
   const size_t colon = config.listen_address.rfind(':');
   p->bound_address = config.listen_address.substr(0, colon + 1) + std::to_string(port);
   spdlog::info("serving on {} (advertised as {}), data in {}; {}", p->bound_address,
@@ -366,6 +393,7 @@ void Server::Shutdown() {
   // Start may have failed half way: only the parts built are stopped.
   Parts& p = *parts_;
   spdlog::info("shutting down");
+  if (p.observability) p.observability->Stop();  // no scrape waits on nodes that stop
   bool fatal = false;
   {
     std::lock_guard lock(mu_);

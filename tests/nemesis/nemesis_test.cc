@@ -201,30 +201,33 @@ void ForEachLogLine(const Cluster& cluster, F&& fn) {
   }
 }
 
-// One leader per term and Raft group, from the "raft group G: member N
-// became leader in term T" lines of every member's log (the log and KV
-// groups count their terms apart).
+// One leader per term and Raft group, from the "member N group G term T:
+// became leader" lines of every member's log (common/log.h's text format;
+// the log and KV groups count their terms apart).
 std::vector<std::string> TwoLeadersInATerm(const Cluster& cluster) {
-  std::map<std::pair<uint64_t, uint64_t>, std::set<uint64_t>> leaders;  // (group, term) -> members
-  const std::regex re("raft group (\\d+): member (\\d+) became leader in term (\\d+)");
+  std::map<std::pair<std::string, uint64_t>, std::set<uint64_t>> leaders;  // (group, term) -> members
+  const std::regex re("member (\\d+) group (\\w+) term (\\d+): became leader");
   std::smatch m;
   ForEachLogLine(cluster, [&](uint64_t, const std::string& line) {
-    if (std::regex_search(line, m, re)) leaders[{std::stoull(m[1]), std::stoull(m[3])}].insert(std::stoull(m[2]));
+    if (std::regex_search(line, m, re)) leaders[{m[2], std::stoull(m[3])}].insert(std::stoull(m[1]));
   });
   std::vector<std::string> out;
   for (const auto& [key, ids] : leaders) {
     if (ids.size() > 1) {
-      out.push_back("group " + std::to_string(key.first) + " term " + std::to_string(key.second) + " had " +
+      out.push_back("group " + key.first + " term " + std::to_string(key.second) + " had " +
                     std::to_string(ids.size()) + " leaders");
     }
   }
   return out;
 }
 
-// How many lines of the members' logs contain `text`.
-size_t CountLogLines(const Cluster& cluster, const std::string& text) {
+// How many lines of the members' logs contain every one of `texts`.
+size_t CountLogLines(const Cluster& cluster, const std::vector<std::string>& texts) {
   size_t n = 0;
-  ForEachLogLine(cluster, [&](uint64_t, const std::string& line) { n += line.find(text) != std::string::npos; });
+  ForEachLogLine(cluster, [&](uint64_t, const std::string& line) {
+    n += std::all_of(texts.begin(), texts.end(),
+                     [&](const std::string& t) { return line.find(t) != std::string::npos; });
+  });
   return n;
 }
 
@@ -622,9 +625,9 @@ void RunNemesis(const Mode& mode) {
     }
   }
   EXPECT_EQ(kv_lost, 0u);
-  const size_t kv_installs = CountLogLines(cluster, "raft group 2: installed the leader's snapshot");
-  const size_t purges = CountLogLines(cluster, "retention: log purged up to");
-  const size_t installs = CountLogLines(cluster, "raft group 1: installed the leader's snapshot");
+  const size_t kv_installs = CountLogLines(cluster, {" group kv term ", "installed the leader's snapshot"});
+  const size_t purges = CountLogLines(cluster, {"retention: log purged up to"});
+  const size_t installs = CountLogLines(cluster, {" group log term ", "installed the leader's snapshot"});
   if (mode.retention && duration_s >= 60) {
     EXPECT_GT(purges, 0u) << "retention purged nothing";
     EXPECT_GT(installs, 0u) << "no member installed a snapshot";

@@ -76,7 +76,8 @@ Node::Impl::Impl(const NodeOptions& options, DurableStorage& storage, transport:
       transport_(transport),
       sm_(sm),
       clock_(clock),
-      metrics_(NodeMetrics::Create(options.metrics, options.metrics_group)),
+      metrics_(NodeMetrics::Create(options.metrics, options.group_name)),
+      group_name_(options.group_name.empty() ? std::to_string(options.group) : options.group_name),
       peers_(options.peers) {}
 
 Status Node::Impl::Open() {
@@ -152,7 +153,7 @@ void Node::Impl::Shutdown() {
 }
 
 void Node::Impl::Fatal(const Status& s) {
-  spdlog::error("raft node {} group {}: stopping: {}", opts_.raft.id, opts_.group, s.ToString());
+  common::log::Error(LogContext(), "raft node stopping: {}", s.ToString());
   {
     // stopped_ under the lock the waiters of status_cv_ hold: a waiter that
     // checked it before cannot miss the notify.

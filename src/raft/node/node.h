@@ -124,11 +124,13 @@ struct NodeOptions {
   // snapshot restore; NodeStatus::error has it). It must not block or call
   // Shutdown(); a process usually arranges to exit.
   std::function<void(const Status&)> on_fatal;
+  // The group's name ("log", "kv") in log lines and metric labels; empty:
+  // its number.
+  std::string group_name;
   // Metrics (raft/node/node_metrics.h, docs/metrics.md), created in this
-  // registry at Start with the label group=`metrics_group` ("log", "kv");
-  // nullptr: none. The registry must outlive the Node.
+  // registry at Start with the label group=`group_name`; nullptr: none. The
+  // registry must outlive the Node.
   metrics::Registry* metrics = nullptr;
-  std::string metrics_group;
 };
 
 struct ApplyResult {

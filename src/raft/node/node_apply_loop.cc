@@ -78,8 +78,8 @@ bool Node::Impl::RunTask(ApplyTask& task) {
     }
     applied_conf_ = task.snapshot->meta.conf_state;
     SetApplied(snap_index);
-    spdlog::info("raft group {}: installed the leader's snapshot at {} (term {})", opts_.group, snap_index,
-                 task.snapshot->meta.term);
+    common::log::Info(LogContext(), "installed the leader's snapshot at {} (of term {})", snap_index,
+                      task.snapshot->meta.term);
     std::map<NodeId, std::string> peers = sm_.PeerAddresses();
     if (!peers.empty()) {
       std::lock_guard<std::mutex> l(in_mu_);
@@ -135,7 +135,7 @@ void Node::Impl::TakeSnapshot(ApplyTask::TakeSnapshot& req) {
     req.done(s.WithContext("raft node " + std::to_string(opts_.raft.id) + ": snapshot at " + std::to_string(index)));
     return;
   }
-  spdlog::info("raft group {}: snapshot at {}; log kept from {}", opts_.group, index, storage_.FirstIndex());
+  common::log::Info(LogContext(), "snapshot at {}; log kept from {}", index, storage_.FirstIndex());
   req.done(index);
 }
 

@@ -29,6 +29,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/log.h"
 #include "raft/core/raft.h"
 #include "raft/node/node.h"
 #include "raft/node/node_metrics.h"
@@ -199,6 +200,11 @@ struct Node::Impl {
   StateMachine& sm_;
   common::Clock& clock_;
   const NodeMetrics metrics_;
+  // What log lines about this group carry (common/log.h): its name, and the
+  // term as the raft thread last saw it (read from any thread).
+  const std::string group_name_;
+  std::atomic<uint64_t> term_for_logs_{0};
+  common::log::Context LogContext() const { return {group_name_, term_for_logs_.load(std::memory_order_relaxed)}; }
   Node* node_ = nullptr;
   bool registered_ = false;
   std::thread raft_thread_;

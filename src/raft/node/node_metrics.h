@@ -1,7 +1,7 @@
 #pragma once
 
 // The metrics a raft::Node updates (docs/metrics.md), created in the
-// registry NodeOptions::metrics names, labelled group=metrics_group. Every
+// registry NodeOptions::metrics names, labelled group=NodeOptions::group_name. Every
 // pointer is nullptr when metrics are off: ScopedTimer and the checks at
 // each use then cost a branch.
 

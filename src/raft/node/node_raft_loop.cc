@@ -13,6 +13,23 @@
 #include "raft/node/peer_addresses.h"
 
 namespace raft {
+namespace {
+
+// "voters 1,2,3 learners 4" (and the outgoing voters of a joint one).
+std::string FormatConfState(const ConfState& cs) {
+  auto ids = [](const char* what, const std::vector<NodeId>& v) {
+    if (v.empty()) return std::string();
+    std::string out = std::string(" ") + what + " ";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + std::to_string(v[i]);
+    return out;
+  };
+  std::string out = ids("voters", cs.voters) + ids("learners", cs.learners) +
+                    ids("outgoing voters", cs.voters_outgoing) + ids("next learners", cs.learners_next);
+  return out.empty() ? "no members" : out.substr(1);
+}
+
+}  // namespace
+
 
 using node_internal::ApplyTask;
 using node_internal::InFlight;
@@ -52,7 +69,7 @@ void Node::Impl::HandleInputs(Inputs& in) {
   // the election timer before the ticks of that time are counted.
   for (const Message& m : in.msgs) {
     Status s = raft_->Step(m);
-    if (!s.ok()) spdlog::debug("raft node {}: step {}: {}", opts_.raft.id, MessageTypeName(m.type), s.ToString());
+    if (!s.ok()) common::log::Debug(LogContext(), "step {}: {}", MessageTypeName(m.type), s.ToString());
   }
   in.msgs.clear();
   for (NodeId id : in.unreachable) raft_->ReportUnreachable(id);
@@ -248,6 +265,7 @@ bool Node::Impl::HandleReady() {
     snap_task.snapshot = std::move(rd.snapshot);
     PushApply(std::move(snap_task));
   }
+  if (rd.hard_state) term_for_logs_.store(rd.hard_state->term, std::memory_order_relaxed);
   if (rd.soft_state != soft_) OnSoftState(rd.soft_state);
   // 5.
   raft_->Advance();
@@ -321,9 +339,10 @@ Status Node::Impl::ApplyConfChangeEntry(const Entry& e) {
   }
   Result<ConfState> cs = raft_->ApplyConfChange(*cc);
   if (!cs.has_value()) {
-    spdlog::warn("raft node {}: conf change at {} skipped: {}", opts_.raft.id, e.index, cs.error().ToString());
+    common::log::Warn(LogContext(), "conf change at {} skipped: {}", e.index, cs.error().ToString());
     return cs.error();
   }
+  common::log::Info(LogContext(), "configuration at {}: {}", e.index, FormatConfState(*cs));
   UpdatePeers(*cc);
   std::lock_guard<std::mutex> l(status_mu_);
   pub_conf_ = *cs;
@@ -333,7 +352,7 @@ Status Node::Impl::ApplyConfChangeEntry(const Entry& e) {
 void Node::Impl::UpdatePeers(const ConfChange& cc) {
   Result<std::map<NodeId, std::string>> addrs = DecodePeerAddresses(cc.context);
   if (!addrs.has_value()) {
-    spdlog::warn("raft node {}: conf change context: {}", opts_.raft.id, addrs.error().ToString());
+    common::log::Warn(LogContext(), "conf change context: {}", addrs.error().ToString());
   } else {
     for (const auto& [id, address] : *addrs) {
       if (peers_[id] == address) continue;
@@ -382,13 +401,13 @@ void Node::Impl::OnSoftState(const SoftState& ss) {
     metrics_.leader_changes->Inc();
   }
   if (ss.role != soft_.role || ss.leader != soft_.leader) {
-    const uint64_t term = raft_->term();
+    term_for_logs_.store(raft_->term(), std::memory_order_relaxed);
     if (ss.role == Role::kLeader) {
-      spdlog::info("raft group {}: member {} became leader in term {}", opts_.group, opts_.raft.id, term);
+      common::log::Info(LogContext(), "became leader");
     } else if (ss.leader != kNoNode) {
-      spdlog::info("raft group {}: term {}: following leader {}", opts_.group, term, ss.leader);
+      common::log::Info(LogContext(), "following leader {}", ss.leader);
     } else {
-      spdlog::info("raft group {}: term {}: {}, no leader known", opts_.group, term, RoleName(ss.role));
+      common::log::Info(LogContext(), "{}, no leader known", RoleName(ss.role));
     }
   }
   soft_ = ss;
