@@ -19,48 +19,16 @@ ROUNDS=${ROUNDS:-7}
 CLIENTS=${CLIENTS:-1}
 PORT_BASE=${PORT_BASE:-7300}
 OUT=${OUT:-$WORK/results.jsonl}
-replogd=$BUILD/apps/replogd/replogd
-bench=$BUILD/bench/replog-bench
-p() { echo "127.0.0.1:$((PORT_BASE + $1))"; }
-addrs=$(p 1),$(p 2),$(p 3)
-members=1=$(p 1),2=$(p 2),3=$(p 3)
 log() { echo "[bench-sigterm $(date +%H:%M:%S)] $*" >&2; }
 
-declare -A PID=()
-start() {
-  local id=$1
-  "$replogd" --id "$id" --data-dir "$WORK/m$id" --listen "$(p "$id")" --initial-members "$members" \
-    --log-level info >>"$WORK/m$id.log" 2>&1 &
-  PID[$id]=$!
-}
-stop_all() {
-  local id
-  for id in "${!PID[@]}"; do kill -TERM "${PID[$id]}" 2>/dev/null || true; done
-  for id in "${!PID[@]}"; do wait "${PID[$id]}" 2>/dev/null || true; done
-  PID=()
-}
-trap stop_all EXIT
-leader() {
-  "$BUILD/apps/replog/replog" --addrs "$addrs" servers --json 2>/dev/null |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["leader_id"])'
-}
-wait_leader() {
-  for _ in $(seq 200); do
-    local l
-    l=$(leader 2>/dev/null || echo 0)
-    [ "${l:-0}" != 0 ] && return 0
-    sleep 0.05
-  done
-  log "no leader after 10 s"; exit 1
-}
+LOG_LEVEL=info  # the old leader's hand-over lines are read
+source "$root/scripts/bench_lib.sh"
 
 mkdir -p "$WORK"
 : >"$OUT"
 log "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for k in $(seq "$ROUNDS"); do
-  stop_all; rm -rf "$WORK"/m*; mkdir -p "$WORK"
-  for id in 1 2 3; do start "$id"; done
-  wait_leader
+  fresh
   acks=$WORK/acks.$k
   : >"$acks"
   "$bench" produce --addrs "$addrs" --clients "$CLIENTS" --seconds 5 --warmup-seconds 0 --ack-log "$acks" \

@@ -1,7 +1,8 @@
 # Sourced by the bench-*.sh scripts: a local 3-member replog cluster and
 # the recording of replog-bench results. The script sets, before sourcing:
 #   BUILD, WORK (data and logs), PORT_BASE (members on PORT_BASE + 1..3),
-#   OUT (JSON lines), and log() for messages.
+#   OUT (JSON lines), log() for messages, and optionally LOG_LEVEL (the
+#   members' --log-level; default warn).
 # It gets: $replogd, $replog, $bench, $addrs, $members, PID (id -> pid),
 # leader and term (of the log group, 0/"" when unknown),
 # start ID [FLAG...], stop_all (also on exit), fresh [FLAG...] (wipes the
@@ -17,7 +18,7 @@ declare -A PID=()
 start() {
   local id=$1; shift
   "$replogd" --id "$id" --data-dir "$WORK/m$id" --listen "127.0.0.1:$((PORT_BASE + id))" --initial-members "$members" \
-    --log-level warn "$@" >>"$WORK/m$id.log" 2>&1 &
+    --log-level "${LOG_LEVEL:-warn}" "$@" >>"$WORK/m$id.log" 2>&1 &
   PID[$id]=$!
 }
 stop_all() {
