@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The cost of TLS (issue 7): replog produce throughput and latency with
 # mutual TLS and the access policy on against plaintext, in one run on one
-# machine. RUNS times, alternating: a fresh 3-member cluster on
-# 127.0.0.1:7401-7403 (PORT_BASE + 1..3) in plaintext, then one with
-# development certificates (scripts/dev-certs.sh, under $WORK/certs) and an
-# access policy; replog-bench produce at each of CLIENTS (256-byte records,
-# one per request, exactly-once). Every result is a JSON line in $OUT; a
-# table of medians ends the run. Knobs (environment): BUILD, WORK,
+# machine. RUNS times, in turn: a fresh 3-member cluster on
+# 127.0.0.1:7401-7403 (PORT_BASE + 1..3) in plaintext, then with
+# development certificates (scripts/dev-certs.sh, under $WORK/certs), then
+# with the certificates and an access policy; replog-bench produce at each
+# of CLIENTS (256-byte records, one per request, exactly-once). Every result
+# is a JSON line in $OUT; a table of medians ends the run. Knobs (environment): BUILD, WORK,
 # PORT_BASE, RUNS, CLIENTS, DURATION.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,14 +34,13 @@ tls_client=(--tls-ca "$certs/ca.crt" --tls-cert "$certs/bench.crt" --tls-key "$c
 : >"$OUT"
 log "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq "$RUNS"); do
-  for mode in plaintext tls; do
-    if [ $mode = tls ]; then
-      TLS_DIR=$certs CLI_FLAGS="${tls_client[*]}" fresh --acl-policy "$WORK/acl.toml"
-      flags=("${tls_client[@]}")
-    else
-      fresh
-      flags=()
-    fi
+  for mode in plaintext tls tls+policy; do
+    case $mode in
+      plaintext) fresh; flags=() ;;
+      tls) TLS_DIR=$certs CLI_FLAGS="${tls_client[*]}" fresh; flags=("${tls_client[@]}") ;;
+      tls+policy) TLS_DIR=$certs CLI_FLAGS="${tls_client[*]}" fresh --acl-policy "$WORK/acl.toml"
+        flags=("${tls_client[@]}") ;;
+    esac
     for c in $CLIENTS; do
       record "produce $mode C=$c" produce --addrs "$addrs" --clients "$c" --record-size 256 --batch 1 \
         --seconds "$DURATION" --warmup-seconds 1 "${flags[@]}"
