@@ -36,7 +36,7 @@ class MemberTls {
   // How often gRPC looks at the active copies.
   static constexpr int kRefreshSeconds = 1;
 
-  // Checks `files` (CheckTlsMaterial's errors), writes the active copies
+  // Checks `files` (LoadTlsFiles' errors), writes the active copies
   // (the file system's errors, naming the file).
   static common::Result<std::unique_ptr<MemberTls>> Create(const TlsFiles& files, const std::string& active_dir);
 

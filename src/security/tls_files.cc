@@ -75,6 +75,8 @@ common::Result<std::string> ReadPemFile(const std::string& path, const std::stri
   return text;
 }
 
+namespace {
+
 common::Result<TlsMaterial> ReadTlsFiles(const TlsFiles& files) {
   TlsMaterial m;
   ASSIGN_OR_RETURN(m.ca_pem, ReadPemFile(files.ca_file, "CA certificate"));
@@ -120,6 +122,8 @@ common::Result<CertificateInfo> CheckTlsMaterial(const TlsMaterial& m, const Tls
   if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &not_after) == 1) info.not_after_unix = timegm(&not_after);
   return info;
 }
+
+}  // namespace
 
 common::Result<TlsMaterial> LoadTlsFiles(const TlsFiles& files, CertificateInfo* info) {
   ASSIGN_OR_RETURN(TlsMaterial m, ReadTlsFiles(files));

@@ -4,7 +4,7 @@
 // certificate and its private key, all PEM (docs/operations.md,
 // "Certificates").
 //
-// CheckTlsMaterial tells what is wrong before gRPC sees the files, in words
+// LoadTlsFiles tells what is wrong before gRPC sees the files, in words
 // an operator can act on: gRPC itself only logs a failed handshake, later,
 // on the first connection. Pure functions; safe from any thread.
 
@@ -20,7 +20,8 @@ struct TlsFiles {
   std::string cert_file;  // PEM: this party's certificate (and intermediates after it)
   std::string key_file;   // PEM: its private key
 
-  // All three named (a member with TLS on); none named means TLS off.
+  // Any named: TLS is meant to be on (ServerConfig::Validate then requires
+  // all three). None named: TLS off.
   bool enabled() const { return !ca_file.empty() || !cert_file.empty() || !key_file.empty(); }
 };
 
@@ -31,7 +32,7 @@ struct TlsMaterial {
   std::string key_pem;
 };
 
-// What CheckTlsMaterial learned from the certificate.
+// What LoadTlsFiles learned from the certificate.
 struct CertificateInfo {
   std::string common_name;  // the subject's CN: the principal the access policy names
   int64_t not_after_unix = 0;
@@ -41,16 +42,12 @@ struct CertificateInfo {
 // certificate"). kInvalidArgument when `path` is empty.
 common::Result<std::string> ReadPemFile(const std::string& path, const std::string& what);
 
-// Reads the three files. kInvalidArgument when one is not named; the file
-// system's error (kNotFound, ...) naming the file otherwise.
-common::Result<TlsMaterial> ReadTlsFiles(const TlsFiles& files);
-
-// Checks that the CA and the certificate parse, the key parses and belongs
-// to the certificate, the certificate chains to the CA, is valid now and has
-// a subject CN. kInvalidArgument saying which, with `files`' names.
-common::Result<CertificateInfo> CheckTlsMaterial(const TlsMaterial& material, const TlsFiles& files);
-
-// ReadTlsFiles then CheckTlsMaterial.
+// Reads the three files and checks them: the CA and the certificate parse,
+// the key parses and belongs to the certificate, the certificate chains to
+// the CA, is valid now and has a subject CN. Errors: kInvalidArgument saying
+// which, with `files`' names (also when a file is not named); the file
+// system's (kNotFound, ...) naming the file. `info`, when given, gets what
+// the certificate says.
 common::Result<TlsMaterial> LoadTlsFiles(const TlsFiles& files, CertificateInfo* info = nullptr);
 
 }  // namespace security
