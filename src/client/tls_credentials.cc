@@ -1,7 +1,5 @@
 #include "client/tls_credentials.h"
 
-#include "security/tls_files.h"
-
 namespace replog {
 
 common::Result<std::shared_ptr<grpc::ChannelCredentials>> TlsCredentialsFromFiles(const ClientTlsFiles& files) {
@@ -12,13 +10,12 @@ common::Result<std::shared_ptr<grpc::ChannelCredentials>> TlsCredentialsFromFile
   if (files.cert_file.empty() != files.key_file.empty()) {
     return common::InvalidArgumentError("TLS: give the client certificate and its key together (--tls-cert, --tls-key)");
   }
-  const security::TlsFiles f{.ca_file = files.ca_file, .cert_file = files.cert_file, .key_file = files.key_file};
   grpc::SslCredentialsOptions options;
-  if (f.cert_file.empty()) {
+  if (files.cert_file.empty()) {
     // Only the CA: the server's certificate is checked, none is presented.
-    ASSIGN_OR_RETURN(options.pem_root_certs, security::ReadPemFile(f.ca_file, "CA certificate"));
+    ASSIGN_OR_RETURN(options.pem_root_certs, security::ReadPemFile(files.ca_file, "CA certificate"));
   } else {
-    ASSIGN_OR_RETURN(security::TlsMaterial m, security::LoadTlsFiles(f));
+    ASSIGN_OR_RETURN(security::TlsMaterial m, security::LoadTlsFiles(files));
     options.pem_root_certs = m.ca_pem;
     options.pem_cert_chain = m.cert_pem;
     options.pem_private_key = m.key_pem;

@@ -11,16 +11,14 @@
 #include <grpcpp/security/credentials.h>
 
 #include "common/status.h"
+#include "security/tls_files.h"
 
 namespace replog {
 
-struct ClientTlsFiles {
-  std::string ca_file;    // PEM; required when any is given
-  std::string cert_file;  // PEM; with key_file, or neither (then the
-  std::string key_file;   // members, which require one, refuse the handshake)
-
-  bool enabled() const { return !ca_file.empty() || !cert_file.empty() || !key_file.empty(); }
-};
+// The CA file is required when any is given; the certificate and its key
+// go together, or are both left out (then the members, which require one,
+// refuse the handshake).
+using ClientTlsFiles = security::TlsFiles;
 
 // Reads and checks the files (a key that does not belong to the
 // certificate, a certificate not from the CA, expiry: kInvalidArgument

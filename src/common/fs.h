@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -103,6 +104,16 @@ class PosixFs final : public Fs {
 
 // The Status for a failed system call: "<op> <path>: <strerror>".
 Status ErrnoStatus(const char* op, const std::string& path, int err);
+
+// The whole file at `path`, if it holds at most `max_bytes`:
+// kInvalidArgument "<path>: larger than N bytes" otherwise; the Fs's errors
+// (kNotFound for a missing file).
+Result<std::string> ReadWholeFile(Fs& fs, const std::string& path, uint64_t max_bytes);
+
+// Replaces the file at `path` with `data`, durably and atomically: written
+// to `path`.tmp, synced, renamed over `path`, the directory synced. A
+// reader sees the old file or the new one, never part of either.
+Status ReplaceFileDurably(Fs& fs, const std::string& path, std::string_view data);
 
 // "a/b" from ("a", "b"); the parent directory of a path ("." if none).
 std::string JoinPath(const std::string& dir, const std::string& name);

@@ -25,6 +25,30 @@ Status ErrnoStatus(const char* op, const std::string& path, int err) {
   }
 }
 
+Result<std::string> ReadWholeFile(Fs& fs, const std::string& path, uint64_t max_bytes) {
+  ASSIGN_OR_RETURN(std::unique_ptr<File> f, fs.Open(path, OpenMode::kRead));
+  ASSIGN_OR_RETURN(uint64_t size, f->Size());
+  if (size > max_bytes) {
+    return InvalidArgumentError(path + ": larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  std::string text(size, '\0');
+  ASSIGN_OR_RETURN(size_t n, f->ReadAt(0, text.data(), text.size()));
+  text.resize(n);
+  return text;
+}
+
+Status ReplaceFileDurably(Fs& fs, const std::string& path, std::string_view data) {
+  const std::string tmp = path + ".tmp";
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<File> f, fs.Open(tmp, OpenMode::kCreate));
+    RETURN_IF_ERROR(f->Truncate(0));
+    RETURN_IF_ERROR(f->WriteAt(0, data.data(), data.size()));
+    RETURN_IF_ERROR(f->Sync());
+  }
+  RETURN_IF_ERROR(fs.Rename(tmp, path));
+  return fs.SyncDir(DirName(path));
+}
+
 std::string JoinPath(const std::string& dir, const std::string& name) {
   if (dir.empty()) return name;
   if (dir.back() == '/') return dir + name;

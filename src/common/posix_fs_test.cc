@@ -74,6 +74,20 @@ TEST_F(PosixFsTest, WriteThenReadRoundTrips) {
   EXPECT_EQ(*file->Size(), 4u);
 }
 
+TEST_F(PosixFsTest, ReplaceFileDurablyThenReadWholeFileRoundTripsAndRefusesOversize) {
+  const std::string path = Path("replaced");
+  ASSERT_TRUE(ReplaceFileDurably(fs_, path, "first version, longer").ok());
+  ASSERT_TRUE(ReplaceFileDurably(fs_, path, "second").ok());
+  auto text = ReadWholeFile(fs_, path, 64);
+  ASSERT_TRUE(text.has_value()) << text.error().ToString();
+  EXPECT_EQ(*text, "second");  // nothing of the longer first version is left
+  EXPECT_FALSE(*fs_.Exists(path + ".tmp"));
+  auto big = ReadWholeFile(fs_, path, 3);
+  ASSERT_FALSE(big.has_value());
+  EXPECT_EQ(big.error().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ReadWholeFile(fs_, Path("missing"), 64).error().code(), Code::kNotFound);
+}
+
 TEST_F(PosixFsTest, OpenModesFollowTheirContract) {
   auto missing = fs_.Open(Path("nope"), OpenMode::kReadWrite);
   ASSERT_FALSE(missing.has_value());

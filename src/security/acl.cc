@@ -1,7 +1,6 @@
 #include "security/acl.h"
 
 #include <array>
-#include <memory>
 
 // Errors as values, not exceptions (STYLE: no exceptions across our APIs).
 #define TOML_EXCEPTIONS 0
@@ -61,13 +60,9 @@ bool GlobMatch(std::string_view pattern, std::string_view text) {
 
 common::Result<AclPolicy> AclPolicy::Load(const std::string& path) {
   common::PosixFs fs;
-  ASSIGN_OR_RETURN(std::unique_ptr<common::File> f, fs.Open(path, common::OpenMode::kRead));
-  ASSIGN_OR_RETURN(uint64_t size, f->Size());
-  if (size > kMaxPolicyBytes) return common::InvalidArgumentError("access policy " + path + ": larger than 1 MiB");
-  std::string text(size, '\0');
-  ASSIGN_OR_RETURN(size_t n, f->ReadAt(0, text.data(), text.size()));
-  text.resize(n);
-  return Parse(text, path);
+  common::Result<std::string> text = common::ReadWholeFile(fs, path, kMaxPolicyBytes);
+  if (!text.has_value()) return text.error().WithContext("access policy");
+  return Parse(*text, path);
 }
 
 common::Result<AclPolicy> AclPolicy::Parse(std::string_view toml_text, const std::string& source_name) {

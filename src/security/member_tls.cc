@@ -5,22 +5,6 @@
 #include "common/fs.h"
 
 namespace security {
-namespace {
-
-// Writes `text` to `path` through a temporary file and a rename, so that the
-// watcher never reads half a file.
-common::Status ReplaceFile(common::Fs& fs, const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    ASSIGN_OR_RETURN(std::unique_ptr<common::File> f, fs.Open(tmp, common::OpenMode::kCreate));
-    RETURN_IF_ERROR(f->Truncate(0));
-    RETURN_IF_ERROR(f->WriteAt(0, text.data(), text.size()));
-    RETURN_IF_ERROR(f->Sync());
-  }
-  return fs.Rename(tmp, path);
-}
-
-}  // namespace
 
 common::Result<std::unique_ptr<MemberTls>> MemberTls::Create(const TlsFiles& files, const std::string& active_dir) {
   CertificateInfo info;
@@ -46,10 +30,11 @@ common::Status MemberTls::WriteActive(const TlsMaterial& m) {
   const TlsFiles active = ActiveFiles();
   // The key first: the watcher refuses a certificate whose key it does not
   // hold, and keeps what it had until the pair matches again.
-  RETURN_IF_ERROR(ReplaceFile(fs, active.key_file, m.key_pem));
-  RETURN_IF_ERROR(ReplaceFile(fs, active.cert_file, m.cert_pem));
-  RETURN_IF_ERROR(ReplaceFile(fs, active.ca_file, m.ca_pem));
-  return fs.SyncDir(active_dir_);
+  // Each file through a temporary name and a rename: the watcher never
+  // reads half a file.
+  RETURN_IF_ERROR(common::ReplaceFileDurably(fs, active.key_file, m.key_pem));
+  RETURN_IF_ERROR(common::ReplaceFileDurably(fs, active.cert_file, m.cert_pem));
+  return common::ReplaceFileDurably(fs, active.ca_file, m.ca_pem);
 }
 
 std::shared_ptr<grpc::ServerCredentials> MemberTls::ServerCredentials() const {

@@ -64,14 +64,10 @@ std::string CommonName(X509* cert) {
 common::Result<std::string> ReadPemFile(const std::string& path, const std::string& what) {
   common::PosixFs fs;
   if (path.empty()) return common::InvalidArgumentError("TLS: no " + what + " file named");
-  ASSIGN_OR_RETURN(std::unique_ptr<common::File> f, fs.Open(path, common::OpenMode::kRead));
-  ASSIGN_OR_RETURN(uint64_t size, f->Size());
-  if (size > kMaxPemBytes) {
-    return common::InvalidArgumentError("TLS " + what + " " + path + ": larger than 1 MiB");
+  common::Result<std::string> text = common::ReadWholeFile(fs, path, kMaxPemBytes);
+  if (!text.has_value() && text.error().code() == common::Code::kInvalidArgument) {
+    return text.error().WithContext("TLS " + what);
   }
-  std::string text(size, '\0');
-  ASSIGN_OR_RETURN(size_t n, f->ReadAt(0, text.data(), text.size()));
-  text.resize(n);
   return text;
 }
 

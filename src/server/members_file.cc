@@ -30,16 +30,7 @@ common::Result<std::map<uint64_t, std::string>> ReadMembersFile(common::Fs& fs, 
 common::Status WriteMembersFile(common::Fs& fs, const std::string& data_dir,
                                 const std::map<uint64_t, std::string>& members) {
   const std::string path = data_dir + "/" + kName;
-  const std::string tmp = path + ".tmp";
-  const std::string text = FormatMembers(members) + "\n";
-  {
-    ASSIGN_OR_RETURN(std::unique_ptr<common::File> f, fs.Open(tmp, common::OpenMode::kCreate));
-    RETURN_IF_ERROR(f->Truncate(0));
-    RETURN_IF_ERROR(f->WriteAt(0, text.data(), text.size()));
-    RETURN_IF_ERROR(f->Sync());
-  }
-  RETURN_IF_ERROR(fs.Rename(tmp, path));
-  return fs.SyncDir(data_dir);
+  return common::ReplaceFileDurably(fs, path, FormatMembers(members) + "\n");
 }
 
 }  // namespace server

@@ -128,6 +128,18 @@ struct Server::Parts {
   std::string bound_address;
 };
 
+// The access policy at `path`, if it counts `principal` (this member's own
+// certificate) as a member: otherwise its peers would refuse this member.
+static Result<security::AclPolicy> LoadPolicyFor(const std::string& path, const std::string& principal) {
+  ASSIGN_OR_RETURN(security::AclPolicy policy, security::AclPolicy::Load(path));
+  if (!policy.IsMember(principal)) {
+    return common::InvalidArgumentError("this member's certificate names \"" + principal +
+                                        "\", which the access policy " + path +
+                                        " does not count as a member: its peers would refuse it");
+  }
+  return policy;
+}
+
 // TLS (certificates checked, active copies under <data_dir>/tls) and the
 // access policy, when configured.
 Status Server::StartSecurity() {
@@ -136,12 +148,7 @@ Status Server::StartSecurity() {
   if (!c.tls.enabled()) return Status::Ok();
   ASSIGN_OR_RETURN(p.tls, security::MemberTls::Create(c.tls, c.data_dir + "/tls"));
   if (c.acl_policy_file.empty()) return Status::Ok();
-  ASSIGN_OR_RETURN(security::AclPolicy policy, security::AclPolicy::Load(c.acl_policy_file));
-  if (!policy.IsMember(p.tls->principal())) {
-    return common::InvalidArgumentError("this member's certificate names \"" + p.tls->principal() +
-                                        "\", which the access policy " + c.acl_policy_file +
-                                        " does not count as a member: its peers would refuse it");
-  }
+  ASSIGN_OR_RETURN(security::AclPolicy policy, LoadPolicyFor(c.acl_policy_file, p.tls->principal()));
   p.authorizer = std::make_shared<security::Authorizer>(std::move(policy));
   return Status::Ok();
 }
@@ -310,12 +317,8 @@ Status Server::Reload() {
   spdlog::info("reload: certificate of {} (valid until {}) in use for new connections within {} s",
                cert->common_name, cert->not_after_unix, security::MemberTls::kRefreshSeconds);
   if (!p.authorizer) return Status::Ok();
-  Result<security::AclPolicy> policy = security::AclPolicy::Load(p.config.acl_policy_file);
+  Result<security::AclPolicy> policy = LoadPolicyFor(p.config.acl_policy_file, cert->common_name);
   if (!policy.has_value()) return policy.error().WithContext("reload: access policy kept");
-  if (!policy->IsMember(cert->common_name)) {
-    return common::InvalidArgumentError("reload: access policy kept: the new one does not count this member (" +
-                                        cert->common_name + ") as a member");
-  }
   p.authorizer->SetPolicy(std::move(*policy));
   spdlog::info("reload: access policy {} in use", p.config.acl_policy_file);
   return Status::Ok();
