@@ -12,6 +12,7 @@
 #include "bench/produce_bench.h"
 #include "bench/raft_bench.h"
 #include "bench/storage_bench.h"
+#include "rpc/absl_mutex.h"
 
 namespace {
 
@@ -104,6 +105,7 @@ void ApplyWorkloadDefaults(const CLI::App& storage, bench::BenchConfig* c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rpc::DisableMutexDeadlockDetection();  // as replogd does: the client benchmarks make many RPCs
   if (argc >= 2 && std::string_view(argv[1]) == "micro") return bench::RunMicro(argc - 1, argv + 1);
 
   CLI::App app{"replog-bench: benchmarks of the replog storage engine (storage::SegmentedLog)"};

@@ -15,10 +15,10 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
-#include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 
 #include "common/log.h"
+#include "rpc/absl_mutex.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -131,10 +131,7 @@ int main(int argc, char** argv) {
   }
   if (common::Status s = config.Validate(); !s.ok()) return Fail(s.message());
 
-  // gRPC locks absl::Mutex everywhere, and Debian's absl checks every lock
-  // order for deadlocks (a graph update per acquisition): a debugging aid
-  // that costs CPU on every RPC. Our own locks are std::mutex.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  rpc::DisableMutexDeadlockDetection();
   // Each line reaches the file at once: a member killed with SIGKILL (tests,
   // crashes) must not take its last lines with it. Nothing logs per record.
   const common::log::Format format =
