@@ -188,6 +188,68 @@ TEST(RaftCommitTest, LeaderCountsItselfOnlyAfterItsOwnWrite) {
   c.node(2).Advance();
 }
 
+// The leader's appends to `to` in `msgs`.
+std::vector<Message> AppendsTo(const std::vector<Message>& msgs, NodeId to) {
+  std::vector<Message> out;
+  for (const Message& m : msgs) {
+    if (m.type == MessageType::kApp && m.to == to) out.push_back(m);
+  }
+  return out;
+}
+
+// Proposes "x" at leader 1 and returns follower 2's acknowledgement of it,
+// with every follower holding it and the leader's own write done.
+Message AckOfOneEntry(TestCluster& c) {
+  EXPECT_TRUE(c.node(1).Propose("x").ok());
+  std::vector<Message> appends = c.Collect();
+  for (const Message& m : appends) c.Deliver(m);
+  Message ack;
+  for (const Message& m : c.Collect()) {
+    if (m.type == MessageType::kAppResp && m.from == 2) ack = m;
+  }
+  EXPECT_EQ(ack.type, MessageType::kAppResp);
+  return ack;
+}
+
+// §5.3: followers learn of a commit from the next append. One that nothing
+// else is sent with goes out at once, empty, in the next Ready.
+TEST(RaftCommitTest, NewCommitGoesToFollowersInTheNextReady) {
+  TestCluster c(3);
+  c.Elect(1);
+  Message ack = AckOfOneEntry(c);
+  const uint64_t index = ack.index;
+  ASSERT_TRUE(c.node(1).Step(ack).ok());
+  ASSERT_EQ(c.node(1).log().committed(), index);
+  ASSERT_TRUE(c.node(1).HasReady());
+  std::vector<Message> msgs = c.node(1).GetReady().messages;
+  c.node(1).Advance();
+  for (NodeId f : {2, 3}) {
+    std::vector<Message> apps = AppendsTo(msgs, f);
+    ASSERT_EQ(apps.size(), 1u) << "follower " << f;
+    EXPECT_TRUE(apps[0].entries.empty());
+    EXPECT_EQ(apps[0].commit, index);
+  }
+}
+
+// A commit learned in the same step as new proposals rides on the appends
+// that carry them: no empty append just for the commit index (at load, it
+// would double the messages and acknowledgements).
+TEST(RaftCommitTest, NewCommitRidesOnTheAppendOfNewEntries) {
+  TestCluster c(3);
+  c.Elect(1);
+  Message ack = AckOfOneEntry(c);
+  const uint64_t index = ack.index;
+  ASSERT_TRUE(c.node(1).Step(ack).ok());
+  ASSERT_TRUE(c.node(1).Propose("y").ok());
+  std::vector<Message> msgs = c.node(1).GetReady().messages;
+  for (NodeId f : {2, 3}) {
+    std::vector<Message> apps = AppendsTo(msgs, f);
+    ASSERT_EQ(apps.size(), 1u) << "follower " << f;
+    EXPECT_EQ(apps[0].entries.size(), 1u);
+    EXPECT_EQ(apps[0].commit, index);
+  }
+}
+
 // Catalogue 30 (etcd #14370, single_node.txt): a single voter does not hand
 // out an entry as committed in the Ready that asks to persist it.
 TEST(RaftCommitTest, SingleVoterCommitsOnlyAfterPersisting) {

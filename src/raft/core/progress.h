@@ -56,6 +56,7 @@ class Progress {
   bool recent_active = false;     // heard from since the last CheckQuorum round
   bool probe_sent = false;        // kProbe: an append is out; wait for a reply or heartbeat
   bool learner = false;
+  uint64_t sent_commit = 0;  // the commit index the last append to it carried
   Inflights inflights;
 
   void BecomeProbe();

@@ -134,6 +134,10 @@ class Raft {
   void BroadcastAppend();
   void BroadcastHeartbeat(const std::string& ctx);
   bool MaybeCommit();
+  // A commit advanced by an acknowledgement or the leader's own write is
+  // told to followers at the next GetReady, in an empty append only to those
+  // that no append of this step (one carrying new entries) told already.
+  void BroadcastCommit();
   void OnCommitAdvanced();
   void HandleAppendResponse(const Message& m);
   void HandleHeartbeatResponse(const Message& m);
@@ -175,6 +179,7 @@ class Raft {
   std::vector<ReadState> read_states_;
   std::vector<Message> msgs_;
   std::vector<Message> msgs_after_persist_;
+  bool commit_to_broadcast_ = false;  // BroadcastCommit at the next GetReady
 
   // Ready bookkeeping.
   HardState prev_hard_state_;

@@ -97,6 +97,7 @@ bool Raft::SendAppend(NodeId to, bool send_if_empty) {
   for (const Entry& e : *ents) bytes += EntrySize(e);
   uint64_t count = ents->size();
   uint64_t last = count > 0 ? ents->back().index : pr.next - 1;
+  pr.sent_commit = log_.committed();
   Send(Message{.type = MessageType::kApp,
                .to = to,
                .log_term = *prev_term,
@@ -110,6 +111,14 @@ bool Raft::SendAppend(NodeId to, bool send_if_empty) {
 void Raft::BroadcastAppend() {
   for (auto& [id, pr] : trk_.progress) {
     if (id != id_) SendAppend(id, true);
+  }
+}
+
+void Raft::BroadcastCommit() {
+  commit_to_broadcast_ = false;
+  if (role_ != Role::kLeader) return;
+  for (auto& [id, pr] : trk_.progress) {
+    if (id != id_ && pr.sent_commit < log_.committed()) SendAppend(id, true);
   }
 }
 
@@ -184,7 +193,7 @@ void Raft::HandleAppendResponse(const Message& m) {
       break;
   }
   if (MaybeCommit()) {
-    BroadcastAppend();
+    commit_to_broadcast_ = true;
   } else if (was_paused) {
     // The broadcast of the commit index skipped this follower while it was
     // paused (probing, or a full window): send it now, even with no entries,

@@ -87,11 +87,13 @@ bool Raft::HasReady() const {
   if (SoftState{lead_, role_} != prev_soft_state_) return true;
   if (HardState{term_, vote_, log_.committed()} != prev_hard_state_) return true;
   return !log_.unstable_entries().empty() || log_.unstable_snapshot().has_value() ||
-         log_.HasNextCommitted() || !msgs_.empty() || !msgs_after_persist_.empty() || !read_states_.empty();
+         log_.HasNextCommitted() || !msgs_.empty() || !msgs_after_persist_.empty() || !read_states_.empty() ||
+         commit_to_broadcast_;
 }
 
 Ready Raft::GetReady() {
   CHECK_MSG(!pending_.active, "GetReady called again before Advance");
+  if (commit_to_broadcast_) BroadcastCommit();
   Ready rd;
   rd.soft_state = SoftState{lead_, role_};
   HardState hs{term_, vote_, log_.committed()};
@@ -134,7 +136,7 @@ void Raft::Advance() {
   if (role_ == Role::kLeader && pending_.last_index != 0) {
     // §10.2.1: the leader's own write finished; it may now count itself.
     UpdateSelfProgress();
-    if (MaybeCommit()) BroadcastAppend();
+    if (MaybeCommit()) commit_to_broadcast_ = true;
   }
 }
 
