@@ -55,15 +55,21 @@ PeerSender::~PeerSender() { Stop(); }
 
 PeerSender::EnqueueResult PeerSender::Enqueue(GroupId group, raft::Message&& msg) {
   const uint64_t bytes = MessageBytes(msg);
-  std::lock_guard lock(mu_);
-  if (state_ == State::kStopped) return EnqueueResult::kStopped;
-  if (state_ == State::kBackoff) return EnqueueResult::kDisconnected;
-  if (queue_.size() >= options_.max_queue_messages || queue_bytes_ + bytes > options_.max_queue_bytes) {
-    return EnqueueResult::kQueueFull;
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    if (state_ == State::kStopped) return EnqueueResult::kStopped;
+    if (state_ == State::kBackoff) return EnqueueResult::kDisconnected;
+    if (queue_.size() >= options_.max_queue_messages || queue_bytes_ + bytes > options_.max_queue_bytes) {
+      return EnqueueResult::kQueueFull;
+    }
+    queue_.push_back(Item{.group = group, .msg = std::move(msg), .bytes = bytes});
+    queue_bytes_ += bytes;
+    wake = queue_.size() == 1;
   }
-  queue_.push_back(Item{.group = group, .msg = std::move(msg), .bytes = bytes});
-  queue_bytes_ += bytes;
-  if (queue_.size() == 1) cv_.notify_one();
+  // After unlocking: woken under the lock, the sender would only wait for it
+  // (on 2 vCPUs, a switch there and back for every round).
+  if (wake) cv_.notify_one();
   return EnqueueResult::kQueued;
 }
 

@@ -218,14 +218,7 @@ void Node::Impl::Enqueue(Proposal p) {
                                          ": too many pending proposals; retry later"));
     return;
   }
-  {
-    std::lock_guard<std::mutex> l(in_mu_);
-    if (!stop_) {
-      in_.proposals.push_back(std::move(p));
-      if (raft_waiting_) in_cv_.notify_one();
-      return;
-    }
-  }
+  if (PushInput([&p](node_internal::Inputs& in) { in.proposals.push_back(std::move(p)); })) return;
   Release(n, p.bytes);
   p.done.Fail(StoppedError());
 }
@@ -363,14 +356,7 @@ void Node::ReadIndexAsync(int64_t timeout_ns, ReadCallback done) {
   }
   Read r{impl_->Deadline(timeout_ns),
          std::move(done)};
-  {
-    std::lock_guard<std::mutex> l(impl_->in_mu_);
-    if (!impl_->stop_) {
-      impl_->in_.reads.push_back(std::move(r));
-      if (impl_->raft_waiting_) impl_->in_cv_.notify_one();
-      return;
-    }
-  }
+  if (impl_->PushInput([&r](node_internal::Inputs& in) { in.reads.push_back(std::move(r)); })) return;
   r.done(impl_->StoppedError());
 }
 
@@ -439,10 +425,9 @@ Status Node::TransferLeadership(NodeId to) {
       return common::InvalidArgumentError("raft node: " + std::to_string(to) + " is not a voter");
     }
   }
-  std::lock_guard<std::mutex> l(im.in_mu_);
-  if (im.stop_) return common::UnavailableError("raft node: stopped");
-  im.in_.transfers.push_back(to);
-  if (im.raft_waiting_) im.in_cv_.notify_one();
+  if (!im.PushInput([to](node_internal::Inputs& in) { in.transfers.push_back(to); })) {
+    return common::UnavailableError("raft node: stopped");
+  }
   return Status::Ok();
 }
 
@@ -472,11 +457,8 @@ NodeStatus Node::GetStatus() const {
   if (std::this_thread::get_id() == im.raft_thread_id_) return im.BuildStatus();
   std::promise<NodeStatus> promise;
   std::future<NodeStatus> f = promise.get_future();
-  {
-    std::lock_guard<std::mutex> l(im.in_mu_);
-    if (im.stop_) return im.PublishedStatus();
-    im.in_.status_requests.push_back(std::move(promise));
-    if (im.raft_waiting_) im.in_cv_.notify_one();
+  if (!im.PushInput([&promise](node_internal::Inputs& in) { in.status_requests.push_back(std::move(promise)); })) {
+    return im.PublishedStatus();
   }
   return f.get();
 }
@@ -496,31 +478,21 @@ NodeId Node::id() const { return impl_->opts_.raft.id; }
 void Node::Shutdown() { impl_->Shutdown(); }
 
 void Node::Deliver(std::vector<Message> msgs) {
-  Impl& im = *impl_;
-  std::lock_guard<std::mutex> l(im.in_mu_);
-  if (im.stop_) return;
-  if (im.in_.msgs.empty()) {
-    im.in_.msgs = std::move(msgs);
-  } else {
-    for (Message& m : msgs) im.in_.msgs.push_back(std::move(m));
-  }
-  if (im.raft_waiting_) im.in_cv_.notify_one();
+  impl_->PushInput([&msgs](node_internal::Inputs& in) {
+    if (in.msgs.empty()) {
+      in.msgs = std::move(msgs);
+    } else {
+      for (Message& m : msgs) in.msgs.push_back(std::move(m));
+    }
+  });
 }
 
 void Node::ReportUnreachable(NodeId peer) {
-  Impl& im = *impl_;
-  std::lock_guard<std::mutex> l(im.in_mu_);
-  if (im.stop_) return;
-  im.in_.unreachable.push_back(peer);
-  if (im.raft_waiting_) im.in_cv_.notify_one();
+  impl_->PushInput([peer](node_internal::Inputs& in) { in.unreachable.push_back(peer); });
 }
 
 void Node::ReportSnapshot(NodeId peer, bool failed) {
-  Impl& im = *impl_;
-  std::lock_guard<std::mutex> l(im.in_mu_);
-  if (im.stop_) return;
-  im.in_.snapshot_reports.emplace_back(peer, failed);
-  if (im.raft_waiting_) im.in_cv_.notify_one();
+  impl_->PushInput([peer, failed](node_internal::Inputs& in) { in.snapshot_reports.emplace_back(peer, failed); });
 }
 
 }  // namespace raft

@@ -82,9 +82,9 @@ bool Node::Impl::RunTask(ApplyTask& task) {
                       task.snapshot->meta.term);
     std::map<NodeId, std::string> peers = sm_.PeerAddresses();
     if (!peers.empty()) {
-      std::lock_guard<std::mutex> l(in_mu_);
-      for (auto& [peer, address] : peers) in_.restored_peers[peer] = std::move(address);
-      if (raft_waiting_) in_cv_.notify_one();
+      PushInput([&peers](node_internal::Inputs& in) {
+        for (auto& [peer, address] : peers) in.restored_peers[peer] = std::move(address);
+      });
     }
   }
   for (InFlight& p : task.proposals) applying_.push_back(std::move(p));

@@ -155,6 +155,21 @@ struct Node::Impl {
   void StartThreads();
   void Shutdown();
   void Enqueue(node_internal::Proposal p);
+  // Adds to the raft thread's inputs with `add(in_)` under in_mu_ and wakes
+  // the thread if it sleeps, after unlocking (so that it does not wake only
+  // to wait for the lock). False, without calling `add`, once stopped.
+  template <typename Add>
+  bool PushInput(Add&& add) {
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> l(in_mu_);
+      if (stop_) return false;
+      add(in_);
+      wake = raft_waiting_;
+    }
+    if (wake) in_cv_.notify_one();
+    return true;
+  }
   int64_t Deadline(int64_t timeout_ns);  // now + timeout (<= 0: the default)
   void Fatal(const Status& s);  // any thread: stop for good
   Status StoppedError();        // kUnavailable naming why

@@ -414,14 +414,18 @@ void Node::Impl::OnSoftState(const SoftState& ss) {
 }
 
 void Node::Impl::PushApply(ApplyTask task) {
+  bool queued = false;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> l(apply_mu_);
     if (!apply_stop_) {
       apply_q_.push_back(std::move(task));
-      if (apply_waiting_) apply_cv_.notify_one();
-      return;
+      queued = true;
+      wake = apply_waiting_;
     }
   }
+  if (wake) apply_cv_.notify_one();  // after unlocking: the thread need not wait for the lock
+  if (queued) return;
   // The apply thread stopped (fatal error): nothing more will be applied.
   // These proposals are committed, so "not proposed" (StoppedError) would
   // invite a duplicating retry: their outcome is unknown to the caller.
