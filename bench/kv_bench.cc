@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <random>
 #include <thread>
@@ -73,20 +74,27 @@ Status Preload(const std::vector<std::unique_ptr<KvClient>>& clients, const Clie
   return Status::Ok();
 }
 
-// The op of client `i`: `request(client, key index)` on a random key each time.
-template <typename Request>
-std::vector<Op> MakeOps(const std::vector<std::unique_ptr<KvClient>>& clients, const ClientBenchConfig& c,
-                        Request request) {
-  std::vector<Op> ops;
+// The loops of the clients, in *ops (--sync) or *async_ops: client i's
+// requests go to clients[i % clients.size()], each on a key picked at random
+// (seeded per client). `blocking(client, key index)` makes one request and
+// returns what it did; `async(client, key index, done)` starts one that
+// calls `done` with that.
+template <typename Blocking, typename Async>
+void MakeOps(const std::vector<std::unique_ptr<KvClient>>& clients, const ClientBenchConfig& c, Blocking blocking,
+             Async async, std::vector<Op>* ops, std::vector<AsyncOp>* async_ops) {
   for (uint64_t i = 0; i < c.clients; i++) {
     KvClient* client = clients[i % clients.size()].get();
     auto rng = std::make_shared<std::mt19937_64>(i + 1);
-    const uint64_t keys = c.keys;
-    ops.push_back([client, rng, keys, request] {
-      return request(*client, std::uniform_int_distribution<uint64_t>(0, keys - 1)(*rng));
-    });
+    // A loop's requests follow one another, so one generator per loop needs no lock.
+    auto next_key = [rng, keys = c.keys] { return std::uniform_int_distribution<uint64_t>(0, keys - 1)(*rng); };
+    if (c.sync) {
+      ops->push_back([client, next_key, blocking] { return blocking(*client, next_key()); });
+    } else {
+      async_ops->push_back([client, next_key, async](std::function<void(OpResult)> done) {
+        async(*client, next_key(), std::move(done));
+      });
+    }
   }
-  return ops;
 }
 
 }  // namespace
@@ -95,6 +103,7 @@ CLI::App* AddKvPutCommand(CLI::App* app, ClientBenchConfig* config) {
   CLI::App* cmd = app->add_subcommand("kv-put", "closed-loop KV writers against a running cluster (replog::KvClient)");
   AddClientBenchFlags(cmd, config);
   cmd->add_option("--keys", config->keys, "distinct keys, each request picks one at random")->capture_default_str();
+  AddSyncFlag(cmd, config, "Put", "PutAsync");
   cmd->add_flag("!--no-exactly-once", config->exactly_once,
                 "send no client id and sequence (default: exactly-once writes, the client's default)");
   return cmd;
@@ -105,6 +114,7 @@ CLI::App* AddKvGetCommand(CLI::App* app, ClientBenchConfig* config) {
   AddClientBenchFlags(cmd, config);
   cmd->add_option("--keys", config->keys, "distinct keys, put once first; each request gets one at random")
       ->capture_default_str();
+  AddSyncFlag(cmd, config, "Get", "GetAsync");
   cmd->add_flag("--local", config->local, "LOCAL reads (default: LINEARIZABLE)");
   return cmd;
 }
@@ -113,12 +123,20 @@ Status RunKvPutBench(const ClientBenchConfig& c) {
   RETURN_IF_ERROR(ValidateKv(c));
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<KvClient>> clients, ConnectAll(c));
   const std::string value = Payload(c.record_size, 1);
-  std::vector<Op> ops = MakeOps(clients, c, [value](KvClient& client, uint64_t k) {
-    auto r = client.Put(Key(k), value);
+  auto result_of = [bytes = value.size()](const Result<replog::PutResult>& r) {
     if (!r.has_value()) return OpResult{r.error()};
-    return OpResult{Status::Ok(), 1, value.size(), r->write.retried_after_unknown_outcome};
-  });
-  return RunClientLoops(c, "kv-put", ops, {}, clients.size());
+    return OpResult{Status::Ok(), 1, bytes, r->write.retried_after_unknown_outcome};
+  };
+  std::vector<Op> ops;
+  std::vector<AsyncOp> async_ops;
+  MakeOps(
+      clients, c, [value, result_of](KvClient& client, uint64_t k) { return result_of(client.Put(Key(k), value)); },
+      [value, result_of](KvClient& client, uint64_t k, std::function<void(OpResult)> done) {
+        client.PutAsync(Key(k), value,
+                        [done = std::move(done), result_of](Result<replog::PutResult> r) { done(result_of(r)); });
+      },
+      &ops, &async_ops);
+  return RunClientLoops(c, "kv-put", ops, async_ops, clients.size());
 }
 
 Status RunKvGetBench(const ClientBenchConfig& c) {
@@ -127,12 +145,21 @@ Status RunKvGetBench(const ClientBenchConfig& c) {
   RETURN_IF_ERROR(Preload(clients, c));
   const replog::ReadConsistency consistency =
       c.local ? replog::ReadConsistency::kLocal : replog::ReadConsistency::kLinearizable;
-  std::vector<Op> ops = MakeOps(clients, c, [consistency](KvClient& client, uint64_t k) {
-    auto r = client.Get(Key(k), consistency);
+  auto result_of = [](const Result<replog::GetResult>& r) {
     if (!r.has_value()) return OpResult{r.error()};
     return OpResult{Status::Ok(), 1, r->kv.value.size()};
-  });
-  return RunClientLoops(c, "kv-get", ops, {}, clients.size());
+  };
+  std::vector<Op> ops;
+  std::vector<AsyncOp> async_ops;
+  MakeOps(
+      clients, c,
+      [consistency, result_of](KvClient& client, uint64_t k) { return result_of(client.Get(Key(k), consistency)); },
+      [consistency, result_of](KvClient& client, uint64_t k, std::function<void(OpResult)> done) {
+        client.GetAsync(Key(k), consistency,
+                        [done = std::move(done), result_of](Result<replog::GetResult> r) { done(result_of(r)); });
+      },
+      &ops, &async_ops);
+  return RunClientLoops(c, "kv-get", ops, async_ops, clients.size());
 }
 
 }  // namespace bench

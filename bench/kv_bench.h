@@ -7,12 +7,15 @@
 // ops_per_s, p50_ms, p99_ms, max_ms, errors, plus keys, and for kv-put
 // unknown_outcome_retries and exactly_once, for kv-get consistency).
 //
-// Each of --clients clients runs on a thread of its own and keeps one
-// request in flight: kv-put a Put of a --record-size value, kv-get a Get,
-// each of a key picked at random (seeded per client) among --keys distinct
-// keys ("bench/00000000" ...). kv-get first puts every key once (from up to
-// 16 threads), then reads LINEARIZABLE (--local: LOCAL). Writes are
-// exactly-once as the client's default (--no-exactly-once: no session).
+// Each of --clients closed-loop clients keeps one request in flight: kv-put
+// a Put of a --record-size value, kv-get a Get, each of a key picked at
+// random (seeded per client) among --keys distinct keys ("bench/00000000"
+// ...). The clients run from the completions of KvClient::PutAsync and
+// GetAsync (no thread per client, as produce); --sync gives each client a
+// thread calling the blocking Put or Get instead. kv-get first puts every
+// key once (blocking Puts from up to 16 threads), then reads LINEARIZABLE
+// (--local: LOCAL). Writes are exactly-once as the client's default
+// (--no-exactly-once: no session).
 
 #include "bench/produce_bench.h"
 

@@ -157,13 +157,18 @@ void AddClientBenchFlags(CLI::App* cmd, ClientBenchConfig* c) {
   cmd->add_option("--tls-key", c->tls.key_file, "PEM file of its key");
 }
 
+void AddSyncFlag(CLI::App* cmd, ClientBenchConfig* c, const std::string& blocking, const std::string& async) {
+  cmd->add_flag("--sync", c->sync,
+                "a thread per client calling the blocking " + blocking + " (default: asynchronous requests, " + async +
+                    ")");
+}
+
 CLI::App* AddProduceCommand(CLI::App* app, ClientBenchConfig* config) {
   CLI::App* cmd = app->add_subcommand("produce", "closed-loop producers against a running cluster (replog::Client)");
   AddClientBenchFlags(cmd, config);
   cmd->add_option("--batch", config->batch, "records per Produce request")->capture_default_str();
   cmd->add_option("--ack-log", config->ack_log, "append the Unix time in ms of every acknowledged request here");
-  cmd->add_flag("--sync", config->sync,
-                "a thread per client calling the blocking Produce (default: asynchronous requests, ProduceAsync)");
+  AddSyncFlag(cmd, config, "Produce", "ProduceAsync");
   cmd->add_flag("!--no-exactly-once", config->exactly_once,
                 "send no producer id and sequence (default: exactly-once produce, the client's default)");
   return cmd;

@@ -56,8 +56,10 @@ struct ClientBenchConfig {
   // acknowledged request is appended to this file, one per line, so that a
   // script can find the write gap around a fault it injected.
   std::string ack_log;
-  // produce only: drive the clients with a thread each calling the blocking
-  // Client::Produce, instead of ProduceAsync from the completions.
+  // produce, kv-put, kv-get: drive the clients with a thread each calling
+  // the blocking request (Client::Produce, KvClient::Put, Get) instead of
+  // its asynchronous form (ProduceAsync, PutAsync, GetAsync) from the
+  // completions.
   bool sync = false;
   // produce only: ClientOptions::exactly_once (producer id and sequence on
   // every request; --no-exactly-once turns it off, as before issue 5).
@@ -85,6 +87,9 @@ common::Status ValidateClientBench(const ClientBenchConfig& c);
 // --addrs, --clients, --connections, --record-size, --seconds,
 // --warmup-seconds, --timeout.
 void AddClientBenchFlags(CLI::App* cmd, ClientBenchConfig* c);
+// --sync (ClientBenchConfig::sync): `blocking` and `async` name the
+// request's two forms in the help text.
+void AddSyncFlag(CLI::App* cmd, ClientBenchConfig* c, const std::string& blocking, const std::string& async);
 // `record_size` bytes that do not compress to nothing, different per salt.
 std::string Payload(uint64_t record_size, uint64_t salt);
 // Runs one closed loop per client, on a thread each (`ops`) or from the

@@ -178,10 +178,10 @@ void Client::ProduceAsync(std::vector<Record> records, ProduceCallback done) {
                      .ops = *async_ops_,
                      .discovery_timeout_ns = options_.discovery_timeout_ms * 1'000'000,
                      .wait_on_clock = options_.clock != nullptr};
-  const Status precheck = request.status();
-  auto op = std::make_unique<AsyncProduce>(env, request.has_value() ? std::move(*request) : v1::ProduceRequest(),
-                                           NewProduceRetry(records.size()), std::move(done));
-  async_ops_->Start(std::move(op), precheck);
+  Status precheck = request.status();
+  async_ops_->Start(std::make_unique<AsyncProduce>(
+      env, std::move(precheck), request.has_value() ? std::move(*request) : v1::ProduceRequest(),
+      NewProduceRetry(records.size()), std::move(done)));
 }
 
 }  // namespace replog

@@ -7,9 +7,13 @@
 #include <functional>
 #include <utility>
 
+#include "client/async_op.h"
 #include "client/backoff.h"
 #include "client/client_internal.h"
 #include "client/discovery_round.h"
+#include "client/kv_async.h"
+#include "client/kv_convert.h"
+#include "client/kv_retry.h"
 #include "client/members.h"
 #include "client/producer_lanes.h"
 #include "client/rpc_outcome.h"
@@ -23,89 +27,16 @@ using common::Status;
 
 namespace {
 
-KeyValue FromProto(const v1::KeyValue& kv) {
-  return KeyValue{kv.key(), kv.value(), kv.create_revision(), kv.mod_revision(), kv.version()};
-}
-
-std::optional<KeyValue> FromProtoIf(bool present, const v1::KeyValue& kv) {
-  if (!present) return std::nullopt;
-  return FromProto(kv);
-}
-
-v1::ReadConsistency ToProto(ReadConsistency c) {
-  return c == ReadConsistency::kLocal ? v1::LOCAL : v1::LINEARIZABLE;
-}
-
-// The lane a write holds for its whole life; given back retired unless the
-// write says otherwise (a write dropped midway may still apply).
-class HeldLane {
- public:
-  explicit HeldLane(ProducerLanes* lanes) : lanes_(lanes) {
-    if (lanes_ != nullptr) lane_ = lanes_->Acquire(1);
+// One blocking RPC's stub and context: to the member at `target` once its
+// connection is up (Members::Connected), bounded by timeout_ns.
+struct BlockingRpc {
+  BlockingRpc(Members& members, const std::string& target, int64_t timeout_ns)
+      : stub(v1::KV::NewStub(members.Connected(target, timeout_ns))) {
+    SetTimeout(&ctx, timeout_ns);
   }
-  ~HeldLane() { Release(ProducerLanes::End::kRetire); }
-  HeldLane(const HeldLane&) = delete;
-  HeldLane& operator=(const HeldLane&) = delete;
-
-  bool held() const { return lane_.has_value(); }
-  uint64_t client_id() const { return lane_.has_value() ? lane_->producer_id : 0; }
-  uint64_t sequence() const { return lane_.has_value() ? lane_->next_sequence : 0; }
-  void Release(ProducerLanes::End end) {
-    if (!lane_.has_value()) return;
-    lanes_->Release(*lane_, 1, end);
-    lane_.reset();
-  }
-  // Retires this lane and takes a new one (a new client id at sequence 0).
-  void Renew() {
-    Release(ProducerLanes::End::kRetire);
-    lane_ = lanes_->AcquireNew();
-  }
-
- private:
-  ProducerLanes* const lanes_;
-  std::optional<ProducerLane> lane_;
+  std::unique_ptr<v1::KV::Stub> stub;
+  grpc::ClientContext ctx;
 };
-
-// The error of a write that gave up (kv_client.h).
-Status GiveUp(std::string_view op, const Status& last, bool unknown, uint32_t attempts) {
-  std::string tail = std::to_string(attempts) + " attempt(s); last error: " + last.ToString();
-  if (unknown) {
-    return common::Status(Code::kDeadlineExceeded,
-                  std::string(op) + ": outcome unknown, the write may have been applied (an attempt timed out or " +
-                      "lost its connection after sending); gave up after " + tail);
-  }
-  return common::UnavailableError(std::string(op) + ": no KV leader applied the write in time, it was not applied; " +
-                                  tail);
-}
-
-// What a write does after the final answer `s`: nullopt to go on with a
-// new lane, else the error to return (the lane given back as it must be).
-std::optional<Status> AfterFinal(const std::string& op, const Status& s, bool unknown, uint32_t attempts,
-                                 HeldLane& lane, int* renewals) {
-  if (lane.held() && s.code() == Code::kAlreadyExists) {
-    // Applied once before; the server no longer keeps its response.
-    const std::string session =
-        "client " + std::to_string(lane.client_id()) + ", sequence " + std::to_string(lane.sequence());
-    lane.Release(ProducerLanes::End::kAdvance);
-    return Status(Code::kAlreadyExists, op + ": the write was applied exactly once (" + session +
-                                            "), but the server no longer remembers its result; " + s.message());
-  }
-  if (lane.held() && s.code() == Code::kFailedPrecondition && !unknown && *renewals < kMaxLaneRenewals) {
-    // Nothing was applied; the server does not expect this lane's sequence
-    // (it forgot the client id): go on with a new lane.
-    (*renewals)++;
-    lane.Renew();
-    return std::nullopt;
-  }
-  if (unknown) {
-    lane.Release(ProducerLanes::End::kRetire);
-    return GiveUp(op, s, true, attempts);
-  }
-  // INVALID_ARGUMENT is refused before anything is proposed; other codes do
-  // not say, so their lane is not reused.
-  lane.Release(s.code() == Code::kInvalidArgument ? ProducerLanes::End::kUnchanged : ProducerLanes::End::kRetire);
-  return s;
-}
 
 }  // namespace
 
@@ -133,10 +64,12 @@ KvClient::KvClient(KvClientOptions options, std::unique_ptr<common::Clock> owned
       clock_(options_.clock != nullptr ? options_.clock : owned_clock_.get()),
       members_(std::make_unique<Members>(options_.bootstrap_addresses, options_.max_receive_bytes,
                                          /*keepalive_ms=*/0, options_.credentials)),
+      kv_leader_(std::make_unique<KvLeader>()),
       lanes_(options_.exactly_once ? std::make_unique<ProducerLanes>(options_.client_id_seed) : nullptr),
-      backoff_seed_(options_.seed) {}
+      backoff_seed_(options_.seed),
+      async_ops_(std::make_unique<AsyncOps>()) {}
 
-KvClient::~KvClient() = default;
+KvClient::~KvClient() { async_ops_->CancelAllAndWait(); }
 
 Result<std::unique_ptr<KvClient>> KvClient::Connect(KvClientOptions options) {
   RETURN_IF_ERROR(ValidateConnection(ConnectionLimits{.bootstrap_addresses = options.bootstrap_addresses,
@@ -164,8 +97,8 @@ int64_t KvClient::NowNs() const { return clock_->NowNanos(); }
 int64_t KvClient::DeadlineNs() const { return NowNs() + options_.deadline_ms * 1'000'000; }
 
 Backoff KvClient::NewBackoff() {
-  std::lock_guard lock(mu_);
-  return Backoff(options_.initial_backoff_ms * 1'000'000, options_.max_backoff_ms * 1'000'000, backoff_seed_++);
+  return Backoff(options_.initial_backoff_ms * 1'000'000, options_.max_backoff_ms * 1'000'000,
+                 backoff_seed_.fetch_add(1, std::memory_order_relaxed));
 }
 
 bool KvClient::SleepBefore(Backoff& backoff, int64_t deadline_ns) {
@@ -185,101 +118,42 @@ std::vector<std::string> KvClient::member_addresses() const {
   return out;
 }
 
-std::string KvClient::kv_leader_address() const {
-  std::lock_guard lock(mu_);
-  return kv_leader_;
+std::string KvClient::kv_leader_address() const { return kv_leader_->address(); }
+
+KvWriteRetry KvClient::NewWriteRetry(const std::string& op) {
+  return KvWriteRetry(*members_, *kv_leader_, lanes_.get(), op, DeadlineNs(), options_.attempt_timeout_ms * 1'000'000,
+                      NewBackoff());
 }
 
-std::string KvClient::WriteTarget() {
-  {
-    std::lock_guard lock(mu_);
-    if (!kv_leader_.empty()) return kv_leader_;
-  }
-  return members_->ReadOrder(ReadFrom::kAny).front();
-}
-
-void KvClient::SetKvLeader(const std::string& address) {
-  std::lock_guard lock(mu_);
-  kv_leader_ = address;
-}
-
-void KvClient::ForgetKvLeader(const std::string& address) {
-  std::lock_guard lock(mu_);
-  if (kv_leader_ == address) kv_leader_.clear();
-}
-
-void KvClient::Rediscover(int64_t deadline_ns) {
-  DiscoverBlocking(*members_, *clock_, deadline_ns, options_.discovery_timeout_ms * 1'000'000).IgnoreError();
+KvReadRetry KvClient::NewReadRetry(const std::string& op) {
+  return KvReadRetry(*members_, op, DeadlineNs(), options_.attempt_timeout_ms * 1'000'000, NewBackoff());
 }
 
 Status KvClient::Write(WriteCall& call) {
-  const int64_t deadline = DeadlineNs();
-  Backoff backoff = NewBackoff();
-  HeldLane lane(lanes_.get());
-  common::Status last = common::UnavailableError("no member was tried");
-  bool unknown = false;
-  int hops = 0;
-  int renewals = 0;
-  std::string target = WriteTarget();
+  using Kind = KvWriteRetry::Step::Kind;
+  KvWriteRetry retry = NewWriteRetry(call.op);
+  KvWriteRetry::Step s = retry.Start(NowNs());
   for (;;) {
-    const int64_t remaining = deadline - NowNs();
-    if (remaining <= 0) {
-      lane.Release(unknown ? ProducerLanes::End::kRetire : ProducerLanes::End::kUnchanged);
-      return GiveUp(call.op, last, unknown, call.info.attempts);
+    switch (s.kind) {
+      case Kind::kDone:
+        call.info = retry.info();
+        return s.status;
+      case Kind::kSend: {
+        BlockingRpc rpc(*members_, s.target, s.timeout_ns);
+        const grpc::Status gs = call.send(*rpc.stub, rpc.ctx, s.session);
+        s = retry.Attempted(ReadKvWriteAttempt(gs, rpc.ctx, s.target, call.op), NowNs());
+        break;
+      }
+      case Kind::kWait:
+        clock_->SleepNanos(s.delay_ns);
+        s = retry.Waited(NowNs());
+        break;
     }
-    const int64_t timeout = std::min(remaining, options_.attempt_timeout_ms * 1'000'000);
-    v1::WriteSession session;
-    session.set_client_id(lane.client_id());
-    session.set_sequence(lane.sequence());
-    call.info.client_id = lane.client_id();
-    call.info.sequence = lane.sequence();
-    auto stub = v1::KV::NewStub(members_->Connected(target, timeout));
-    grpc::ClientContext ctx;
-    SetTimeout(&ctx, timeout);
-    const grpc::Status gs = call.send(*stub, ctx, session);
-    const LeaderHint hint = ReadLeaderHint(ctx);
-    // A write's outcome classes are a produce's (rpc_outcome.h).
-    const AttemptClass cls = ClassifyProduce(gs, hint);
-    const common::Status s = FromGrpc(gs, call.op + " to " + target);
-    call.info.attempts++;
-
-    if (cls == AttemptClass::kOk) {
-      SetKvLeader(target);
-      call.info.leader_address = target;
-      lane.Release(ProducerLanes::End::kAdvance);
-      return common::Status::Ok();
-    }
-    if (cls == AttemptClass::kFinal) {
-      std::optional<common::Status> end = AfterFinal(call.op, s, unknown, call.info.attempts, lane, &renewals);
-      if (end.has_value()) return *end;
-      hops = 0;
-      continue;
-    }
-    last = s;
-    if (cls == AttemptClass::kUnknown) {
-      unknown = true;
-      call.info.retried_after_unknown_outcome = true;
-    }
-    if (cls == AttemptClass::kNotApplied && !hint.address.empty() && hint.address != target && hops < kMaxHintHops) {
-      SetKvLeader(hint.address);
-      target = hint.address;
-      hops++;
-      continue;
-    }
-    ForgetKvLeader(target);
-    if (!SleepBefore(backoff, deadline)) {
-      lane.Release(unknown ? ProducerLanes::End::kRetire : ProducerLanes::End::kUnchanged);
-      return GiveUp(call.op, last, unknown, call.info.attempts);
-    }
-    hops = 0;
-    target = WriteTarget();
   }
 }
 
 Result<PutResult> KvClient::Put(std::string_view key, std::string_view value) {
-  v1::PutRequest request;
-  request.set_key(std::string(key));
-  request.set_value(std::string(value));
+  v1::PutRequest request = MakePutRequest(key, value);
   v1::PutResponse response;
   WriteCall call{.op = "put",
                  .send = [&](v1::KV::Stub& stub, grpc::ClientContext& ctx, const v1::WriteSession& session) {
@@ -288,9 +162,30 @@ Result<PutResult> KvClient::Put(std::string_view key, std::string_view value) {
                    return stub.Put(&ctx, request, &response);
                  }};
   RETURN_IF_ERROR(Write(call));
-  return PutResult{.revision = response.revision(),
-                   .previous = FromProtoIf(response.had_previous(), response.previous()),
-                   .write = std::move(call.info)};
+  return ToPutResult(response, std::move(call.info));
+}
+
+void KvClient::PutAsync(std::string_view key, std::string_view value, PutCallback done) {
+  // The request and response of every attempt, shared by start and finish.
+  struct Rpc {
+    v1::PutRequest request;
+    v1::PutResponse response;
+  };
+  auto rpc = std::make_shared<Rpc>(Rpc{.request = MakePutRequest(key, value)});
+  AsyncKvWriteCall call{
+      .op = "put",
+      .start =
+          [rpc](v1::KV::Stub& stub, grpc::ClientContext* ctx, const v1::WriteSession& session, RpcDone rpc_done) {
+            *rpc->request.mutable_session() = session;
+            rpc->response.Clear();
+            stub.async()->Put(ctx, &rpc->request, &rpc->response, std::move(rpc_done));
+          },
+      .finish =
+          [rpc, done = std::move(done)](const common::Status& status, const WriteInfo& info) {
+            if (!status.ok()) return done(status);
+            done(ToPutResult(rpc->response, info));
+          }};
+  async_ops_->Start(std::make_unique<AsyncKvWrite>(AsyncEnvOf(), NewWriteRetry(call.op), std::move(call)));
 }
 
 Result<DeleteResult> KvClient::Delete(std::string_view key) {
@@ -332,46 +227,70 @@ Result<CasResult> KvClient::CompareAndSet(std::string_view key, const KvCompare&
 }
 
 Status KvClient::Read(ReadCall& call) {
-  const int64_t deadline = DeadlineNs();
-  Backoff backoff = NewBackoff();
-  common::Status last = common::UnavailableError(call.op + ": no member answered in time");
+  using Kind = KvReadRetry::Step::Kind;
+  KvReadRetry retry = NewReadRetry(call.op);
+  KvReadRetry::Step s = retry.Start(NowNs());
   for (;;) {
-    for (const std::string& address : members_->ReadOrder(ReadFrom::kAny)) {
-      const int64_t remaining = deadline - NowNs();
-      if (remaining <= 0) return last;
-      const int64_t timeout = std::min(remaining, options_.attempt_timeout_ms * 1'000'000);
-      auto stub = v1::KV::NewStub(members_->Connected(address, timeout));
-      grpc::ClientContext ctx;
-      SetTimeout(&ctx, timeout);
-      common::Status s = FromGrpc(call.send(*stub, ctx), call.op + " from " + address);
-      if (s.ok()) {
-        call.served_by = address;
-        return s;
+    switch (s.kind) {
+      case Kind::kDone:
+        call.served_by = retry.served_by();
+        return s.status;
+      case Kind::kSend: {
+        BlockingRpc rpc(*members_, s.target, s.timeout_ns);
+        s = retry.Attempted(call.send(*rpc.stub, rpc.ctx), NowNs());
+        break;
       }
-      if (!RetryableRead(s.code())) return s;
-      last = std::move(s);
+      case Kind::kWait:
+        clock_->SleepNanos(s.delay_ns);
+        s = retry.Waited(NowNs());
+        break;
+      case Kind::kDiscover:
+        // Errors are ignored: the old view stays and is tried again.
+        DiscoverBlocking(*members_, *clock_, retry.deadline_ns(), options_.discovery_timeout_ms * 1'000'000)
+            .IgnoreError();
+        s = retry.Discovered(NowNs());
+        break;
     }
-    if (!SleepBefore(backoff, deadline)) return last;
-    Rediscover(deadline);
   }
 }
 
 Result<GetResult> KvClient::Get(std::string_view key, ReadConsistency consistency) {
-  v1::GetRequest request;
-  request.set_key(std::string(key));
-  request.set_consistency(ToProto(consistency));
+  v1::GetRequest request = MakeGetRequest(key, consistency);
   v1::GetResponse response;
   ReadCall call{.op = "get", .send = [&](v1::KV::Stub& stub, grpc::ClientContext& ctx) {
                   response.Clear();
                   return stub.Get(&ctx, request, &response);
                 }};
   RETURN_IF_ERROR(Read(call));
-  GetResult r;
-  r.found = response.found();
-  if (r.found) r.kv = FromProto(response.kv());
-  r.revision = response.revision();
-  r.served_by = std::move(call.served_by);
-  return r;
+  return ToGetResult(response, std::move(call.served_by));
+}
+
+void KvClient::GetAsync(std::string_view key, ReadConsistency consistency, GetCallback done) {
+  struct Rpc {
+    v1::GetRequest request;
+    v1::GetResponse response;
+  };
+  auto rpc = std::make_shared<Rpc>(Rpc{.request = MakeGetRequest(key, consistency)});
+  AsyncKvReadCall call{.op = "get",
+                       .start =
+                           [rpc](v1::KV::Stub& stub, grpc::ClientContext* ctx, RpcDone rpc_done) {
+                             rpc->response.Clear();
+                             stub.async()->Get(ctx, &rpc->request, &rpc->response, std::move(rpc_done));
+                           },
+                       .finish =
+                           [rpc, done = std::move(done)](const common::Status& status, const std::string& served_by) {
+                             if (!status.ok()) return done(status);
+                             done(ToGetResult(rpc->response, served_by));
+                           }};
+  async_ops_->Start(std::make_unique<AsyncKvRead>(AsyncEnvOf(), NewReadRetry(call.op), std::move(call)));
+}
+
+AsyncEnv KvClient::AsyncEnvOf() {
+  return AsyncEnv{.members = *members_,
+                  .clock = *clock_,
+                  .ops = *async_ops_,
+                  .discovery_timeout_ns = options_.discovery_timeout_ms * 1'000'000,
+                  .wait_on_clock = options_.clock != nullptr};
 }
 
 Result<ScanResult> KvClient::Scan(const ScanOptions& options) {
@@ -398,12 +317,9 @@ Result<ScanResult> KvClient::Scan(const ScanOptions& options) {
 }
 
 Result<KvMemberStatus> KvClient::Status(const std::string& address) {
-  const int64_t timeout = options_.attempt_timeout_ms * 1'000'000;
-  auto stub = v1::KV::NewStub(members_->Connected(address, timeout));
-  grpc::ClientContext ctx;
-  SetTimeout(&ctx, timeout);
+  BlockingRpc rpc(*members_, address, options_.attempt_timeout_ms * 1'000'000);
   v1::KvStatusResponse response;
-  RETURN_IF_ERROR(FromGrpc(stub->Status(&ctx, v1::KvStatusRequest(), &response), "kv status of " + address));
+  RETURN_IF_ERROR(FromGrpc(rpc.stub->Status(&rpc.ctx, v1::KvStatusRequest(), &response), "kv status of " + address));
   KvMemberStatus st;
   st.address = address;
   st.member_id = response.member_id();

@@ -44,14 +44,22 @@
 // attempt's outcome was unknown (it may have been applied) and kUnavailable
 // when it certainly was not.
 //
+// PutAsync and GetAsync are Put and Get without a waiting thread: they run
+// on gRPC's callback API (kv_async.h) and call back when done, so that one
+// thread can keep many requests in flight (replog-bench kv-put and kv-get
+// do). Both paths follow one set of rules (kv_retry.h).
+//
 // Threads: every method is thread-safe; many threads may share one KvClient
 // (one gRPC channel per member, a stub per call). With a ManualClock
-// (tests) it must be used from one thread. Nothing the methods return
-// refers to the KvClient; the KvClient must outlive the calls running on it.
+// (tests) it must be used from one thread, with at most one asynchronous
+// call in flight. Nothing the methods return refers to the KvClient; the
+// KvClient must outlive the calls running on it; its destructor cancels the
+// asynchronous calls still running and waits for their callbacks.
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,7 +73,12 @@
 
 namespace replog {
 
+class AsyncOps;
+struct AsyncEnv;
 class Backoff;
+class KvLeader;
+class KvReadRetry;
+class KvWriteRetry;
 class Members;
 class ProducerLanes;
 
@@ -104,7 +117,9 @@ struct KvClientOptions {
   // share client ids).
   uint64_t client_id_seed = 0;
   // Clock for deadlines and backoff; nullptr: a RealClock the client owns.
-  // When set it must outlive the client.
+  // When set it must outlive the client, and the asynchronous calls' backoff
+  // is a SleepNanos() on it in a gRPC thread instead of a timer: meant for a
+  // ManualClock, whose sleeps cost no time.
   common::Clock* clock = nullptr;
   // Credentials of every channel (as ClientOptions::credentials).
   std::shared_ptr<grpc::ChannelCredentials> credentials;
@@ -214,12 +229,23 @@ struct KvMemberStatus {
   std::vector<uint64_t> learners;
 };
 
+// What PutAsync and GetAsync call with the result.
+using PutCallback = std::function<void(common::Result<PutResult>)>;
+using GetCallback = std::function<void(common::Result<GetResult>)>;
+
 class KvClient {
  public:
   // Validates `options` (kInvalidArgument) and learns the members; fails with
   // kUnavailable (naming every address tried) when no bootstrap address
   // answers GetServers within options.deadline_ms.
   static common::Result<std::unique_ptr<KvClient>> Connect(KvClientOptions options);
+  // Cancels every PutAsync and GetAsync still running (RPC cancelled,
+  // backoff cut short; each one's callback gets kCancelled unless its answer
+  // had already come; a write's message says whether it may have been
+  // applied) and returns only once every callback has returned. A call made
+  // from such a callback meanwhile is cancelled the same way. Nothing may
+  // call the KvClient once ~KvClient has begun, except those callbacks; a
+  // callback must not destroy its KvClient (it would wait for itself).
   ~KvClient();
   KvClient(const KvClient&) = delete;
   KvClient& operator=(const KvClient&) = delete;
@@ -236,6 +262,19 @@ class KvClient {
   // Reads `key`. Errors: kInvalidArgument; kUnavailable / kDeadlineExceeded
   // (the last member's error) when no member answered in time.
   common::Result<GetResult> Get(std::string_view key, ReadConsistency consistency = ReadConsistency::kLinearizable);
+
+  // Put and Get without blocking: return at once (the key and value are
+  // copied) and call `done` exactly once with what Put or Get would have
+  // returned (same rules, same session, same errors), or kCancelled from
+  // ~KvClient. `done` runs on a gRPC thread, never from inside the call that
+  // started it (no reentry; it may run on another thread before that call
+  // has returned). It must be quick (no sleeps, no blocking calls such as
+  // Put; it holds up other completions) and must not destroy this KvClient;
+  // it may start the next asynchronous call (a closed loop). No order among
+  // concurrent calls is promised.
+  void PutAsync(std::string_view key, std::string_view value, PutCallback done);
+  void GetAsync(std::string_view key, ReadConsistency consistency, GetCallback done);
+
   // Reads a range or prefix (ScanOptions), at most options.limit keys.
   common::Result<ScanResult> Scan(const ScanOptions& options);
 
@@ -255,21 +294,17 @@ class KvClient {
 
   struct WriteCall;
   struct ReadCall;
-  // Sends the write `call` describes to the KV leader until it is answered
-  // or given up, following the rules above.
+  // Carries out the steps of a KvWriteRetry for the write `call` describes
+  // (kv_retry.h), with blocking RPCs and sleeps.
   common::Status Write(WriteCall& call);
-  // Tries the members in read order until one answers `call` (OK, or an
-  // error another member would repeat); backs off and learns the members
-  // again between rounds, until the deadline.
+  // The same for a read and a KvReadRetry.
   common::Status Read(ReadCall& call);
+  // The retry rules of one write named `op` or one read, from now.
+  KvWriteRetry NewWriteRetry(const std::string& op);
+  KvReadRetry NewReadRetry(const std::string& op);
+  // What an asynchronous call uses of this client.
+  AsyncEnv AsyncEnvOf();
 
-  // Where a write goes next: the KV leader as known, else the next member
-  // in round robin.
-  std::string WriteTarget();
-  void SetKvLeader(const std::string& address);
-  void ForgetKvLeader(const std::string& address);
-  // Learns the members again (errors are ignored: the old view stays).
-  void Rediscover(int64_t deadline_ns);
   // Backoff for one operation, each with its own jitter seed.
   Backoff NewBackoff();
   // Sleeps the next delay of *backoff unless that passes the deadline (false).
@@ -281,10 +316,10 @@ class KvClient {
   std::unique_ptr<common::Clock> owned_clock_;
   common::Clock* clock_;
   std::unique_ptr<Members> members_;
+  std::unique_ptr<KvLeader> kv_leader_;
   std::unique_ptr<ProducerLanes> lanes_;  // nullptr: exactly-once off
-  mutable std::mutex mu_;
-  std::string kv_leader_;      // guarded by mu_
-  uint64_t backoff_seed_ = 0;  // guarded by mu_
+  std::atomic<uint64_t> backoff_seed_;
+  std::unique_ptr<AsyncOps> async_ops_;
 };
 
 }  // namespace replog

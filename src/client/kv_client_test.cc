@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "client/fake_kv_service.h"
+#include "client/kv_client_test_util.h"
 
 namespace replog {
 namespace {
@@ -20,22 +21,8 @@ using testing::FakeKvCluster;
 using testing::FaultHint;
 using testing::KvWriteFault;
 using testing::KvWriteSeen;
-
-// Options for a client of `fake` bootstrapped at member `first`; with a
-// ManualClock backoff costs no real time.
-KvClientOptions Options(const FakeKvCluster& fake, uint64_t first, common::Clock* clock) {
-  KvClientOptions o;
-  o.bootstrap_addresses = {fake.address(first)};
-  o.clock = clock;
-  o.client_id_seed = 7;
-  return o;
-}
-
-std::unique_ptr<KvClient> MustConnect(KvClientOptions o) {
-  auto c = KvClient::Connect(std::move(o));
-  EXPECT_TRUE(c.has_value()) << c.status().ToString();
-  return c.has_value() ? std::move(*c) : nullptr;
-}
+using testing::MustConnect;
+using testing::Options;
 
 TEST(KvClientTest, ConnectLearnsEveryMemberFromOne) {
   FakeKvCluster fake(3);

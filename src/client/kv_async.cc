@@ -1,0 +1,69 @@
+#include "client/kv_async.h"
+
+#include <utility>
+
+#include "client/members.h"
+
+namespace replog {
+
+AsyncKvWrite::AsyncKvWrite(const AsyncEnv& env, KvWriteRetry retry, AsyncKvWriteCall call)
+    : AsyncKvOp(env, std::move(retry), std::move(call)) {}
+
+void AsyncKvWrite::RunOther(const Step& send) {
+  ctx_ = NewContext(send.timeout_ns);
+  if (ctx_ == nullptr) return Finish(retry_.Cancelled(false));
+  target_ = send.target;
+  // Channel(), not Connected(): the callback API's own threads drive a
+  // connection that is being made, and the call waits for it.
+  stub_ = v1::KV::NewStub(env_.members.Channel(target_));
+  // The callback may run before this returns, on this thread or another:
+  // nothing of `this` is touched after it.
+  call_.start(*stub_, ctx_, send.session, [this](grpc::Status status) { OnAttemptDone(status); });
+}
+
+void AsyncKvWrite::OnAttemptDone(const grpc::Status& status) {
+  KvWriteAttempt a = ReadKvWriteAttempt(status, *ctx_, target_, call_.op);
+  // An answer that settles the write stands; any other is cut short.
+  if (IsCancelled() && a.cls != AttemptClass::kOk && a.cls != AttemptClass::kFinal) {
+    return Finish(retry_.Cancelled(a.cls == AttemptClass::kUnknown));
+  }
+  Run(retry_.Attempted(a, NowNs()));
+}
+
+void AsyncKvWrite::Deliver() {
+  // The caller's captures go with `finish`, while no lock is held.
+  auto finish = std::move(call_.finish);
+  finish(*outcome_, retry_.info());
+}
+
+AsyncKvRead::AsyncKvRead(const AsyncEnv& env, KvReadRetry retry, AsyncKvReadCall call)
+    : AsyncKvOp(env, std::move(retry), std::move(call)) {}
+
+void AsyncKvRead::RunOther(const Step& s) {
+  if (s.kind == Step::Kind::kDiscover) {
+    // The round's errors do not matter: the old view is tried again.
+    return Discover(retry_.deadline_ns(), [this](const common::Status&) {
+      if (IsCancelled()) return Finish(retry_.Cancelled(false));
+      Run(retry_.Discovered(NowNs()));
+    });
+  }
+  grpc::ClientContext* ctx = NewContext(s.timeout_ns);
+  if (ctx == nullptr) return Finish(retry_.Cancelled(false));
+  stub_ = v1::KV::NewStub(env_.members.Channel(s.target));
+  call_.start(*stub_, ctx, [this](grpc::Status status) { OnAttemptDone(status); });
+}
+
+void AsyncKvRead::OnAttemptDone(const grpc::Status& status) {
+  Step next = retry_.Attempted(status, NowNs());
+  // An answer that ends the read stands; a failure another member might
+  // cure is not tried there.
+  if (next.kind != Step::Kind::kDone && IsCancelled()) return Finish(retry_.Cancelled(false));
+  Run(std::move(next));
+}
+
+void AsyncKvRead::Deliver() {
+  auto finish = std::move(call_.finish);
+  finish(*outcome_, retry_.served_by());
+}
+
+}  // namespace replog

@@ -1,0 +1,116 @@
+#pragma once
+
+// The operations behind KvClient::PutAsync and GetAsync (kv_client.h):
+// AsyncKvWrite carries out the steps of one KvWriteRetry, AsyncKvRead those
+// of one KvReadRetry (kv_retry.h), on the means AsyncOp gives them
+// (async_op.h): KV RPCs on gRPC's callback API, discovery rounds likewise,
+// backoff on a grpc::Alarm. The RPC itself (which method, its request and
+// response) is the caller's, as for the blocking calls (KvClient::WriteCall,
+// ReadCall), so that any write or read can run this way. Internal to the
+// client library; threads as AsyncOp.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "client/async_op.h"
+#include "client/kv_retry.h"
+#include "replog/v1/kv.grpc.pb.h"
+
+namespace replog {
+
+// Called when an RPC started by a StartKvWrite or StartKvRead ends.
+using RpcDone = std::function<void(grpc::Status)>;
+
+// What an asynchronous write is to AsyncKvWrite.
+struct AsyncKvWriteCall {
+  std::string op;  // "put", ...: names the write in errors
+  // Starts one attempt on `stub` within `ctx` with `session` set on the
+  // request; `done` runs when it ends. The request and the response are the
+  // call's own and must stay put until `done`.
+  std::function<void(v1::KV::Stub& stub, grpc::ClientContext* ctx, const v1::WriteSession& session, RpcDone done)>
+      start;
+  // Receives the outcome once: OK (the last attempt's response is the
+  // result) or the error, and how the attempts went.
+  std::function<void(const common::Status& status, const WriteInfo& info)> finish;
+};
+
+// What an asynchronous read is to AsyncKvRead.
+struct AsyncKvReadCall {
+  std::string op;  // "get", ...
+  // Starts one attempt on `stub` within `ctx` (request and response as above).
+  std::function<void(v1::KV::Stub& stub, grpc::ClientContext* ctx, RpcDone done)> start;
+  // Receives the outcome once: OK (the last attempt's response, from
+  // `served_by`, is the result) or the error.
+  std::function<void(const common::Status& status, const std::string& served_by)> finish;
+};
+
+// What AsyncKvWrite and AsyncKvRead share: the rules they follow (a
+// KvWriteRetry or KvReadRetry), the caller's call, and the steps that are
+// alike for both (start, finish, wait).
+template <typename Retry, typename Call>
+class AsyncKvOp : public AsyncOp {
+ protected:
+  using Step = typename Retry::Step;
+
+  AsyncKvOp(const AsyncEnv& env, Retry retry, Call call)
+      : AsyncOp(env), retry_(std::move(retry)), call_(std::move(call)) {}
+
+  void Start() override { Run(retry_.Start(NowNs())); }
+  // Carries out `s`: finishes, waits, or has the subclass do the rest
+  // (RunOther: send, discover).
+  void Run(Step s) {
+    switch (s.kind) {
+      case Step::Kind::kDone:
+        return Finish(std::move(s.status));
+      case Step::Kind::kWait:
+        return Wait(s.delay_ns, [this](bool waited) {
+          if (!waited) return Finish(retry_.Cancelled(false));
+          Run(retry_.Waited(NowNs()));
+        });
+      default:
+        return RunOther(s);
+    }
+  }
+  virtual void RunOther(const Step& s) = 0;
+  void Finish(common::Status status) {
+    outcome_.emplace(std::move(status));
+    Complete();
+  }
+
+  Retry retry_;
+  Call call_;
+  std::unique_ptr<v1::KV::Stub> stub_;     // of the attempt in flight
+  std::optional<common::Status> outcome_;  // once finished
+};
+
+class AsyncKvWrite final : public AsyncKvOp<KvWriteRetry, AsyncKvWriteCall> {
+ public:
+  // A cancelled write finishes with KvWriteRetry::Cancelled() unless an
+  // answer it already had says more.
+  AsyncKvWrite(const AsyncEnv& env, KvWriteRetry retry, AsyncKvWriteCall call);
+
+ private:
+  void RunOther(const Step& send) override;  // kSend
+  void OnAttemptDone(const grpc::Status& status);
+  void Deliver() override;
+
+  grpc::ClientContext* ctx_ = nullptr;  // of the attempt in flight (AsyncOp owns it)
+  std::string target_;                  // of the attempt in flight
+};
+
+class AsyncKvRead final : public AsyncKvOp<KvReadRetry, AsyncKvReadCall> {
+ public:
+  // A cancelled read finishes with KvReadRetry::Cancelled() unless an
+  // answer it already had says more.
+  AsyncKvRead(const AsyncEnv& env, KvReadRetry retry, AsyncKvReadCall call);
+
+ private:
+  void RunOther(const Step& s) override;  // kSend, kDiscover
+  void OnAttemptDone(const grpc::Status& status);
+  void Deliver() override;
+};
+
+}  // namespace replog
