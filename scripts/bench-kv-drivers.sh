@@ -20,13 +20,6 @@ KEYS=${KEYS:-10000}
 OUT=${OUT:-$WORK/results.txt}
 log() { echo "[drivers $(date +%H:%M:%S)] $*" >&2; }
 source "$root/scripts/bench_lib.sh"
-wait_kv_leader() {
-  for _ in $(seq 200); do
-    "$replog" --addrs "$addrs" --timeout 1 kv put bench-kv/ready 1 >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  log "no KV leader"; exit 1
-}
 # CPU seconds (user+system) of process $1 from /proc.
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 run() {  # run LABEL ARG...: the whole process's CPU (/usr/bin/time) and that of its closed loops alone

@@ -30,14 +30,6 @@ OUT=${OUT:-$WORK/results.jsonl}
 log() { echo "[bench-kv $(date +%H:%M:%S)] $*" >&2; }
 
 source "$root/scripts/bench_lib.sh"
-# Until a KV write succeeds: the KV group has a leader (at most about 20 s).
-wait_kv_leader() {
-  for _ in $(seq 20); do
-    "$replog" --addrs "$addrs" --timeout 1 kv put bench-kv/ready 1 >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  log "no KV leader after 20 s"; exit 1
-}
 fresh_kv() {
   stop_all; rm -rf "$WORK"/m*; mkdir -p "$WORK"
   for id in 1 2 3; do start "$id"; done

@@ -6,7 +6,8 @@
 # It gets: $replogd, $replog, $bench, $addrs, $members, PID (id -> pid),
 # leader and term (of the log group, 0/"" when unknown),
 # start ID [FLAG...], stop_all (also on exit), fresh [FLAG...] (wipes the
-# data, starts 3 members with the flags, waits for a log leader), and
+# data, starts 3 members with the flags, waits for a log leader),
+# wait_kv_leader (until a KV write succeeds), and
 # record LABEL ARG... (runs replog-bench, appends its JSON line labelled).
 replogd=$BUILD/apps/replogd/replogd
 replog=$BUILD/apps/replog/replog
@@ -54,6 +55,14 @@ fresh() {
     start "$id" "$@" "${tls[@]}"
   done
   wait_leader
+}
+# Until a KV write succeeds: the KV group has a leader (at most about 20 s).
+wait_kv_leader() {
+  for _ in $(seq 20); do
+    "$replog" --addrs "$addrs" --timeout 1 ${CLI_FLAGS:-} kv put bench-kv/ready 1 >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "no KV leader after 20 s"; exit 1
 }
 record() {
   local label=$1 out; shift

@@ -188,13 +188,18 @@ TEST(RaftCommitTest, LeaderCountsItselfOnlyAfterItsOwnWrite) {
   c.node(2).Advance();
 }
 
-// The leader's appends to `to` in `msgs`.
-std::vector<Message> AppendsTo(const std::vector<Message>& msgs, NodeId to) {
-  std::vector<Message> out;
-  for (const Message& m : msgs) {
-    if (m.type == MessageType::kApp && m.to == to) out.push_back(m);
+// `msgs` hold exactly one append to each of followers 2 and 3, with
+// `entries` entries and the commit index `commit`.
+void ExpectOneAppendToEachFollower(const std::vector<Message>& msgs, size_t entries, uint64_t commit) {
+  for (NodeId f : {2, 3}) {
+    std::vector<Message> apps;
+    for (const Message& m : msgs) {
+      if (m.type == MessageType::kApp && m.to == f) apps.push_back(m);
+    }
+    ASSERT_EQ(apps.size(), 1u) << "follower " << f;
+    EXPECT_EQ(apps[0].entries.size(), entries) << "follower " << f;
+    EXPECT_EQ(apps[0].commit, commit) << "follower " << f;
   }
-  return out;
 }
 
 // Proposes "x" at leader 1 and returns follower 2's acknowledgement of it,
@@ -223,12 +228,7 @@ TEST(RaftCommitTest, NewCommitGoesToFollowersInTheNextReady) {
   ASSERT_TRUE(c.node(1).HasReady());
   std::vector<Message> msgs = c.node(1).GetReady().messages;
   c.node(1).Advance();
-  for (NodeId f : {2, 3}) {
-    std::vector<Message> apps = AppendsTo(msgs, f);
-    ASSERT_EQ(apps.size(), 1u) << "follower " << f;
-    EXPECT_TRUE(apps[0].entries.empty());
-    EXPECT_EQ(apps[0].commit, index);
-  }
+  ExpectOneAppendToEachFollower(msgs, /*entries=*/0, index);
 }
 
 // A commit learned in the same step as new proposals rides on the appends
@@ -241,13 +241,7 @@ TEST(RaftCommitTest, NewCommitRidesOnTheAppendOfNewEntries) {
   const uint64_t index = ack.index;
   ASSERT_TRUE(c.node(1).Step(ack).ok());
   ASSERT_TRUE(c.node(1).Propose("y").ok());
-  std::vector<Message> msgs = c.node(1).GetReady().messages;
-  for (NodeId f : {2, 3}) {
-    std::vector<Message> apps = AppendsTo(msgs, f);
-    ASSERT_EQ(apps.size(), 1u) << "follower " << f;
-    EXPECT_EQ(apps[0].entries.size(), 1u);
-    EXPECT_EQ(apps[0].commit, index);
-  }
+  ExpectOneAppendToEachFollower(c.node(1).GetReady().messages, /*entries=*/1, index);
 }
 
 // Catalogue 30 (etcd #14370, single_node.txt): a single voter does not hand
