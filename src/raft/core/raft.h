@@ -138,6 +138,8 @@ class Raft {
   // told to followers at the next GetReady, in an empty append only to those
   // that no append of this step (one carrying new entries) told already.
   void BroadcastCommit();
+  // One heartbeat round for every ReadIndex request queued since the last.
+  void SendReadRound();
   void OnCommitAdvanced();
   void HandleAppendResponse(const Message& m);
   void HandleHeartbeatResponse(const Message& m);
@@ -180,6 +182,10 @@ class Raft {
   std::vector<Message> msgs_;
   std::vector<Message> msgs_after_persist_;
   bool commit_to_broadcast_ = false;  // BroadcastCommit at the next GetReady
+  // ReadIndex requests wait for a heartbeat round: one at the next GetReady
+  // carries the newest request's number and so confirms every request of
+  // the step (HandleLeaderReadIndex).
+  bool read_round_to_send_ = false;
 
   // Ready bookkeeping.
   HardState prev_hard_state_;

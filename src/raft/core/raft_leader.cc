@@ -122,6 +122,12 @@ void Raft::BroadcastCommit() {
   }
 }
 
+void Raft::SendReadRound() {
+  read_round_to_send_ = false;
+  if (role_ != Role::kLeader || read_only_.empty()) return;
+  BroadcastHeartbeat(ReadOnly::EncodeSeq(read_only_.last_seq()));
+}
+
 void Raft::SendHeartbeat(NodeId to, const std::string& ctx) {
   const Progress& pr = trk_.progress.at(to);
   // Never tell a follower to commit past what it is known to hold: it may
@@ -260,8 +266,8 @@ void Raft::HandleLeaderReadIndex(const Message& m) {
     ReleaseReads({PendingRead{0, log_.committed(), m.context, from}});
     return;
   }
-  uint64_t seq = read_only_.Add(log_.committed(), m.context, from);
-  BroadcastHeartbeat(ReadOnly::EncodeSeq(seq));
+  read_only_.Add(log_.committed(), m.context, from);
+  read_round_to_send_ = true;
 }
 
 void Raft::HandleSnapStatus(const Message& m) {

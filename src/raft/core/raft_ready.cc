@@ -88,12 +88,13 @@ bool Raft::HasReady() const {
   if (HardState{term_, vote_, log_.committed()} != prev_hard_state_) return true;
   return !log_.unstable_entries().empty() || log_.unstable_snapshot().has_value() ||
          log_.HasNextCommitted() || !msgs_.empty() || !msgs_after_persist_.empty() || !read_states_.empty() ||
-         commit_to_broadcast_;
+         commit_to_broadcast_ || read_round_to_send_;
 }
 
 Ready Raft::GetReady() {
   CHECK_MSG(!pending_.active, "GetReady called again before Advance");
   if (commit_to_broadcast_) BroadcastCommit();
+  if (read_round_to_send_) SendReadRound();
   Ready rd;
   rd.soft_state = SoftState{lead_, role_};
   HardState hs{term_, vote_, log_.committed()};

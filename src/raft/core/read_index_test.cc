@@ -71,6 +71,27 @@ TEST(RaftReadIndexTest, DuplicatedHeartbeatAckDoesNotConfirmALaterRead) {
   for (size_t i = 1; i < 3; ++i) EXPECT_EQ(c.member(1).reads[i].index, 2u);  // covers "w"
 }
 
+// Thesis §6.4: reads requested before a heartbeat round are all confirmed by
+// it. Those of one step share one round (the newest request's number),
+// rather than a round each, and each gets the commit index.
+TEST(RaftReadIndexTest, ReadsOfOneStepShareOneHeartbeatRound) {
+  TestCluster c(3);
+  c.Elect(1);
+  ASSERT_TRUE(c.node(1).ReadIndex("a").ok());
+  ASSERT_TRUE(c.node(1).ReadIndex("b").ok());
+  ASSERT_TRUE(c.node(1).ReadIndex("c").ok());
+  std::vector<Message> msgs = c.Collect();
+  for (NodeId f : {2, 3}) {
+    int heartbeats = 0;
+    for (const Message& m : msgs) heartbeats += m.type == MessageType::kHeartbeat && m.to == f;
+    EXPECT_EQ(heartbeats, 1) << "follower " << f;
+  }
+  for (const Message& m : msgs) c.Deliver(m);
+  c.Stabilize();
+  ASSERT_EQ(c.member(1).reads.size(), 3u);
+  for (const ReadState& r : c.member(1).reads) EXPECT_EQ(r.index, c.node(1).log().committed());
+}
+
 // Catalogue 58 (etcd TestNodeReadIndex): a follower's read is forwarded to
 // the leader and comes back with the leader's commit index.
 TEST(RaftReadIndexTest, FollowerReadIsForwardedToTheLeader) {
