@@ -202,9 +202,11 @@ void ExpectOneAppendToEachFollower(const std::vector<Message>& msgs, size_t entr
   }
 }
 
-// Proposes "x" at leader 1 and returns follower 2's acknowledgement of it,
-// with every follower holding it and the leader's own write done.
-Message AckOfOneEntry(TestCluster& c) {
+// Elects 1 of three, proposes "x" there, has every follower hold it and the
+// leader's own write done, then steps follower 2's acknowledgement into the
+// leader, which commits "x" by it. Returns the index of "x".
+uint64_t CommitOneEntryOnAnAck(TestCluster& c) {
+  c.Elect(1);
   EXPECT_TRUE(c.node(1).Propose("x").ok());
   std::vector<Message> appends = c.Collect();
   for (const Message& m : appends) c.Deliver(m);
@@ -213,18 +215,16 @@ Message AckOfOneEntry(TestCluster& c) {
     if (m.type == MessageType::kAppResp && m.from == 2) ack = m;
   }
   EXPECT_EQ(ack.type, MessageType::kAppResp);
-  return ack;
+  EXPECT_TRUE(c.node(1).Step(ack).ok());
+  EXPECT_EQ(c.node(1).log().committed(), ack.index);
+  return ack.index;
 }
 
 // §5.3: followers learn of a commit from the next append. One that nothing
 // else is sent with goes out at once, empty, in the next Ready.
 TEST(RaftCommitTest, NewCommitGoesToFollowersInTheNextReady) {
   TestCluster c(3);
-  c.Elect(1);
-  Message ack = AckOfOneEntry(c);
-  const uint64_t index = ack.index;
-  ASSERT_TRUE(c.node(1).Step(ack).ok());
-  ASSERT_EQ(c.node(1).log().committed(), index);
+  const uint64_t index = CommitOneEntryOnAnAck(c);
   ASSERT_TRUE(c.node(1).HasReady());
   std::vector<Message> msgs = c.node(1).GetReady().messages;
   c.node(1).Advance();
@@ -236,10 +236,7 @@ TEST(RaftCommitTest, NewCommitGoesToFollowersInTheNextReady) {
 // would double the messages and acknowledgements).
 TEST(RaftCommitTest, NewCommitRidesOnTheAppendOfNewEntries) {
   TestCluster c(3);
-  c.Elect(1);
-  Message ack = AckOfOneEntry(c);
-  const uint64_t index = ack.index;
-  ASSERT_TRUE(c.node(1).Step(ack).ok());
+  const uint64_t index = CommitOneEntryOnAnAck(c);
   ASSERT_TRUE(c.node(1).Propose("y").ok());
   ExpectOneAppendToEachFollower(c.node(1).GetReady().messages, /*entries=*/1, index);
 }
