@@ -27,10 +27,10 @@
 // "replog-expected-sequence"); ALREADY_EXISTS for a retry whose records are
 // all stored but whose offsets are not all remembered.
 //
-// Threads: Produce uses gRPC's callback API: the handler proposes and
-// returns, and the node's callback (on its apply thread) finishes the call,
-// so no thread waits for a commit. The other methods run on gRPC's sync
-// server threads; node callbacks complete ProduceStream responses.
+// Threads: Produce and ProduceStream use gRPC's callback API: the handler
+// proposes and returns, and the node's callback (on its apply thread)
+// finishes the call or sends the stream's response, so no thread waits for
+// a commit. The other methods run on gRPC's sync server threads.
 // BeginShutdown() may be called from any thread.
 
 #include <atomic>
@@ -67,14 +67,17 @@ struct LogServiceOptions {
   // A ConsumeStream from an offset past this member's end waits this long
   // for the member to catch up before answering OUT_OF_RANGE.
   int64_t stream_catch_up_ns = 5'000'000'000;
-  // ProduceStream requests in flight per stream; the reader waits beyond it.
+  // ProduceStream requests in flight per stream (proposed or answered, not
+  // yet written); no further request is read beyond it.
   size_t max_stream_inflight = 1024;
   // Metrics (log_service_metrics.h, docs/metrics.md) are created in this
   // registry; nullptr: none. The registry must outlive the service.
   metrics::Registry* metrics = nullptr;
 };
 
-class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<replog::v1::Log::Service> {
+class LogService final
+    : public replog::v1::Log::WithCallbackMethod_Produce<
+          replog::v1::Log::WithCallbackMethod_ProduceStream<replog::v1::Log::Service>> {
  public:
   // `node`, `storage` (the group's), `state_machine` (the node's) and
   // `clock` must outlive the service.
@@ -87,9 +90,8 @@ class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<repl
 
   grpc::ServerUnaryReactor* Produce(grpc::CallbackServerContext* ctx, const replog::v1::ProduceRequest* req,
                                     replog::v1::ProduceResponse* resp) override;
-  grpc::Status ProduceStream(
-      grpc::ServerContext* ctx,
-      grpc::ServerReaderWriter<replog::v1::ProduceResponse, replog::v1::ProduceRequest>* stream) override;
+  grpc::ServerBidiReactor<replog::v1::ProduceRequest, replog::v1::ProduceResponse>* ProduceStream(
+      grpc::CallbackServerContext* ctx) override;
   grpc::Status Consume(grpc::ServerContext* ctx, const replog::v1::ConsumeRequest* req,
                        replog::v1::ConsumeResponse* resp) override;
   grpc::Status ConsumeStream(grpc::ServerContext* ctx, const replog::v1::ConsumeRequest* req,
@@ -98,6 +100,8 @@ class LogService final : public replog::v1::Log::WithCallbackMethod_Produce<repl
                           replog::v1::GetServersResponse* resp) override;
 
  private:
+  class ProduceStreamReactor;  // produce_stream.cc
+
   // INVALID_ARGUMENT when `req` is malformed.
   common::Status Validate(const replog::v1::ProduceRequest& req) const;
   // The answer to a valid `req` without proposing, when it has one

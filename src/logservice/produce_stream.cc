@@ -1,14 +1,15 @@
-// LogService::ProduceStream: pipelined produces on one stream. The handler's
-// thread reads requests and proposes each at once; node callbacks queue the
-// responses, and a writer thread sends them (gRPC allows one reader and one
-// writer at a time on a stream). The stream ends when the client half-closes
-// and every request in flight has its response.
+// LogService::ProduceStream: pipelined produces on one stream, on gRPC's
+// callback API. Each request read is answered at once or proposed, and the
+// next read starts without waiting for the commit; node callbacks queue the
+// responses, and one write at a time sends them (gRPC allows one read and
+// one write outstanding on a stream). No thread waits for a commit or a
+// read. The stream ends when the client half-closes and every request in
+// flight has its response; a stream whose client is gone ends once its
+// outstanding read and write have failed.
 
-#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <utility>
 
 #include "logservice/log_service.h"
@@ -17,29 +18,11 @@
 namespace logservice {
 
 using common::Result;
+using Response = replog::v1::ProduceResponse;
 
 namespace {
 
-using Stream = grpc::ServerReaderWriter<replog::v1::ProduceResponse, replog::v1::ProduceRequest>;
-
-// Shared by the reader, the writer and the callbacks of one stream.
-struct StreamState {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<replog::v1::ProduceResponse> ready;
-  size_t inflight = 0;  // proposed, response not yet queued
-  bool reading_done = false;
-  bool broken = false;  // a write failed: the client is gone
-
-  void Push(replog::v1::ProduceResponse resp) {
-    std::lock_guard lock(mu);
-    ready.push_back(std::move(resp));
-    --inflight;
-    cv.notify_all();
-  }
-};
-
-void FillError(const common::Status& s, const raft::LeaderHint& hint, replog::v1::ProduceResponse* resp) {
+void FillError(const common::Status& s, const raft::LeaderHint& hint, Response* resp) {
   resp->set_error_code(static_cast<int>(s.code()));
   resp->set_error_message(s.message());
   if (s.code() == common::Code::kUnavailable) {
@@ -48,7 +31,7 @@ void FillError(const common::Status& s, const raft::LeaderHint& hint, replog::v1
   }
 }
 
-void FillOutcome(const ProduceOutcome& outcome, replog::v1::ProduceResponse* resp) {
+void FillOutcome(const ProduceOutcome& outcome, Response* resp) {
   if (outcome.status.ok()) {
     resp->mutable_offsets()->Add(outcome.offsets.begin(), outcome.offsets.end());
     return;
@@ -57,83 +40,193 @@ void FillOutcome(const ProduceOutcome& outcome, replog::v1::ProduceResponse* res
   if (outcome.expected_sequence.has_value()) resp->set_expected_sequence(*outcome.expected_sequence);
 }
 
-void WriteLoop(StreamState& st, Stream* stream) {
-  std::unique_lock lock(st.mu);
-  for (;;) {
-    st.cv.wait(lock, [&] { return !st.ready.empty() || (st.reading_done && st.inflight == 0); });
-    if (st.ready.empty()) return;
-    replog::v1::ProduceResponse resp = std::move(st.ready.front());
-    st.ready.pop_front();
-    if (st.broken) continue;  // drain: callbacks still complete
-    lock.unlock();
-    const bool ok = stream->Write(resp);
-    lock.lock();
-    if (!ok) st.broken = true;
-    st.cv.notify_all();
-  }
-}
-
 }  // namespace
 
-grpc::Status LogService::ProduceStream(grpc::ServerContext* ctx, Stream* stream) {
-  if (shutting_down_.load()) return rpc::ShuttingDown(ctx);
-  auto st = std::make_shared<StreamState>();
-  std::thread writer([&] { WriteLoop(*st, stream); });
-  replog::v1::ProduceRequest req;
-  while (stream->Read(&req)) {
-    const int64_t start_ns = ProduceStart();
-    {
-      std::unique_lock lock(st->mu);
-      // Responses not yet written count too: a client that stops reading
-      // must not make the queue grow without bound.
-      st->cv.wait(lock, [&] {
-        return st->inflight + st->ready.size() < options_.max_stream_inflight || st->broken;
-      });
-      if (st->broken) break;
-      ++st->inflight;
+// One ProduceStream call. It deletes itself in OnDone. The node's callbacks
+// reach it through `Shared`, which they keep alive; Shared decides under its
+// lock which gRPC operation to start next, and the operation is started
+// after the lock is released (gRPC may run a reaction inline, on the thread
+// that starts an operation).
+class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<replog::v1::ProduceRequest, Response> {
+ public:
+  ProduceStreamReactor(LogService& service, grpc::CallbackServerContext* ctx)
+      : service_(service), ctx_(ctx), shared_(std::make_shared<Shared>(this, service.options_.max_stream_inflight)) {
+    StartRead(&req_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Act(shared_->ReadFailed());
+      return;
     }
+    Handle(req_);
+    Act(shared_->ReadDone());
+  }
+
+  void OnWriteDone(bool ok) override { Act(shared_->WriteDone(ok)); }
+
+  void OnDone() override {
+    shared_->Detach();
+    delete this;
+  }
+
+ private:
+  // What to start once the lock is released.
+  struct Next {
+    bool read = false;
+    const Response* write = nullptr;
+    bool finish = false;
+  };
+
+  struct Shared {
+    Shared(ProduceStreamReactor* r, size_t max) : reactor(r), max_inflight(max) {}
+
+    // A response for the client (from a node callback or the reader).
+    void Push(Response resp) {
+      ProduceStreamReactor* r;
+      Next next;
+      {
+        std::lock_guard lock(mu);
+        --inflight;
+        if (reactor == nullptr || broken || finished) return;
+        ready.push_back(std::move(resp));
+        next = DecideLocked();
+        r = reactor;
+      }
+      // An empty Next may come after Finish, when `r` may be gone.
+      if (next.write != nullptr || next.read || next.finish) r->Act(next);
+    }
+    void Proposed() {
+      std::lock_guard lock(mu);
+      ++inflight;
+    }
+    Next ReadDone() {
+      std::lock_guard lock(mu);
+      reading = false;
+      return DecideLocked();
+    }
+    Next ReadFailed() {
+      std::lock_guard lock(mu);
+      reading = false;
+      reading_done = true;
+      return DecideLocked();
+    }
+    Next WriteDone(bool ok) {
+      std::lock_guard lock(mu);
+      writing = false;
+      ready.pop_front();
+      if (!ok) {
+        broken = true;  // the client is gone: drop what is queued
+        ready.clear();
+      }
+      return DecideLocked();
+    }
+    void Detach() {
+      std::lock_guard lock(mu);
+      reactor = nullptr;
+    }
+
+    // The operations due now: the next write when none is outstanding, the
+    // next read when none is and the queue has room, the end when nothing
+    // is left to do.
+    Next DecideLocked() {
+      Next next;
+      if (finished) return next;
+      if (!writing && !ready.empty()) {
+        writing = true;
+        next.write = &ready.front();  // deque: stays put while others are pushed
+      }
+      if (!reading && !reading_done && !broken && inflight + ready.size() < max_inflight) {
+        reading = true;
+        next.read = true;
+      }
+      if (!reading && !writing && (reading_done || broken) && (broken || (inflight == 0 && ready.empty()))) {
+        finished = true;
+        next.finish = true;
+      }
+      return next;
+    }
+
+    std::mutex mu;
+    ProduceStreamReactor* reactor;  // nullptr once done
+    const size_t max_inflight;
+    std::deque<Response> ready;  // front: being written when `writing`
+    size_t inflight = 0;         // proposed, response not yet queued
+    bool reading = true;         // the constructor starts the first read
+    bool reading_done = false;   // the client half-closed, or the call failed
+    bool writing = false;
+    bool broken = false;  // a write failed
+    bool finished = false;
+  };
+
+  void Act(const Next& next) {
+    if (next.write != nullptr) StartWrite(next.write);
+    if (next.read) StartRead(&req_);
+    if (next.finish) Finish(grpc::Status::OK);
+  }
+
+  // Answers `req` at once or proposes it. Runs before the next read, so
+  // `req` is not overwritten meanwhile.
+  void Handle(const replog::v1::ProduceRequest& req) {
+    const int64_t start_ns = service_.ProduceStart();
     const uint64_t id = req.request_id();
-    const common::Status valid =
-        shutting_down_.load() ? common::UnavailableError("this member is shutting down") : Validate(req);
+    shared_->Proposed();
+    const common::Status valid = service_.shutting_down_.load()
+                                     ? common::UnavailableError("this member is shutting down")
+                                     : service_.Validate(req);
     std::optional<ProduceOutcome> answer;
     if (!valid.ok()) {
       answer = ProduceOutcome{.status = valid};
     } else {
-      answer = AnswerWithoutProposing(req);
+      answer = service_.AnswerWithoutProposing(req);
     }
     if (answer.has_value()) {
-      replog::v1::ProduceResponse resp;
+      Response resp;
       resp.set_request_id(id);
       if (answer->status.code() == common::Code::kUnavailable) {
-        FillError(answer->status, node_.leader_hint(), &resp);
+        FillError(answer->status, service_.node_.leader_hint(), &resp);
       } else {
         FillOutcome(*answer, &resp);
       }
-      st->Push(std::move(resp));
-      continue;
+      shared_->Push(std::move(resp));
+      return;
     }
-    node_.ProposeAsync(Encode(req), ProduceTimeout(ctx),
-                       [this, st, id, key = KeyOf(req), size = metrics_.SizeOf(req),
-                        start_ns](Result<std::vector<raft::ApplyResult>> r) {
-                         replog::v1::ProduceResponse resp;
-                         resp.set_request_id(id);
-                         if (r.has_value()) {
-                           const ProduceOutcome outcome = Outcome(key, *r);
-                           if (outcome.status.ok()) metrics_.Produced(size, clock_.NowNanos() - start_ns);
-                           FillOutcome(outcome, &resp);
-                         } else {
-                           FillError(r.error(), node_.leader_hint(), &resp);
-                         }
-                         st->Push(std::move(resp));
-                       });
+    LogService& service = service_;
+    service_.node_.ProposeAsync(
+        service_.Encode(req), service_.ProduceTimeout(ctx_),
+        [&service, shared = shared_, id, key = KeyOf(req), size = service_.metrics_.SizeOf(req),
+         start_ns](Result<std::vector<raft::ApplyResult>> r) {
+          Response resp;
+          resp.set_request_id(id);
+          if (r.has_value()) {
+            const ProduceOutcome outcome = service.Outcome(key, *r);
+            if (outcome.status.ok()) service.metrics_.Produced(size, service.clock_.NowNanos() - start_ns);
+            FillOutcome(outcome, &resp);
+          } else {
+            FillError(r.error(), service.node_.leader_hint(), &resp);
+          }
+          shared->Push(std::move(resp));
+        });
   }
-  {
-    std::lock_guard lock(st->mu);
-    st->reading_done = true;
-    st->cv.notify_all();
+
+  LogService& service_;
+  grpc::CallbackServerContext* const ctx_;
+  const std::shared_ptr<Shared> shared_;
+  replog::v1::ProduceRequest req_;
+};
+
+grpc::ServerBidiReactor<replog::v1::ProduceRequest, Response>* LogService::ProduceStream(
+    grpc::CallbackServerContext* ctx) {
+  if (shutting_down_.load()) {
+    // A reactor that only finishes.
+    class Refused final : public grpc::ServerBidiReactor<replog::v1::ProduceRequest, Response> {
+     public:
+      explicit Refused(grpc::CallbackServerContext* ctx) { Finish(rpc::ShuttingDown(ctx)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(ctx);
   }
-  writer.join();
-  return grpc::Status::OK;
+  return new ProduceStreamReactor(*this, ctx);
 }
 
 }  // namespace logservice

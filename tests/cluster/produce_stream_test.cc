@@ -1,7 +1,8 @@
 // ProduceStream on a real cluster: pipelined requests come back with their
 // ids and offsets in commit order; a malformed request gets an error
 // response without breaking the stream; a follower answers every request
-// with UNAVAILABLE and the leader hint.
+// with UNAVAILABLE and the leader hint; a client that goes away mid-stream
+// leaves the member serving.
 
 #include <gtest/gtest.h>
 
@@ -92,6 +93,38 @@ TEST(ClusterProduceStreamTest, PipelinedRequestsComeBackInOrderWithTheirIds) {
   EXPECT_EQ(resp.leader_address(), cluster.Address(leader));
   EXPECT_FALSE(fstream->Read(&resp));
   EXPECT_TRUE(fstream->Finish().ok());
+}
+
+// A client that goes away with requests in flight (cancelled, never read)
+// must not hurt the member: the stream ends, the commits that come later
+// find it gone, and the member goes on serving other streams.
+TEST(ClusterProduceStreamTest, AClientThatGoesAwayMidStreamLeavesTheMemberServing) {
+  ClusterOptions options;
+  options.name = "produce-stream-gone";
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  const uint64_t leader = started->leader;
+  auto stub = cluster.Stub(leader);
+  for (int round = 0; round < 5; ++round) {
+    grpc::ClientContext ctx;
+    auto stream = stub->ProduceStream(&ctx);
+    for (uint64_t id = 1; id <= 100; ++id) {
+      if (!stream->Write(Request(id, 2))) break;
+    }
+    ctx.TryCancel();
+    EXPECT_FALSE(stream->Finish().ok());
+  }
+  grpc::ClientContext ctx;
+  auto stream = stub->ProduceStream(&ctx);
+  ASSERT_TRUE(stream->Write(Request(1, 1)));
+  ASSERT_TRUE(stream->WritesDone());
+  replog::v1::ProduceResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  EXPECT_EQ(resp.error_code(), 0) << resp.error_message();
+  EXPECT_EQ(resp.offsets_size(), 1);
+  EXPECT_FALSE(stream->Read(&resp));
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 }  // namespace
