@@ -40,6 +40,7 @@ Result<std::vector<std::unique_ptr<Client>>> ConnectAll(const ClientBenchConfig&
   o.bootstrap_addresses = replog::cli::SplitAddresses(c.addrs);
   o.deadline_ms = static_cast<int64_t>(c.timeout_seconds * 1000);
   o.exactly_once = c.exactly_once;
+  o.pipelined_produce = c.pipelined;
   ASSIGN_OR_RETURN(o.credentials, replog::TlsCredentialsFromFiles(c.tls));
   uint64_t n = c.connections == 0 ? c.clients : std::min(c.connections, c.clients);
   std::vector<std::unique_ptr<Client>> out;
@@ -171,6 +172,9 @@ CLI::App* AddProduceCommand(CLI::App* app, ClientBenchConfig* config) {
   AddSyncFlag(cmd, config, "Produce", "ProduceAsync");
   cmd->add_flag("!--no-exactly-once", config->exactly_once,
                 "send no producer id and sequence (default: exactly-once produce, the client's default)");
+  cmd->add_flag("!--unary", config->pipelined,
+                "asynchronous produces make a Produce call each (default: requests on one ProduceStream per member "
+                "and client, the client's default)");
   return cmd;
 }
 

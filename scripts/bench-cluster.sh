@@ -9,10 +9,12 @@
 # its FAILOVER=1 mode). LONG_SECONDS > 0 adds a loaded run without faults
 # that must see no leader change. Produces use exactly-once (the client's
 # default); NO_EO_CLIENTS lists the concurrencies also measured without it
-# (--no-exactly-once) in each run, to show its cost. Every result is a JSON line in $OUT; a
+# (--no-exactly-once) in each run, to show its cost; UNARY_CLIENTS those also
+# measured with a Produce call per request (--unary) instead of the client's
+# pipelined ProduceStream. Every result is a JSON line in $OUT; a
 # table of medians ends the run. Knobs (environment): BUILD, WORK, RUNS,
-# CLIENTS, NO_EO_CLIENTS, DURATION, FAILOVERS, LONG_SECONDS, ETCD_BENCH (path; skipped if
-# missing).
+# CLIENTS, NO_EO_CLIENTS, UNARY_CLIENTS, DURATION, FAILOVERS, LONG_SECONDS,
+# ETCD_BENCH (path; skipped if missing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,6 +23,7 @@ WORK=${WORK:-data/bench-cluster}
 RUNS=${RUNS:-3}
 CLIENTS=${CLIENTS:-"1 16 64"}
 NO_EO_CLIENTS=${NO_EO_CLIENTS:-"64"}
+UNARY_CLIENTS=${UNARY_CLIENTS:-"64"}
 DURATION=${DURATION:-10}
 FAILOVERS=${FAILOVERS:-5}
 LONG_SECONDS=${LONG_SECONDS:-0}
@@ -44,6 +47,10 @@ for run in $(seq "$RUNS"); do
   for c in $NO_EO_CLIENTS; do
     record "replog produce no-exactly-once C=$c" produce --addrs "$addrs" --clients "$c" --record-size 256 \
       --batch 1 --seconds "$DURATION" --warmup-seconds 1 --no-exactly-once
+  done
+  for c in $UNARY_CLIENTS; do
+    record "replog produce unary C=$c" produce --addrs "$addrs" --clients "$c" --record-size 256 \
+      --batch 1 --seconds "$DURATION" --warmup-seconds 1 --unary
   done
   stop_all
   if [ -x "$ETCD_BENCH" ]; then

@@ -6,9 +6,10 @@
 
 namespace replog {
 
-AsyncProduce::AsyncProduce(const AsyncEnv& env, common::Status precheck, v1::ProduceRequest request, ProduceRetry retry,
-                           ProduceCallback done)
+AsyncProduce::AsyncProduce(const AsyncEnv& env, ProduceStreams* streams, common::Status precheck,
+                           v1::ProduceRequest request, ProduceRetry retry, ProduceCallback done)
     : AsyncOp(env),
+      streams_(streams),
       precheck_(std::move(precheck)),
       request_(std::move(request)),
       retry_(std::move(retry)),
@@ -39,6 +40,17 @@ void AsyncProduce::Run(Step s) {
 }
 
 void AsyncProduce::StartAttempt(const Step& send) {
+  if (streams_ != nullptr) {
+    if (IsCancelled()) return Finish(retry_.Cancelled(false));
+    SetProducer(send, &request_);
+    // `done` may run before Send returns, on another thread: nothing of
+    // `this` is touched after it. A client that is shutting down has closed
+    // its streams (~Client) and is cancelling this operation.
+    if (!streams_->Send(send.target, request_, send.timeout_ns, [this](ProduceAttempt a) { Attempted(a); })) {
+      Finish(retry_.Cancelled(false));
+    }
+    return;
+  }
   ctx_ = NewContext(send.timeout_ns);
   if (ctx_ == nullptr) return Finish(retry_.Cancelled(false));
   target_ = send.target;
@@ -53,7 +65,10 @@ void AsyncProduce::StartAttempt(const Step& send) {
 }
 
 void AsyncProduce::OnAttemptDone(const grpc::Status& status) {
-  ProduceAttempt a = ReadProduceAttempt(status, *ctx_, target_, std::move(response_));
+  Attempted(ReadProduceAttempt(status, *ctx_, target_, std::move(response_)));
+}
+
+void AsyncProduce::Attempted(const ProduceAttempt& a) {
   // An answer that settles the produce stands; any other is cut short.
   if (IsCancelled() && a.cls != AttemptClass::kOk && a.cls != AttemptClass::kFinal) {
     return Finish(retry_.Cancelled(a.cls == AttemptClass::kUnknown));

@@ -2,9 +2,11 @@
 
 // The operation behind Client::ProduceAsync (client.h): an AsyncProduce
 // carries out the steps of one ProduceRetry (produce_retry.h) on the means
-// AsyncOp gives it (async_op.h): Produce RPCs on gRPC's callback API,
-// discovery rounds likewise, backoff on a grpc::Alarm. Internal to the
-// client library; threads as AsyncOp.
+// AsyncOp gives it (async_op.h): each attempt a request on the client's
+// produce stream to the member (ProduceStreams, produce_streams.h), or with
+// `streams` nullptr a Produce RPC on gRPC's callback API; discovery rounds
+// on the callback API too, backoff on a grpc::Alarm. Internal to the client
+// library; threads as AsyncOp.
 
 #include <optional>
 #include <string>
@@ -12,6 +14,7 @@
 #include "client/async_op.h"
 #include "client/client.h"
 #include "client/produce_retry.h"
+#include "client/produce_streams.h"
 #include "replog/v1/log.grpc.pb.h"
 
 namespace replog {
@@ -22,8 +25,9 @@ class AsyncProduce final : public AsyncOp {
   // the produce of `request`; `done` gets the outcome (AsyncOp: never from
   // inside Begin). A cancelled produce finishes with
   // ProduceRetry::Cancelled() unless an answer it already had says more.
-  AsyncProduce(const AsyncEnv& env, common::Status precheck, v1::ProduceRequest request, ProduceRetry retry,
-               ProduceCallback done);
+  // `streams` (nullptr: unary RPCs) outlives the operation.
+  AsyncProduce(const AsyncEnv& env, ProduceStreams* streams, common::Status precheck, v1::ProduceRequest request,
+               ProduceRetry retry, ProduceCallback done);
 
  private:
   using Step = ProduceRetry::Step;
@@ -35,8 +39,11 @@ class AsyncProduce final : public AsyncOp {
   void Run(Step s);
   void StartAttempt(const Step& send);
   void OnAttemptDone(const grpc::Status& status);
+  // How an attempt ended, either way.
+  void Attempted(const ProduceAttempt& a);
   void Finish(common::Result<ProduceResult> result);
 
+  ProduceStreams* const streams_;
   const common::Status precheck_;
   v1::ProduceRequest request_;  // its producer fields set per attempt
   ProduceRetry retry_;

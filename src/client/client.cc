@@ -15,6 +15,7 @@
 #include "client/discovery_round.h"
 #include "client/members.h"
 #include "client/produce_retry.h"
+#include "client/produce_streams.h"
 #include "client/producer_lanes.h"
 #include "replog/v1/log.grpc.pb.h"
 
@@ -82,9 +83,15 @@ Client::Client(ClientOptions options, std::unique_ptr<common::Clock> owned_clock
                                          options_.keepalive_ms, options_.credentials)),
       backoff_seed_(options_.seed),
       lanes_(options_.exactly_once ? std::make_unique<ProducerLanes>(options_.producer_id_seed) : nullptr),
+      streams_(options_.pipelined_produce ? std::make_unique<ProduceStreams>(*members_) : nullptr),
       async_ops_(std::make_unique<AsyncOps>()) {}
 
-Client::~Client() { async_ops_->CancelAllAndWait(); }
+Client::~Client() {
+  // The streams first: the attempts pending on them end (outcome unknown),
+  // and no operation can send another.
+  if (streams_ != nullptr) streams_->Close();
+  async_ops_->CancelAllAndWait();
+}
 
 Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   RETURN_IF_ERROR(ValidateConnection(ConnectionLimits{.bootstrap_addresses = options.bootstrap_addresses,
@@ -180,7 +187,7 @@ void Client::ProduceAsync(std::vector<Record> records, ProduceCallback done) {
                      .wait_on_clock = options_.clock != nullptr};
   Status precheck = request.status();
   async_ops_->Start(std::make_unique<AsyncProduce>(
-      env, std::move(precheck), request.has_value() ? std::move(*request) : v1::ProduceRequest(),
+      env, streams_.get(), std::move(precheck), request.has_value() ? std::move(*request) : v1::ProduceRequest(),
       NewProduceRetry(records.size()), std::move(done)));
 }
 

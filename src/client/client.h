@@ -44,7 +44,8 @@
 //
 // ProduceAsync is Produce without a waiting thread: it runs on gRPC's
 // callback API and calls back when done, so that one thread can keep many
-// produces in flight (replog-bench produce does).
+// produces in flight (replog-bench produce does). Its attempts share one
+// ProduceStream per member (ClientOptions::pipelined_produce).
 //
 // Threads: every method is thread-safe; many threads may share one Client
 // (its gRPC channels are shared, each call makes its own stub). The Client
@@ -73,6 +74,7 @@ class Backoff;
 class Members;
 class ProduceRetry;
 class ProducerLanes;
+class ProduceStreams;
 
 struct ClientOptions {
   // host:port of some members; at least one. Members found through
@@ -113,6 +115,12 @@ struct ClientOptions {
   // other's produces (refused, or answered with the other's offsets), so
   // never fix it for clients that write to one cluster at the same time.
   uint64_t producer_id_seed = 0;
+  // ProduceAsync sends its attempts as requests on one ProduceStream per
+  // member, shared by every call in flight (produce_streams.h), instead of
+  // a Produce call each: the same retries, outcomes and errors, at a
+  // fraction of the CPU per produce on both sides (BENCHMARKS.md,
+  // "Pipelined produce"). Produce (blocking) always makes a call.
+  bool pipelined_produce = true;
   // Clock for deadlines and backoff sleeps; nullptr: a RealClock owned by the
   // client. When set it must outlive the client; a ManualClock (tests) must
   // then be used from one thread only (and at most one ProduceAsync be in
@@ -246,7 +254,8 @@ class Client {
   common::Clock* clock_;
   std::unique_ptr<Members> members_;
   std::atomic<uint64_t> backoff_seed_;
-  std::unique_ptr<ProducerLanes> lanes_;  // nullptr: exactly-once off
+  std::unique_ptr<ProducerLanes> lanes_;     // nullptr: exactly-once off
+  std::unique_ptr<ProduceStreams> streams_;  // nullptr: ProduceAsync on unary calls
   std::unique_ptr<AsyncOps> async_ops_;
 };
 

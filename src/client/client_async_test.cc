@@ -1,6 +1,6 @@
 // Client::ProduceAsync against a fake replog.v1.Log cluster on real gRPC
-// servers (fake_log_service.h): its callback contract, many calls at once,
-// and ~Client with calls in flight. The retry rules it shares with Produce
+// servers (fake_log_service.h), on streams and on unary calls: its callback
+// contract, many calls at once, and ~Client with calls in flight. The retry rules it shares with Produce
 // are tested through both in client_test.cc (ClientProduceTest).
 
 #include <gtest/gtest.h>
@@ -22,9 +22,12 @@ using common::Code;
 using common::Result;
 using testing::FakeCluster;
 using testing::MustConnect;
-using testing::Options;
 using testing::ProduceFault;
+using testing::ProducePath;
 using testing::Values;
+
+// Each test runs with ProduceAsync on streams and on unary calls.
+class ClientAsyncTest : public testing::ProducePathTest {};
 
 // What the callbacks of one or more ProduceAsync calls received.
 class Outcomes {
@@ -70,7 +73,7 @@ class Outcomes {
   size_t done_ = 0;
 };
 
-TEST(ClientAsyncTest, ProduceAsyncOfNoRecordsIsInvalidAndCallsBackOnAnotherThread) {
+TEST_P(ClientAsyncTest, ProduceAsyncOfNoRecordsIsInvalidAndCallsBackOnAnotherThread) {
   FakeCluster fake(1);
   auto client = MustConnect(Options(fake.addresses()));
   std::thread::id callback_thread;
@@ -87,7 +90,7 @@ TEST(ClientAsyncTest, ProduceAsyncOfNoRecordsIsInvalidAndCallsBackOnAnotherThrea
   EXPECT_EQ(fake.produces(1), 0u);
 }
 
-TEST(ClientAsyncTest, ManyConcurrentProduceAsyncCallsCompleteEachExactlyOnce) {
+TEST_P(ClientAsyncTest, ManyConcurrentProduceAsyncCallsCompleteEachExactlyOnce) {
   FakeCluster fake(3);
   auto client = MustConnect(Options({fake.address(3)}));
   constexpr size_t kCalls = 500;
@@ -106,7 +109,7 @@ TEST(ClientAsyncTest, ManyConcurrentProduceAsyncCallsCompleteEachExactlyOnce) {
   for (size_t i = 0; i < kCalls; i++) EXPECT_EQ(out.calls(i), 1) << i;
 }
 
-TEST(ClientAsyncTest, CallbacksCanIssueTheNextCallInAClosedLoop) {
+TEST_P(ClientAsyncTest, CallbacksCanIssueTheNextCallInAClosedLoop) {
   FakeCluster fake(3);
   auto client = MustConnect(Options(fake.addresses()));
   constexpr int kChain = 50;
@@ -125,7 +128,7 @@ TEST(ClientAsyncTest, CallbacksCanIssueTheNextCallInAClosedLoop) {
   EXPECT_EQ(fake.log().size(), static_cast<size_t>(kChain));
 }
 
-TEST(ClientAsyncTest, DestructorCancelsWaitingCallsAndWaitsForTheirCallbacks) {
+TEST_P(ClientAsyncTest, DestructorCancelsWaitingCallsAndWaitsForTheirCallbacks) {
   FakeCluster fake(3);
   ClientOptions o = Options(fake.addresses());
   o.deadline_ms = 60'000;  // the calls would back off for a minute
@@ -144,7 +147,7 @@ TEST(ClientAsyncTest, DestructorCancelsWaitingCallsAndWaitsForTheirCallbacks) {
   EXPECT_TRUE(fake.log().empty());
 }
 
-TEST(ClientAsyncTest, DestructorCancelsAnRpcInFlightAsOutcomeUnknown) {
+TEST_P(ClientAsyncTest, DestructorCancelsAnRpcInFlightAsOutcomeUnknown) {
   FakeCluster fake(3);
   ClientOptions o = Options(fake.addresses());
   o.deadline_ms = 60'000;
@@ -161,6 +164,9 @@ TEST(ClientAsyncTest, DestructorCancelsAnRpcInFlightAsOutcomeUnknown) {
   EXPECT_EQ(r->error().code(), Code::kCancelled);
   EXPECT_NE(r->error().message().find("may have been committed"), std::string::npos) << r->error().message();
 }
+
+INSTANTIATE_TEST_SUITE_P(Paths, ClientAsyncTest, ::testing::Values(ProducePath::kAsync, ProducePath::kAsyncUnary),
+                         testing::PathName);
 
 }  // namespace
 }  // namespace replog

@@ -275,7 +275,7 @@ TEST(ExactlyOnceConcurrencyTest, ProduceAsyncCallsInFlightUseDistinctLanesWithou
   EXPECT_LE(ids.size(), static_cast<size_t>(kInFlight));
 }
 
-INSTANTIATE_TEST_SUITE_P(SyncAndAsync, ExactlyOnceTest, testing::BothPaths(), testing::PathName);
+INSTANTIATE_TEST_SUITE_P(Paths, ExactlyOnceTest, testing::ProducePaths(), testing::PathName);
 
 }  // namespace
 }  // namespace replog

@@ -261,7 +261,7 @@ TEST(ClientTest, ServersAsksAgain) {
   EXPECT_EQ(client->cached_view().leader_id, 3u);
 }
 
-INSTANTIATE_TEST_SUITE_P(SyncAndAsync, ClientProduceTest, testing::BothPaths(), testing::PathName);
+INSTANTIATE_TEST_SUITE_P(Paths, ClientProduceTest, testing::ProducePaths(), testing::PathName);
 
 }  // namespace
 }  // namespace replog

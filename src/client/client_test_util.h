@@ -36,11 +36,21 @@ inline std::vector<Record> Values(std::initializer_list<const char*> values) {
   return out;
 }
 
-// The two ways to produce, which follow the same rules.
-enum class ProducePath { kSync, kAsync };
+// The ways to produce, which follow the same rules: Produce, and
+// ProduceAsync on the client's produce streams (the default) or on unary
+// calls (ClientOptions::pipelined_produce false).
+enum class ProducePath { kSync, kAsync, kAsyncUnary };
 
 inline std::string PathName(const ::testing::TestParamInfo<ProducePath>& info) {
-  return info.param == ProducePath::kSync ? "Produce" : "ProduceAsync";
+  switch (info.param) {
+    case ProducePath::kSync:
+      return "Produce";
+    case ProducePath::kAsync:
+      return "ProduceAsync";
+    case ProducePath::kAsyncUnary:
+      return "ProduceAsyncUnary";
+  }
+  return "?";
 }
 
 // Produces `records` through `path`: Produce, or ProduceAsync and a wait for
@@ -53,17 +63,25 @@ inline common::Result<ProduceResult> ProduceVia(ProducePath path, Client& client
   return f.get();
 }
 
-// The fixture of Produce's tests, which run through both paths:
+// The fixture of Produce's tests, which run through every path:
 //   class MyTest : public testing::ProducePathTest {};
-//   INSTANTIATE_TEST_SUITE_P(SyncAndAsync, MyTest, testing::BothPaths(), testing::PathName);
+//   INSTANTIATE_TEST_SUITE_P(Paths, MyTest, testing::ProducePaths(), testing::PathName);
 class ProducePathTest : public ::testing::TestWithParam<ProducePath> {
  protected:
+  // testing::Options for the test's path (hides it in the tests' bodies).
+  ClientOptions Options(std::vector<std::string> addresses, common::Clock* clock = nullptr) const {
+    ClientOptions o = testing::Options(std::move(addresses), clock);
+    o.pipelined_produce = GetParam() != ProducePath::kAsyncUnary;
+    return o;
+  }
   // Produces `records` through the test's path (ProduceVia).
   common::Result<ProduceResult> Produce(Client& client, const std::vector<Record>& records) {
     return ProduceVia(GetParam(), client, records);
   }
 };
 
-inline auto BothPaths() { return ::testing::Values(ProducePath::kSync, ProducePath::kAsync); }
+inline auto ProducePaths() {
+  return ::testing::Values(ProducePath::kSync, ProducePath::kAsync, ProducePath::kAsyncUnary);
+}
 
 }  // namespace replog::testing

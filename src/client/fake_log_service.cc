@@ -45,6 +45,10 @@ struct MemberState {
   bool stopped = false;
 };
 
+// The trailing metadata of an answer (leader hint, expected sequence); a
+// ProduceStream response carries the same in its fields.
+using Meta = std::vector<std::pair<std::string, std::string>>;
+
 }  // namespace
 
 struct FakeState {
@@ -79,7 +83,7 @@ struct FakeState {
   }
   // Stores `records` of `req` as the leader would, with the exactly-once
   // rules for a request with a producer id; fills `resp` with the offsets.
-  grpc::Status StoreLocked(grpc::ServerContext* ctx, const v1::ProduceRequest& req, const std::vector<Record>& records,
+  grpc::Status StoreLocked(Meta* meta, const v1::ProduceRequest& req, const std::vector<Record>& records,
                            v1::ProduceResponse* resp) {
     const uint64_t id = req.producer_id();
     const uint64_t seq = req.sequence();
@@ -93,7 +97,7 @@ struct FakeState {
     const uint64_t next = known ? it->second.next : 0;
     if ((!known && seq != 0) || seq > next) {
       refused_sequences++;
-      ctx->AddTrailingMetadata(kExpectedSequenceKey, std::to_string(next));
+      meta->emplace_back(kExpectedSequenceKey, std::to_string(next));
       const std::string p = std::to_string(id);
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                           known ? "out of order: producer " + p + " expects sequence " + std::to_string(next) +
@@ -120,12 +124,12 @@ struct FakeState {
     return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "already stored; offset no longer remembered");
   }
   // The leader hint of an UNAVAILABLE answer, as log.proto describes it.
-  void AddHint(grpc::ServerContext* ctx) const {
+  void AddHint(Meta* meta) const {
     if (leader != 0) {
-      ctx->AddTrailingMetadata(rpc::kLeaderIdKey, std::to_string(leader));
-      ctx->AddTrailingMetadata(rpc::kLeaderAddressKey, members[leader - 1].address);
+      meta->emplace_back(rpc::kLeaderIdKey, std::to_string(leader));
+      meta->emplace_back(rpc::kLeaderAddressKey, members[leader - 1].address);
     } else if (hint_when_leaderless) {
-      ctx->AddTrailingMetadata(rpc::kLeaderIdKey, "0");
+      meta->emplace_back(rpc::kLeaderIdKey, "0");
     }
   }
   // OUT_OF_RANGE unless `from` is in [first, end + 1] of member `id`.
@@ -158,35 +162,45 @@ class FakeCluster::Service final : public v1::Log::Service {
 
   grpc::Status Produce(grpc::ServerContext* ctx, const v1::ProduceRequest* req, v1::ProduceResponse* resp) override {
     std::unique_lock lock(state_->mu);
-    MemberState& m = state_->members[id_ - 1];
-    m.produces++;
-    state_->produce_log.push_back(ProduceSeen{.member = id_,
-                                              .producer_id = req->producer_id(),
-                                              .sequence = req->sequence(),
-                                              .records = static_cast<size_t>(req->records_size())});
-    state_->cv.notify_all();
-    std::vector<Record> records;
-    for (const v1::Record& r : req->records()) records.push_back(FromProto(r));
-    if (!m.faults.empty()) {
-      ProduceFault f = m.faults.front();
-      m.faults.pop_front();
-      while (f.hold && !ctx->IsCancelled() && !state_->shutting_down) state_->cv.wait_for(lock, kStreamPoll);
-      if (f.append_first) {
-        v1::ProduceResponse lost;
-        (void)state_->StoreLocked(ctx, *req, records, &lost);
+    Meta meta;
+    bool transport = false;
+    std::optional<grpc::Status> status = AnswerLocked(lock, ctx, *req, resp, &meta, &transport);
+    for (const auto& [key, value] : meta) ctx->AddTrailingMetadata(key, value);
+    return *status;
+  }
+
+  // As Produce, each request answered in order on the stream with the
+  // metadata in its fields. A held request is never answered (the client
+  // gives up on it); a fault without a hint ends the stream with its code,
+  // as a broken connection would.
+  grpc::Status ProduceStream(grpc::ServerContext* /*ctx*/,
+                             grpc::ServerReaderWriter<v1::ProduceResponse, v1::ProduceRequest>* stream) override {
+    v1::ProduceRequest req;
+    while (stream->Read(&req)) {
+      v1::ProduceResponse resp;
+      Meta meta;
+      bool transport = false;
+      std::optional<grpc::Status> status;
+      {
+        std::unique_lock lock(state_->mu);
+        status = AnswerLocked(lock, nullptr, req, &resp, &meta, &transport);
       }
-      if (f.code == grpc::StatusCode::UNAVAILABLE) {
-        if (f.hint == FaultHint::kLeader) state_->AddHint(ctx);
-        if (f.hint == FaultHint::kLeaderless) ctx->AddTrailingMetadata(rpc::kLeaderIdKey, "0");
+      if (!status.has_value()) continue;
+      if (transport) return *status;
+      resp.set_request_id(req.request_id());
+      if (!status->ok()) {
+        resp.clear_offsets();
+        resp.set_error_code(static_cast<int>(status->error_code()));
+        resp.set_error_message(status->error_message());
       }
-      return grpc::Status(f.code, "fake fault");
+      for (const auto& [key, value] : meta) {
+        if (key == rpc::kLeaderIdKey) resp.set_leader_id(std::stoull(value));
+        if (key == rpc::kLeaderAddressKey) resp.set_leader_address(value);
+        if (key == kExpectedSequenceKey) resp.set_expected_sequence(std::stoull(value));
+      }
+      if (!stream->Write(resp)) return grpc::Status::CANCELLED;
     }
-    if (state_->leader != id_) {
-      state_->AddHint(ctx);
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader");
-    }
-    if (records.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no records");
-    return state_->StoreLocked(ctx, *req, records, resp);
+    return grpc::Status::OK;
   }
 
   grpc::Status Consume(grpc::ServerContext*, const v1::ConsumeRequest* req, v1::ConsumeResponse* resp) override {
@@ -247,6 +261,47 @@ class FakeCluster::Service final : public v1::Log::Service {
   }
 
  private:
+  // Member id_'s answer to `req` (the next fault, if any, applies to it).
+  // A hold fault waits for `ctx`'s cancellation (or shutdown) and then
+  // answers; with ctx nullptr (a stream) it answers nothing: nullopt.
+  // `transport`: the answer has no metadata of ours (FaultHint::kNone).
+  std::optional<grpc::Status> AnswerLocked(std::unique_lock<std::mutex>& lock, grpc::ServerContext* ctx,
+                                           const v1::ProduceRequest& req, v1::ProduceResponse* resp, Meta* meta,
+                                           bool* transport) {
+    MemberState& m = state_->members[id_ - 1];
+    m.produces++;
+    state_->produce_log.push_back(ProduceSeen{.member = id_,
+                                              .producer_id = req.producer_id(),
+                                              .sequence = req.sequence(),
+                                              .records = static_cast<size_t>(req.records_size())});
+    state_->cv.notify_all();
+    std::vector<Record> records;
+    for (const v1::Record& r : req.records()) records.push_back(FromProto(r));
+    if (!m.faults.empty()) {
+      ProduceFault f = m.faults.front();
+      m.faults.pop_front();
+      if (f.hold && ctx == nullptr) return std::nullopt;
+      while (f.hold && !ctx->IsCancelled() && !state_->shutting_down) state_->cv.wait_for(lock, kStreamPoll);
+      if (f.append_first) {
+        v1::ProduceResponse lost;
+        Meta ignored;
+        (void)state_->StoreLocked(&ignored, req, records, &lost);
+      }
+      if (f.code == grpc::StatusCode::UNAVAILABLE) {
+        if (f.hint == FaultHint::kLeader) state_->AddHint(meta);
+        if (f.hint == FaultHint::kLeaderless) meta->emplace_back(rpc::kLeaderIdKey, "0");
+        *transport = f.hint == FaultHint::kNone;
+      }
+      return grpc::Status(f.code, "fake fault");
+    }
+    if (state_->leader != id_) {
+      state_->AddHint(meta);
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the leader");
+    }
+    if (records.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no records");
+    return state_->StoreLocked(meta, req, records, resp);
+  }
+
   std::shared_ptr<FakeState> state_;
   const uint64_t id_;
 };

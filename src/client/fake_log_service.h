@@ -5,7 +5,10 @@
 // member "is leader" and the others answer Produce with UNAVAILABLE and the
 // leader hint, as the real service does (log.proto). Tests script faults:
 // answers with a given code (after appending or not), stale GetServers views,
-// lagging members, streams that break. Test-only (library client_testing).
+// lagging members, streams that break. ProduceStream answers each request
+// as Produce would, the leader hint and expected sequence in the response's
+// fields; a held request is never answered, and a fault without a hint
+// (FaultHint::kNone) ends the stream. Test-only (library client_testing).
 //
 // Exactly-once, minimally (log.proto, ProduceRequest): a request with a
 // producer id stores the records whose sequence is the producer's next, and

@@ -1,7 +1,8 @@
 // Issue 4's first acceptance test: 8 concurrent clients produce 20,000
 // records to a 3-member cluster; the leader is killed with SIGKILL halfway;
 // producing goes on through the new leader; the killed member restarts. Then
-// every member's whole log is read: every acknowledged record is at its
+// every member's whole log is read (once with blocking Produce calls, once
+// with ProduceAsync on the clients' produce streams): every acknowledged record is at its
 // acknowledged offset on all three, the three logs are identical, and no value
 // appears more than once: the clients produce exactly-once (the default), so
 // a retry after an unknown outcome is answered with the original offsets.
@@ -56,7 +57,11 @@ std::vector<std::string> UnexpectedValues(const std::vector<LogRecord>& log, con
   return problems;
 }
 
-TEST(ClusterFailoverTest, KillLeaderMidProduceLosesNothing) {
+// The clients produce with blocking Produce calls, or with ProduceAsync on
+// their produce streams.
+class ClusterFailoverTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ClusterFailoverTest, KillLeaderMidProduceLosesNothing) {
   ClusterOptions options;
   options.name = "failover";
   if (EnvInt("REPLOG_CLUSTER_DEFAULT_TIMINGS", 0) == 1) {
@@ -75,6 +80,7 @@ TEST(ClusterFailoverTest, KillLeaderMidProduceLosesNothing) {
   producer_options.client.bootstrap_addresses = cluster.Addresses();
   producer_options.client.deadline_ms = 20'000;
   producer_options.client.attempt_timeout_ms = 1'000;
+  producer_options.async = GetParam();
   const int64_t start_ns = clock.NowNanos();
   BackgroundProducers producers(producer_options, clock);
 
@@ -136,6 +142,11 @@ TEST(ClusterFailoverTest, KillLeaderMidProduceLosesNothing) {
   std::vector<std::string> strays = UnexpectedValues(*log, producers.logs());
   for (size_t i = 0; i < strays.size() && i < 20; i++) ADD_FAILURE() << strays[i];
 }
+
+INSTANTIATE_TEST_SUITE_P(Calls, ClusterFailoverTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "ProduceAsyncOnStreams" : "Produce";
+                         });
 
 }  // namespace
 }  // namespace cluster_testing

@@ -1,5 +1,7 @@
 #include "producers.h"
 
+#include <future>
+
 namespace cluster_testing {
 
 BackgroundProducers::BackgroundProducers(ProducerOptions options, common::Clock& clock)
@@ -26,7 +28,15 @@ void BackgroundProducers::Run(int thread, int calls) {
     record.value = options_.prefix + std::to_string(thread) + "-" + std::to_string(seq);
     ProducedCall call;
     call.start_ns = clock_.NowNanos();
-    auto result = (*client)->Produce({record});
+    common::Result<replog::ProduceResult> result = common::InternalError("no result");
+    if (options_.async) {
+      std::promise<common::Result<replog::ProduceResult>> done;
+      std::future<common::Result<replog::ProduceResult>> f = done.get_future();
+      (*client)->ProduceAsync({record}, [&done](common::Result<replog::ProduceResult> r) { done.set_value(std::move(r)); });
+      result = f.get();
+    } else {
+      result = (*client)->Produce({record});
+    }
     call.end_ns = clock_.NowNanos();
     if (!result.has_value()) {
       out.failed.push_back({record.value, result.error()});

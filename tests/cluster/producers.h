@@ -31,6 +31,10 @@ struct ProducerOptions {
   // Every thread's client (bootstrap_addresses required); thread t's seed is
   // t + 1.
   replog::ClientOptions client;
+  // Each call is a ProduceAsync (on the client's produce stream, unless
+  // client.pipelined_produce is off) that the thread waits for, instead of
+  // a blocking Produce.
+  bool async = false;
 };
 
 // An acknowledged produce call, as its client saw it.
