@@ -35,8 +35,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -69,6 +71,7 @@ struct LogServiceOptions {
   int64_t stream_catch_up_ns = 5'000'000'000;
   // ProduceStream requests in flight per stream (proposed or answered, not
   // yet written); no further request is read beyond it.
+  // At least 1 (0 is taken as 1).
   size_t max_stream_inflight = 1024;
   // Metrics (log_service_metrics.h, docs/metrics.md) are created in this
   // registry; nullptr: none. The registry must outlive the service.
@@ -84,9 +87,12 @@ class LogService final
   LogService(raft::Node& node, const raft::DurableStorage& storage, const LogStateMachine& state_machine,
              common::Clock& clock, LogServiceOptions options = {});
 
-  // New calls are refused with UNAVAILABLE and every ConsumeStream ends
-  // with OK within stream_poll_ns. Call before shutting down the gRPC server.
-  void BeginShutdown() { shutting_down_.store(true); }
+  // New calls are refused with UNAVAILABLE, every ConsumeStream ends with OK
+  // within stream_poll_ns, and every ProduceStream reads no more requests
+  // and ends, with UNAVAILABLE and the leader hint, once those it read are
+  // answered (the node's shutdown fails those still waiting). Call before
+  // shutting down the gRPC server.
+  void BeginShutdown();
 
   grpc::ServerUnaryReactor* Produce(grpc::CallbackServerContext* ctx, const replog::v1::ProduceRequest* req,
                                     replog::v1::ProduceResponse* resp) override;
@@ -132,6 +138,9 @@ class LogService final
   const LogServiceOptions options_;
   const LogServiceMetrics metrics_;
   std::atomic<bool> shutting_down_{false};
+  // The live ProduceStreams, for BeginShutdown (produce_stream.cc).
+  std::mutex streams_mu_;
+  std::unordered_set<ProduceStreamReactor*> streams_;
 };
 
 }  // namespace logservice

@@ -5,12 +5,18 @@
 // one write outstanding on a stream). No thread waits for a commit or a
 // read. The stream ends when the client half-closes and every request in
 // flight has its response; a stream whose client is gone ends once its
-// outstanding read and write have failed.
+// outstanding read and write have failed; once the service begins shutting
+// down, a stream reads no more and ends, with UNAVAILABLE and the leader
+// hint, when every request it read has its response written. A request
+// read after that end was decided is dropped unproposed: the client counts
+// every request the end found unanswered as not applied.
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "logservice/log_service.h"
 #include "rpc/leader_hint.h"
@@ -50,8 +56,19 @@ void FillOutcome(const ProduceOutcome& outcome, Response* resp) {
 class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<replog::v1::ProduceRequest, Response> {
  public:
   ProduceStreamReactor(LogService& service, grpc::CallbackServerContext* ctx)
-      : service_(service), ctx_(ctx), shared_(std::make_shared<Shared>(this, service.options_.max_stream_inflight)) {
-    StartRead(&req_);
+      : service_(service),
+        ctx_(ctx),
+        shared_(std::make_shared<Shared>(this, std::max<size_t>(1, service.options_.max_stream_inflight))) {
+    bool draining = false;
+    {
+      std::lock_guard lock(service_.streams_mu_);
+      service_.streams_.insert(this);
+      // BeginShutdown drains the streams it finds here; one that comes
+      // after drains itself.
+      draining = service_.shutting_down_.load();
+    }
+    if (draining) shared_->Drain();
+    Act(shared_->Start());
   }
 
   void OnReadDone(bool ok) override {
@@ -66,16 +83,22 @@ class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<re
   void OnWriteDone(bool ok) override { Act(shared_->WriteDone(ok)); }
 
   void OnDone() override {
+    {
+      std::lock_guard lock(service_.streams_mu_);
+      service_.streams_.erase(this);
+    }
     shared_->Detach();
     delete this;
   }
 
- private:
   // What to start once the lock is released.
   struct Next {
     bool read = false;
     const Response* write = nullptr;
     bool finish = false;
+    bool refuse = false;  // finish with UNAVAILABLE and the hint: shutting down
+
+    bool any() const { return read || write != nullptr || finish; }
   };
 
   struct Shared {
@@ -93,12 +116,35 @@ class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<re
         next = DecideLocked();
         r = reactor;
       }
-      // An empty Next may come after Finish, when `r` may be gone.
-      if (next.write != nullptr || next.read || next.finish) r->Act(next);
+      // An empty Next may come after Finish, when `r` may be gone; one with
+      // an operation cannot (OnDone comes only after Finish).
+      if (next.any()) r->Act(next);
     }
-    void Proposed() {
+    // The service is shutting down (from any thread).
+    void Drain() {
+      ProduceStreamReactor* r;
+      Next next;
+      {
+        std::lock_guard lock(mu);
+        draining = true;
+        if (reactor == nullptr) return;
+        next = DecideLocked();
+        r = reactor;
+      }
+      if (next.any()) r->Act(next);  // as in Push
+    }
+    // The first read, or the end of a stream that began draining.
+    Next Start() {
       std::lock_guard lock(mu);
+      return DecideLocked();
+    }
+    // A request was read: false when the stream's end is decided (drop it),
+    // else it counts as in flight until its response is pushed.
+    bool Accept() {
+      std::lock_guard lock(mu);
+      if (finished) return false;
       ++inflight;
+      return true;
     }
     Next ReadDone() {
       std::lock_guard lock(mu);
@@ -127,8 +173,9 @@ class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<re
     }
 
     // The operations due now: the next write when none is outstanding, the
-    // next read when none is and the queue has room, the end when nothing
-    // is left to do.
+    // next read when none is, the queue has room and the service is not
+    // shutting down, the end when nothing is left to do (when draining, a
+    // read outstanding does not hold it up).
     Next DecideLocked() {
       Next next;
       if (finished) return next;
@@ -136,13 +183,15 @@ class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<re
         writing = true;
         next.write = &ready.front();  // deque: stays put while others are pushed
       }
-      if (!reading && !reading_done && !broken && inflight + ready.size() < max_inflight) {
+      if (!reading && !reading_done && !broken && !draining && inflight + ready.size() < max_inflight) {
         reading = true;
         next.read = true;
       }
-      if (!reading && !writing && (reading_done || broken) && (broken || (inflight == 0 && ready.empty()))) {
+      const bool settled = !writing && (broken || (inflight == 0 && ready.empty()));
+      if (settled && (draining || (!reading && (reading_done || broken)))) {
         finished = true;
         next.finish = true;
+        next.refuse = !reading_done && !broken;
       }
       return next;
     }
@@ -152,17 +201,21 @@ class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<re
     const size_t max_inflight;
     std::deque<Response> ready;  // front: being written when `writing`
     size_t inflight = 0;         // proposed, response not yet queued
-    bool reading = true;         // the constructor starts the first read
+    bool reading = false;
     bool reading_done = false;   // the client half-closed, or the call failed
     bool writing = false;
-    bool broken = false;  // a write failed
+    bool broken = false;    // a write failed
+    bool draining = false;  // the service is shutting down
     bool finished = false;
   };
 
+  const std::shared_ptr<Shared>& shared() const { return shared_; }
+
+ private:
   void Act(const Next& next) {
     if (next.write != nullptr) StartWrite(next.write);
     if (next.read) StartRead(&req_);
-    if (next.finish) Finish(grpc::Status::OK);
+    if (next.finish) Finish(next.refuse ? rpc::ShuttingDown(ctx_) : grpc::Status::OK);
   }
 
   // Answers `req` at once or proposes it. Runs before the next read, so
@@ -170,7 +223,7 @@ class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<re
   void Handle(const replog::v1::ProduceRequest& req) {
     const int64_t start_ns = service_.ProduceStart();
     const uint64_t id = req.request_id();
-    shared_->Proposed();
+    if (!shared_->Accept()) return;
     const common::Status valid = service_.shutting_down_.load()
                                      ? common::UnavailableError("this member is shutting down")
                                      : service_.Validate(req);
@@ -215,17 +268,20 @@ class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<re
   replog::v1::ProduceRequest req_;
 };
 
+void LogService::BeginShutdown() {
+  std::vector<std::shared_ptr<ProduceStreamReactor::Shared>> streams;
+  {
+    std::lock_guard lock(streams_mu_);
+    shutting_down_.store(true);
+    for (ProduceStreamReactor* r : streams_) streams.push_back(r->shared());
+  }
+  // Outside streams_mu_: gRPC may run a reaction (OnDone takes it) inline.
+  for (const auto& shared : streams) shared->Drain();
+}
+
 grpc::ServerBidiReactor<replog::v1::ProduceRequest, Response>* LogService::ProduceStream(
     grpc::CallbackServerContext* ctx) {
-  if (shutting_down_.load()) {
-    // A reactor that only finishes.
-    class Refused final : public grpc::ServerBidiReactor<replog::v1::ProduceRequest, Response> {
-     public:
-      explicit Refused(grpc::CallbackServerContext* ctx) { Finish(rpc::ShuttingDown(ctx)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refused(ctx);
-  }
+  // One that starts after BeginShutdown ends at once, refused.
   return new ProduceStreamReactor(*this, ctx);
 }
 
