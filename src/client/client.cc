@@ -18,6 +18,7 @@
 #include "client/produce_streams.h"
 #include "client/producer_lanes.h"
 #include "replog/v1/log.grpc.pb.h"
+#include "rpc/limits.h"
 
 namespace replog {
 
@@ -38,11 +39,19 @@ ProduceAttempt SendProduce(Members& members, const std::string& address, const v
   return ReadProduceAttempt(gs, ctx, address, std::move(response));
 }
 
-// The request of a produce of `records`; kInvalidArgument when there are none.
+// The request of a produce of `records`; kInvalidArgument when there are none
+// or it is over the message size a member accepts.
 Result<v1::ProduceRequest> MakeRequest(const std::vector<Record>& records) {
   if (records.empty()) return common::InvalidArgumentError("produce: no records");
   v1::ProduceRequest request;
   for (const Record& r : records) ToProto(r, request.add_records());
+  // Room for the fields each attempt adds (producer id, sequence, request id).
+  constexpr size_t kAttemptFields = 64;
+  const size_t bytes = request.ByteSizeLong() + kAttemptFields;
+  if (bytes > static_cast<size_t>(rpc::kMaxMessageBytes)) {
+    return common::InvalidArgumentError("produce: " + std::to_string(bytes) + " bytes in one request, over the " +
+                                        std::to_string(rpc::kMaxMessageBytes) + " a member accepts");
+  }
   return request;
 }
 

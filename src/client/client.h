@@ -66,6 +66,7 @@
 #include "client/types.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "rpc/limits.h"
 
 namespace replog {
 
@@ -103,7 +104,7 @@ struct ClientOptions {
   // often than every 5 minutes by default). 0: off.
   int64_t keepalive_ms = 0;
   // Largest response accepted (Consume batches).
-  int max_receive_bytes = 64 << 20;
+  int max_receive_bytes = rpc::kMaxMessageBytes;
   // Seed of the backoff jitter.
   uint64_t seed = 1;
   // Exactly-once produce: every produce carries a producer id and sequence
@@ -160,9 +161,10 @@ class Client {
 
   // Appends `records` (at least one) as one batch: committed together or not
   // at all. Returns their offsets, in order, once committed. Errors:
-  // kInvalidArgument (no records, or the server refused them), and after the
-  // deadline kUnavailable when no attempt can have been committed, or
-  // kDeadlineExceeded when one may have been (outcome unknown). With
+  // kInvalidArgument (no records, over rpc::kMaxMessageBytes together, or the
+  // server refused them), and after the deadline kUnavailable when no
+  // attempt can have been committed, or kDeadlineExceeded when one may have
+  // been (outcome unknown). With
   // exactly-once: kAlreadyExists when the records are in the log exactly once
   // but the server no longer remembers their offsets (a retry of something
   // committed long ago); kFailedPrecondition when the server refused the

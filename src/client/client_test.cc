@@ -228,6 +228,21 @@ TEST_P(ClientProduceTest, OfNoRecordsIsInvalid) {
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
 }
 
+TEST_P(ClientProduceTest, OverTheMessageLimitIsInvalidAndNotSent) {
+  FakeCluster fake(1);
+  auto client = MustConnect(Options(fake.addresses()));
+  // Each record is within a member's limits; together they are over the
+  // message size it accepts, which would fail the call (or the stream and
+  // every produce on it).
+  const std::string half(rpc::kMaxMessageBytes / 2, 'x');
+  auto r = Produce(*client, {Record{.value = half}, Record{.value = half}});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+  EXPECT_NE(r.error().message().find("a member accepts"), std::string::npos) << r.error().message();
+  EXPECT_EQ(fake.produces(1), 0u);
+  EXPECT_TRUE(Produce(*client, Values({"a"})).has_value());  // the client goes on
+}
+
 TEST(ClientTest, ProduceFromManyThreadsSharesOneClient) {
   FakeCluster fake(3);
   auto client = MustConnect(Options(fake.addresses()));

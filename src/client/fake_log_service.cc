@@ -171,8 +171,8 @@ class FakeCluster::Service final : public v1::Log::Service {
 
   // As Produce, each request answered in order on the stream with the
   // metadata in its fields. A held request is never answered (the client
-  // gives up on it); a fault without a hint ends the stream with its code,
-  // as a broken connection would.
+  // gives up on it); a fault without a hint, or with end_stream, ends the
+  // stream with its code, as a broken connection would.
   grpc::Status ProduceStream(grpc::ServerContext* /*ctx*/,
                              grpc::ServerReaderWriter<v1::ProduceResponse, v1::ProduceRequest>* stream) override {
     v1::ProduceRequest req;
@@ -264,7 +264,8 @@ class FakeCluster::Service final : public v1::Log::Service {
   // Member id_'s answer to `req` (the next fault, if any, applies to it).
   // A hold fault waits for `ctx`'s cancellation (or shutdown) and then
   // answers; with ctx nullptr (a stream) it answers nothing: nullopt.
-  // `transport`: the answer has no metadata of ours (FaultHint::kNone).
+  // `transport`: the answer has no metadata of ours (FaultHint::kNone), or
+  // ends the stream (end_stream).
   std::optional<grpc::Status> AnswerLocked(std::unique_lock<std::mutex>& lock, grpc::ServerContext* ctx,
                                            const v1::ProduceRequest& req, v1::ProduceResponse* resp, Meta* meta,
                                            bool* transport) {
@@ -292,6 +293,7 @@ class FakeCluster::Service final : public v1::Log::Service {
         if (f.hint == FaultHint::kLeaderless) meta->emplace_back(rpc::kLeaderIdKey, "0");
         *transport = f.hint == FaultHint::kNone;
       }
+      *transport = *transport || (f.end_stream && ctx == nullptr);
       return grpc::Status(f.code, "fake fault");
     }
     if (state_->leader != id_) {

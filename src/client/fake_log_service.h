@@ -8,7 +8,7 @@
 // lagging members, streams that break. ProduceStream answers each request
 // as Produce would, the leader hint and expected sequence in the response's
 // fields; a held request is never answered, and a fault without a hint
-// (FaultHint::kNone) ends the stream. Test-only (library client_testing).
+// (FaultHint::kNone) or with end_stream ends the stream. Test-only (library client_testing).
 //
 // Exactly-once, minimally (log.proto, ProduceRequest): a request with a
 // producer id stores the records whose sequence is the producer's next, and
@@ -51,6 +51,10 @@ struct ProduceFault {
   // Hold the call until the client cancels it or its deadline passes (or the
   // cluster shuts down), then answer `code`: an RPC in flight.
   bool hold = false;
+  // On a ProduceStream: end the stream with `code` instead of answering, as
+  // gRPC does when a connection breaks or a message is over a limit (with
+  // UNAVAILABLE, FaultHint::kNone does the same).
+  bool end_stream = false;
 };
 
 // One Produce request a member received.

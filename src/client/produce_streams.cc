@@ -42,15 +42,37 @@ ProduceAttempt Ended(const std::string& address, AttemptClass cls, const grpc::S
   return a;
 }
 
+// The class of an attempt whose stream ended with `status` (and `hint`)
+// before its answer. The member ends a stream with an error only before
+// reading any request (refused: UNAVAILABLE with its hint; or the call was
+// not allowed), so any other error, gRPC's (a broken connection, a message
+// over a limit, a cancel), may have come after the member got a written
+// request: unknown. One that never left is not applied.
+AttemptClass ClassifyStreamEnd(const grpc::Status& status, const LeaderHint& hint, bool written) {
+  if (!written || NeverSent(status)) return AttemptClass::kNotApplied;
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return hint.from_member ? AttemptClass::kNotApplied : AttemptClass::kUnknown;
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return AttemptClass::kFinal;
+    default:
+      return AttemptClass::kUnknown;
+  }
+}
+
 }  // namespace
 
 // One ProduceStream. Its reactions and the sweep alarm's callback are the
 // only threads that call `done`. It lives in ProduceStreams::all_ until it
-// is over (OnDone has run, no sweep is armed, and whichever of the two ran
-// last has told the owner, as its last step) and is reaped or the owner is
-// destroyed.
+// is over (OnDone has run, no sweep is armed, and no callback of ours is
+// running: the last of them to return tells the owner, as its last step)
+// and is reaped or the owner is destroyed.
 class ProduceStreams::Conn final : public grpc::ClientBidiReactor<v1::ProduceRequest, v1::ProduceResponse> {
  public:
+  using Ends = std::vector<std::pair<Done, ProduceAttempt>>;
+
   // Binds the reactor to a new call, with its first read and a hold, and
   // starts nothing yet (gRPC keeps operations until StartCall). The hold
   // lets Send start writes from outside the reactions; it goes once the
@@ -65,7 +87,7 @@ class ProduceStreams::Conn final : public grpc::ClientBidiReactor<v1::ProduceReq
   void Start() { StartCall(); }
 
   // False when the stream has ended (nothing taken): the caller opens
-  // another.
+  // another. Never false before Start().
   bool Send(const v1::ProduceRequest& request, int64_t timeout_ns, Done& done) {
     const v1::ProduceRequest* write = nullptr;
     {
@@ -117,44 +139,45 @@ class ProduceStreams::Conn final : public grpc::ClientBidiReactor<v1::ProduceReq
     }
     v1::ProduceResponse resp = std::move(resp_);
     resp_.Clear();
-    Done done;
+    Ends ends;
     {
       std::lock_guard lock(mu_);
       auto it = pending_.find(resp.request_id());
       if (it != pending_.end()) {  // else it timed out
-        done = std::move(it->second.done);
+        ends.emplace_back(std::move(it->second.done), ProduceAttempt{});
         pending_.erase(it);
       }
+      running_++;
     }
     StartRead(&resp_);
-    if (done) done(Answered(address_, std::move(resp)));
+    if (!ends.empty()) ends[0].second = Answered(address_, std::move(resp));
+    Run(ends);
   }
 
   void OnDone(const grpc::Status& status) override {
-    const bool never_sent = NeverSent(status);
     const LeaderHint hint = ReadLeaderHint(ctx_);
-    std::vector<std::pair<Done, ProduceAttempt>> ends;
-    bool finished = false;
+    Ends ends;
+    bool cancel_sweep = false;
     {
       std::lock_guard lock(mu_);
       ended_ = true;
       done_ = true;
       for (auto& [id, p] : pending_) {
-        AttemptClass cls = p.written && !never_sent ? ClassifyProduce(status, hint) : AttemptClass::kNotApplied;
-        grpc::Status why = status;
-        if (cls == AttemptClass::kOk) {
-          cls = AttemptClass::kUnknown;
-          why = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the stream ended without an answer");
-        }
+        const AttemptClass cls = ClassifyStreamEnd(status, hint, p.written);
+        // A stream that ended OK without answering: the member finished it.
+        const grpc::Status why = status.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                                            "the stream ended without an answer")
+                                             : status;
         ends.emplace_back(std::move(p.done), Ended(address_, cls, why));
       }
       pending_.clear();
-      finished = !sweep_armed_;
-      if (sweep_armed_) alarm_->Cancel();  // the sweep comes at once and finishes
+      running_++;
+      // No new alarm is set once done_: alarm_ stays this one.
+      cancel_sweep = sweep_armed_;
     }
-    for (auto& [done, attempt] : ends) done(std::move(attempt));
-    // The last touch of `this` when finished: it may be reaped at once.
-    if (finished) owner_.Finished(this);
+    // Outside the lock: the sweep may run at once, and it takes the lock.
+    if (cancel_sweep) alarm_->Cancel();
+    Run(ends);
   }
 
  private:
@@ -163,6 +186,22 @@ class ProduceStreams::Conn final : public grpc::ClientBidiReactor<v1::ProduceReq
     int64_t deadline_ns = 0;
     bool written = false;  // handed to gRPC: it may have reached the member
   };
+
+  // Calls the callbacks of `ends`, then (the last touch of `this`) tells
+  // the owner when the stream is over. The caller counted itself in
+  // running_ when it took them.
+  void Run(Ends& ends) {
+    for (auto& [done, attempt] : ends) done(std::move(attempt));
+    bool over_now = false;
+    {
+      std::lock_guard lock(mu_);
+      running_--;
+      over_now = done_ && !sweep_armed_ && running_ == 0 && !told_owner_;
+      told_owner_ = told_owner_ || over_now;
+    }
+    // `this` may be reaped as soon as the owner knows.
+    if (over_now) owner_.Finished(this);
+  }
 
   // The next request to write, when none is being written; marks it written.
   // Requests whose attempt already ended are dropped unwritten.
@@ -197,10 +236,10 @@ class ProduceStreams::Conn final : public grpc::ClientBidiReactor<v1::ProduceReq
                 [this](bool) { Sweep(); });
   }
 
-  // Ends the attempts past their deadline.
+  // Ends the attempts past their deadline: unknown once written, else not
+  // applied (the request never left).
   void Sweep() {
-    std::vector<std::pair<Done, ProduceAttempt>> ends;
-    bool finished = false;
+    Ends ends;
     {
       std::lock_guard lock(mu_);
       sweep_armed_ = false;
@@ -210,17 +249,16 @@ class ProduceStreams::Conn final : public grpc::ClientBidiReactor<v1::ProduceReq
           ++it;
           continue;
         }
+        const AttemptClass cls = it->second.written ? AttemptClass::kUnknown : AttemptClass::kNotApplied;
         ends.emplace_back(std::move(it->second.done),
-                          Ended(address_, AttemptClass::kUnknown,
+                          Ended(address_, cls,
                                 grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "no answer in time on the stream")));
         it = pending_.erase(it);
       }
       ArmSweepLocked();
-      finished = done_ && !sweep_armed_;
+      running_++;
     }
-    for (auto& [done, attempt] : ends) done(std::move(attempt));
-    // The last touch of `this` when finished: it may be reaped at once.
-    if (finished) owner_.Finished(this);
+    Run(ends);
   }
 
   ProduceStreams& owner_;
@@ -239,6 +277,8 @@ class ProduceStreams::Conn final : public grpc::ClientBidiReactor<v1::ProduceReq
   bool hold_released_ = false;
   bool done_ = false;  // OnDone has run
   bool sweep_armed_ = false;
+  int running_ = 0;  // OnReadDone, OnDone and Sweep calls between taking callbacks and Run's end
+  bool told_owner_ = false;
   std::unique_ptr<grpc::Alarm> alarm_;
 };
 
@@ -287,9 +327,14 @@ bool ProduceStreams::Send(const std::string& address, const v1::ProduceRequest& 
         fresh = true;
       }
     }
+    // A fresh stream takes the attempt before its call starts, so one that
+    // fails at once ends the attempt (not applied) instead of sending us
+    // round again.
+    const bool taken = conn->Send(request, timeout_ns, done);
     if (fresh) conn->Start();
-    if (conn->Send(request, timeout_ns, done)) return true;
-    // It has ended: forget it (unless another caller already replaced it).
+    if (taken) return true;
+    // It has ended: forget it (unless another caller already replaced it),
+    // and open another.
     std::lock_guard lock(mu_);
     auto it = open_.find(address);
     if (it != open_.end() && it->second == conn) open_.erase(it);

@@ -12,12 +12,16 @@
 //   - the member's answer: OK with the offsets, or its error with its leader
 //     hint (the answer is the member's, so UNAVAILABLE is kNotApplied);
 //   - the stream ended before the answer: kNotApplied when the request never
-//     left (still queued, or no connection could be made), else as the
-//     stream's status classifies (ClassifyProduce; a stream that ended OK
-//     without answering counts as kUnknown);
-//   - no answer within its timeout: DEADLINE_EXCEEDED, kUnknown; a late
-//     answer is dropped. A sweep every kSweepNs, while attempts are pending,
-//     notices timeouts, so they end up to kSweepNs late.
+//     left (still queued, or no connection could be made) or the member
+//     refused the stream (UNAVAILABLE with its hint: it ends a stream with
+//     an error only before reading a request); kFinal when the call was not
+//     allowed (UNAUTHENTICATED, PERMISSION_DENIED, UNIMPLEMENTED); else
+//     kUnknown, whatever gRPC's code (a broken connection, a cancel, a
+//     message over a limit), and for a stream that ended OK unanswered;
+//   - no answer within its timeout: DEADLINE_EXCEEDED, kUnknown (kNotApplied
+//     when it was never written); a late answer is dropped. A sweep every
+//     kSweepNs, while attempts are pending, notices timeouts, so they end up
+//     to kSweepNs late.
 //
 // Threads: thread-safe. `done` runs on a gRPC thread (a stream's reactions
 // or an alarm's executor), never inside Send and never with a lock of ours
@@ -66,8 +70,9 @@ class ProduceStreams {
  private:
   class Conn;
 
-  // `conn`'s last callback has run (but for this call, its last step):
-  // marks it over, for reaping and the destructor.
+  // `conn` is over: OnDone has run and every callback of it has returned
+  // but for this call, its last step. Marks it, for reaping and the
+  // destructor.
   void Finished(Conn* conn);
 
   Members& members_;

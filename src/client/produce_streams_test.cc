@@ -1,7 +1,8 @@
 // ProduceStreams against a fake replog.v1.Log cluster on real gRPC servers
 // (fake_log_service.h): attempts in flight share one stream per member; an
-// answer, a timeout, a broken stream, a member that cannot be reached and
-// Close() each end an attempt once, with the class the retry rules need.
+// answer, a timeout, a broken or failed stream, a member that cannot be
+// reached and Close() each end an attempt once, with the class the retry
+// rules need.
 
 #include "client/produce_streams.h"
 
@@ -30,7 +31,9 @@ v1::ProduceRequest Request(const std::string& value) {
   return req;
 }
 
-// The attempts' outcomes, in the order they came.
+// The attempts' outcomes, in the order they came. Declared before the
+// ProduceStreams that calls back into it: ~ProduceStreams waits for its
+// callbacks.
 class Attempts {
  public:
   ProduceStreams::Done Callback() {
@@ -61,8 +64,8 @@ Members MembersOf(const FakeCluster& fake) { return Members(fake.addresses(), 64
 TEST(ProduceStreamsTest, AttemptsInFlightShareOneStreamAndGetTheirOwnOffsets) {
   FakeCluster fake(3);
   Members members = MembersOf(fake);
-  ProduceStreams streams(members);
   Attempts attempts;
+  ProduceStreams streams(members);
   constexpr size_t kAttempts = 200;
   for (size_t i = 0; i < kAttempts; i++) {
     ASSERT_TRUE(streams.Send(fake.address(1), Request("v" + std::to_string(i)), 10 * kSecond, attempts.Callback()));
@@ -81,8 +84,8 @@ TEST(ProduceStreamsTest, AttemptsInFlightShareOneStreamAndGetTheirOwnOffsets) {
 TEST(ProduceStreamsTest, AMemberThatIsNotTheLeaderAnswersNotAppliedWithTheHint) {
   FakeCluster fake(3);
   Members members = MembersOf(fake);
-  ProduceStreams streams(members);
   Attempts attempts;
+  ProduceStreams streams(members);
   ASSERT_TRUE(streams.Send(fake.address(2), Request("x"), 10 * kSecond, attempts.Callback()));
   const ProduceAttempt a = attempts.WaitFor(1)[0];
   EXPECT_EQ(a.cls, AttemptClass::kNotApplied) << a.status.ToString();
@@ -96,11 +99,11 @@ TEST(ProduceStreamsTest, AMemberThatIsNotTheLeaderAnswersNotAppliedWithTheHint) 
 TEST(ProduceStreamsTest, AnAttemptWithoutAnAnswerTimesOutUnknownAndTheStreamGoesOn) {
   FakeCluster fake(3);
   Members members = MembersOf(fake);
+  Attempts held;
+  Attempts next;
   ProduceStreams streams(members);
   fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::OK, .hold = true});
-  Attempts held;
   ASSERT_TRUE(streams.Send(fake.address(1), Request("held"), kSecond / 5, held.Callback()));
-  Attempts next;
   ASSERT_TRUE(streams.Send(fake.address(1), Request("next"), 10 * kSecond, next.Callback()));
   EXPECT_EQ(next.WaitFor(1)[0].cls, AttemptClass::kOk);  // not behind the held one
   const ProduceAttempt a = held.WaitFor(1)[0];
@@ -112,28 +115,48 @@ TEST(ProduceStreamsTest, AnAttemptWithoutAnAnswerTimesOutUnknownAndTheStreamGoes
 TEST(ProduceStreamsTest, ABrokenStreamEndsItsAttemptsUnknownAndTheNextSendOpensAnother) {
   FakeCluster fake(3);
   Members members = MembersOf(fake);
+  Attempts attempts;
+  Attempts again;
   ProduceStreams streams(members);
   // An answer without our metadata ends the fake's stream, as a broken
   // connection would, after the request reached the member.
   fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::UNAVAILABLE, .hint = FaultHint::kNone});
-  Attempts attempts;
   ASSERT_TRUE(streams.Send(fake.address(1), Request("x"), 10 * kSecond, attempts.Callback()));
   const ProduceAttempt a = attempts.WaitFor(1)[0];
   EXPECT_EQ(a.cls, AttemptClass::kUnknown) << a.status.ToString();
   EXPECT_EQ(a.status.code(), common::Code::kUnavailable);
   EXPECT_FALSE(a.hint.from_member);
 
-  Attempts again;
   ASSERT_TRUE(streams.Send(fake.address(1), Request("y"), 10 * kSecond, again.Callback()));
   EXPECT_EQ(again.WaitFor(1)[0].cls, AttemptClass::kOk);
   EXPECT_EQ(streams.opened(), 2u);
 }
 
+TEST(ProduceStreamsTest, AStreamEndedByGrpcLeavesEveryWrittenAttemptUnknown) {
+  FakeCluster fake(3);
+  Members members = MembersOf(fake);
+  Attempts held;
+  Attempts last;
+  ProduceStreams streams(members);
+  // The member holds the first request; the second ends the stream with a
+  // code of gRPC's (as a message over a limit would): the member may have
+  // committed the first, so neither may be called final or not applied.
+  fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::OK, .hold = true});
+  fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::RESOURCE_EXHAUSTED, .end_stream = true});
+  ASSERT_TRUE(streams.Send(fake.address(1), Request("held"), 60 * kSecond, held.Callback()));
+  fake.WaitForProduces(1, 1);
+  ASSERT_TRUE(streams.Send(fake.address(1), Request("last"), 60 * kSecond, last.Callback()));
+  for (const ProduceAttempt& a : {held.WaitFor(1)[0], last.WaitFor(1)[0]}) {
+    EXPECT_EQ(a.cls, AttemptClass::kUnknown) << a.status.ToString();
+    EXPECT_EQ(a.status.code(), common::Code::kResourceExhausted);
+  }
+}
+
 TEST(ProduceStreamsTest, AnAttemptToAMemberThatCannotBeReachedIsNotApplied) {
   FakeCluster fake(1);
   Members members = MembersOf(fake);
-  ProduceStreams streams(members);
   Attempts attempts;
+  ProduceStreams streams(members);
   // Port 1 on loopback: nothing listens, the connection is refused.
   ASSERT_TRUE(streams.Send("127.0.0.1:1", Request("x"), 10 * kSecond, attempts.Callback()));
   const ProduceAttempt a = attempts.WaitFor(1)[0];
@@ -144,9 +167,9 @@ TEST(ProduceStreamsTest, AnAttemptToAMemberThatCannotBeReachedIsNotApplied) {
 TEST(ProduceStreamsTest, CloseEndsPendingAttemptsAndRefusesNewOnes) {
   FakeCluster fake(3);
   Members members = MembersOf(fake);
+  Attempts attempts;
   ProduceStreams streams(members);
   fake.AddProduceFault(1, ProduceFault{.code = grpc::StatusCode::OK, .hold = true});
-  Attempts attempts;
   ASSERT_TRUE(streams.Send(fake.address(1), Request("x"), 60 * kSecond, attempts.Callback()));
   fake.WaitForProduces(1, 1);  // the member has it and holds it
   streams.Close();

@@ -20,6 +20,7 @@
 #include "metrics/registry.h"
 #include "raft/durable/durable_storage.h"
 #include "raft/node/node.h"
+#include "rpc/limits.h"
 #include "server/leader_handover.h"
 #include "transport/grpc_transport.h"
 #include "cluster/cluster_service.h"
@@ -40,7 +41,6 @@ namespace {
 
 constexpr transport::GroupId kLogGroup = 1;
 constexpr transport::GroupId kKvGroup = 2;
-constexpr int kMaxMessageBytes = 64 << 20;
 // How long a joining member asks before it gives up (and exits non-zero).
 constexpr int64_t kJoinTimeoutMs = 60'000;
 
@@ -227,7 +227,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   RETURN_IF_ERROR(PrepareMembership(p->config, *p->fs, *p->storage, *p->kv_storage, peer_credentials));
   transport::GrpcTransportOptions topts;
   topts.self = config.id;
-  topts.max_message_bytes = kMaxMessageBytes;
+  topts.max_message_bytes = rpc::kMaxMessageBytes;
   topts.credentials = peer_credentials;
   p->transport = std::make_unique<transport::GrpcTransport>(topts);
 
