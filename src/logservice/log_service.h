@@ -70,8 +70,7 @@ struct LogServiceOptions {
   // for the member to catch up before answering OUT_OF_RANGE.
   int64_t stream_catch_up_ns = 5'000'000'000;
   // ProduceStream requests in flight per stream (proposed or answered, not
-  // yet written); no further request is read beyond it.
-  // At least 1 (0 is taken as 1).
+  // yet written); no further request is read beyond it. 0 is taken as 1.
   size_t max_stream_inflight = 1024;
   // Metrics (log_service_metrics.h, docs/metrics.md) are created in this
   // registry; nullptr: none. The registry must outlive the service.
