@@ -68,7 +68,8 @@ int64_t KvService::TimeoutOf(const grpc::CallbackServerContext* ctx) const {
 grpc::ServerUnaryReactor* KvService::Write(grpc::CallbackServerContext* ctx, KvCommand c, Fill fill) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (shutting_down_.load()) {
-    reactor->Finish(rpc::ShuttingDown(ctx));
+    // Naming the member that took over, if any: the client goes straight there.
+    reactor->Finish(rpc::ShuttingDown(ctx, rpc::StoppingHint(node_.leader_hint(), node_.id())));
     return reactor;
   }
   if (common::Status s = ValidateCommand(c, sm_.limits()); !s.ok()) {

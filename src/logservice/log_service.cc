@@ -70,6 +70,8 @@ std::vector<uint64_t> LogService::Skipped(uint64_t from, uint64_t end) const {
   return state_machine_.SkippedIn(from, end);
 }
 
+raft::LeaderHint LogService::StoppingHint() const { return rpc::StoppingHint(node_.leader_hint(), node_.id()); }
+
 int64_t LogService::ProduceTimeout(const grpc::ServerContextBase* ctx) const {
   const auto left = ctx->deadline() - std::chrono::system_clock::now();
   const int64_t left_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
@@ -81,7 +83,7 @@ grpc::ServerUnaryReactor* LogService::Produce(grpc::CallbackServerContext* ctx, 
   const int64_t start_ns = ProduceStart();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (shutting_down_.load()) {
-    reactor->Finish(rpc::ShuttingDown(ctx));
+    reactor->Finish(rpc::ShuttingDown(ctx, StoppingHint()));
     return reactor;
   }
   if (Status s = Validate(*req); !s.ok()) {

@@ -127,6 +127,8 @@ class LogService final
   ReadLimits LimitsOf(const replog::v1::ConsumeRequest& req) const;
   // Now, when metrics are on (else 0): when a produce arrived.
   int64_t ProduceStart() const { return metrics_.produce_seconds != nullptr ? clock_.NowNanos() : 0; }
+  // The leader a produce refused at shutdown names (rpc::StoppingHint).
+  raft::LeaderHint StoppingHint() const;
   // ReadIndex barrier for a linearizable read.
   common::Status Barrier(const grpc::ServerContextBase* ctx);
 

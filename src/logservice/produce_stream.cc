@@ -215,7 +215,7 @@ class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<re
   void Act(const Next& next) {
     if (next.write != nullptr) StartWrite(next.write);
     if (next.read) StartRead(&req_);
-    if (next.finish) Finish(next.refuse ? rpc::ShuttingDown(ctx_) : grpc::Status::OK);
+    if (next.finish) Finish(next.refuse ? rpc::ShuttingDown(ctx_, service_.StoppingHint()) : grpc::Status::OK);
   }
 
   // Answers `req` at once or proposes it. Runs before the next read, so
@@ -237,7 +237,7 @@ class LogService::ProduceStreamReactor final : public grpc::ServerBidiReactor<re
       Response resp;
       resp.set_request_id(id);
       if (answer->status.code() == common::Code::kUnavailable) {
-        FillError(answer->status, service_.node_.leader_hint(), &resp);
+        FillError(answer->status, service_.StoppingHint(), &resp);
       } else {
         FillOutcome(*answer, &resp);
       }

@@ -40,6 +40,18 @@ grpc::Status ToGrpcWithHint(const common::Status& s, const Hint& hint, grpc::Ser
 // member answered: nothing was done), for a service refusing calls as the
 // member stops.
 grpc::Status ShuttingDown(grpc::ServerContextBase* ctx);
+// The same naming the leader of `hint` (raft::LeaderHint), so that a client
+// goes straight there. Pass StoppingHint's.
+template <typename Hint>
+grpc::Status ShuttingDown(grpc::ServerContextBase* ctx, const Hint& hint) {
+  return ToGrpcWithHint(common::UnavailableError("this member is shutting down"), hint, ctx);
+}
+// The hint a stopping member gives: its node's `hint` (after a hand-over,
+// the member that took over), or none when that names `self`.
+template <typename Hint>
+Hint StoppingHint(Hint hint, uint64_t self) {
+  return hint.id == self ? Hint{} : hint;
+}
 
 // What a client reads back.
 struct LeaderHint {

@@ -135,9 +135,10 @@ TEST(ClusterProduceStreamTest, AClientThatGoesAwayMidStreamLeavesTheMemberServin
 
 // SIGTERM to a leader with a client writing requests as fast as it can: the
 // stream ends soon after (not at gRPC's drain deadline, when it would be
-// cancelled) with UNAVAILABLE and a leader hint, so the client retries
-// elsewhere what it left unanswered; the member has answered every request
-// it read, and none of the others is in the log.
+// cancelled) with UNAVAILABLE and a hint naming the member it handed
+// leadership to, so the client retries there what it left unanswered; the
+// member has answered every request it read, and none of the others is in
+// the log.
 TEST(ClusterProduceStreamTest, ALeaderThatShutsDownEndsItsStreamsAndAppliesNothingItLeftUnanswered) {
   ClusterOptions options;
   options.name = "produce-stream-shutdown";
@@ -172,7 +173,19 @@ TEST(ClusterProduceStreamTest, ALeaderThatShutsDownEndsItsStreamsAndAppliesNothi
   terminator.join();
   const grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
-  EXPECT_NE(ctx.GetServerTrailingMetadata().count(rpc::kLeaderIdKey), 0u) << "no leader hint: " << status.error_message();
+  // The hint names the member the leader handed over to (its log says which,
+  // when it did), else no leader.
+  const std::string tail = cluster.LogTail(leader, 200);
+  const std::string handed = "shutdown: handed leadership to ";
+  const size_t at = tail.find(handed);
+  std::string successor = "0";
+  if (at != std::string::npos) {
+    const size_t from = at + handed.size();
+    successor = tail.substr(from, tail.find(' ', from) - from);
+  }
+  const auto hint = ctx.GetServerTrailingMetadata().find(rpc::kLeaderIdKey);
+  ASSERT_NE(hint, ctx.GetServerTrailingMetadata().end()) << "no leader hint: " << status.error_message();
+  EXPECT_EQ(std::string(hint->second.data(), hint->second.size()), successor) << tail;
 
   auto next = cluster.WaitForLeader(10'000, {leader});
   ASSERT_TRUE(next.has_value()) << next.error().ToString();
@@ -197,7 +210,7 @@ TEST(ClusterProduceStreamTest, ALeaderThatShutsDownEndsItsStreamsAndAppliesNothi
     }  // DEADLINE_EXCEEDED: its outcome is unknown
   }
   std::cout << "written " << written.load() << ", answered " << answers.size() << ", unanswered " << unanswered
-            << "\n";
+            << "; the end named leader " << successor << "\n";
 }
 
 }  // namespace
