@@ -164,12 +164,11 @@ class Client {
   // kInvalidArgument (no records, over rpc::kMaxMessageBytes together, or the
   // server refused them), and after the deadline kUnavailable when no
   // attempt can have been committed, or kDeadlineExceeded when one may have
-  // been (outcome unknown). With
-  // exactly-once: kAlreadyExists when the records are in the log exactly once
-  // but the server no longer remembers their offsets (a retry of something
-  // committed long ago); kFailedPrecondition when the server refused the
-  // sequence twice (see produce_retry.h). Other codes from the server are
-  // returned as they come.
+  // been (outcome unknown). With exactly-once: kAlreadyExists when the
+  // records are in the log exactly once but the server no longer remembers
+  // their offsets (a retry of something committed long ago);
+  // kFailedPrecondition when the server refused the sequence twice (see
+  // produce_retry.h). Other codes from the server are returned as they come.
   common::Result<ProduceResult> Produce(const std::vector<Record>& records);
 
   // Produce without blocking: the same request, retries, leader hints,

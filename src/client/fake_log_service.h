@@ -8,7 +8,8 @@
 // lagging members, streams that break. ProduceStream answers each request
 // as Produce would, the leader hint and expected sequence in the response's
 // fields; a held request is never answered, and a fault without a hint
-// (FaultHint::kNone) or with end_stream ends the stream. Test-only (library client_testing).
+// (FaultHint::kNone) or with end_stream ends the stream. Test-only (library
+// client_testing).
 //
 // Exactly-once, minimally (log.proto, ProduceRequest): a request with a
 // producer id stores the records whose sequence is the producer's next, and

@@ -10,7 +10,6 @@
 #include <atomic>
 #include <iostream>
 #include <map>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -167,7 +166,8 @@ TEST(ClusterProduceStreamTest, ALeaderThatShutsDownEndsItsStreamsAndAppliesNothi
     EXPECT_TRUE(exit.has_value()) << exit.error().ToString();
   });
   while (stream->Read(&resp)) {
-    EXPECT_TRUE(answers.emplace(resp.request_id(), resp).second) << "request " << resp.request_id() << " answered twice";
+    const uint64_t id = resp.request_id();
+    EXPECT_TRUE(answers.emplace(id, resp).second) << "request " << id << " answered twice";
   }
   writer.join();
   terminator.join();
