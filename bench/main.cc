@@ -77,6 +77,9 @@ void AddStorageFlags(CLI::App* storage, bench::BenchConfig* c, bool* no_prealloc
                       "Options::cache_bytes (read-random, read-seq: 1MiB; others: 64MiB)")
       ->transform(CLI::AsSizeValue(false));
   storage->add_flag("--no-preallocate", *no_preallocate, "Options::preallocate = false");
+  storage->add_option("--writeback-bytes", c->writeback_bytes,
+                      "Options::writeback_bytes (unsynced bytes handed to the kernel's writeback; 0: never)")
+      ->transform(CLI::AsSizeValue(false));
   storage->add_option("--max-concurrent-syncs", c->max_concurrent_syncs, "Options::max_concurrent_syncs (fdatasyncs in flight)")
       ->check(CLI::Range(1, 64));
   storage->add_option("--retain-bytes", c->retain_bytes,

@@ -23,6 +23,7 @@ storage::Options MakeOptions(const BenchConfig& config) {
   o.cache_bytes = config.cache_bytes;
   o.preallocate = config.preallocate;
   o.max_concurrent_syncs = config.max_concurrent_syncs;
+  o.writeback_bytes = config.writeback_bytes;
   if (config.metrics) {
     // One registry for the program's life: every log a run opens counts in it.
     static metrics::Registry registry;
@@ -105,6 +106,7 @@ Status RunStorageBench(const BenchConfig& config) {
   report.AddInt("cache_bytes", static_cast<int64_t>(config.cache_bytes));
   report.AddBool("preallocate", config.preallocate);
   report.AddInt("max_concurrent_syncs", config.max_concurrent_syncs);
+  report.AddInt("writeback_bytes", static_cast<int64_t>(config.writeback_bytes));
   report.AddInt("retain_bytes", static_cast<int64_t>(config.retain_bytes));
   report.AddStr("dir", config.dir);
   std::printf("%s\n%s\n", FormatSummary(report).c_str(), FormatJson(report).c_str());

@@ -29,6 +29,7 @@ struct BenchConfig {
   uint64_t cache_bytes = 64ull << 20;
   bool preallocate = true;
   uint32_t max_concurrent_syncs = storage::Options{}.max_concurrent_syncs;
+  uint64_t writeback_bytes = storage::Options{}.writeback_bytes;
   uint64_t retain_bytes = 0;     // sync, group: purge entries beyond this many record bytes (0: never)
   bool keep = false;             // keep the logs and files of write workloads
   bool metrics = false;          // Options::metrics on (the fsync histogram's cost)

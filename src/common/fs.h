@@ -55,6 +55,16 @@ class File {
   virtual Status WriteAt(uint64_t offset, const char* src, size_t n) = 0;
   // fdatasync: everything written so far is durable once this returns OK.
   virtual Status Sync() = 0;
+  // Starts writing bytes [offset, offset + n) back to the device without
+  // waiting for them (sync_file_range WRITE): a later Sync() then has less
+  // left to do. A hint: it promises nothing about durability, and a file
+  // system without writeback (a test's in-memory one) does nothing.
+  virtual Status StartWriteback(uint64_t offset, uint64_t n) = 0;
+  // Reserves blocks for bytes [0, size) without writing them (fallocate),
+  // extending the file to `size`; the reserved range reads as zeros. Writes
+  // into it then allocate nothing. A hint like StartWriteback: a file
+  // system that cannot reserve does nothing (not an error).
+  virtual Status Allocate(uint64_t size) = 0;
   virtual Result<uint64_t> Size() = 0;
   virtual Status Truncate(uint64_t size) = 0;
   // Maps bytes [0, length) of the file, which must be at least that long.

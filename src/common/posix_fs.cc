@@ -127,6 +127,19 @@ class PosixFile final : public File {
     return Status::Ok();
   }
 
+  Status StartWriteback(uint64_t offset, uint64_t n) override {
+    if (::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE) != 0) {
+      return ErrnoStatus("sync_file_range", path_, errno);
+    }
+    return Status::Ok();
+  }
+
+  Status Allocate(uint64_t size) override {
+    if (::fallocate(fd_, 0, 0, static_cast<off_t>(size)) == 0) return Status::Ok();
+    if (errno == EOPNOTSUPP) return Status::Ok();
+    return ErrnoStatus("fallocate", path_, errno);
+  }
+
   Result<uint64_t> Size() override {
     struct stat st;
     if (::fstat(fd_, &st) != 0) return ErrnoStatus("fstat", path_, errno);

@@ -88,6 +88,34 @@ TEST_F(PosixFsTest, ReplaceFileDurablyThenReadWholeFileRoundTripsAndRefusesOvers
   EXPECT_EQ(ReadWholeFile(fs_, Path("missing"), 64).error().code(), Code::kNotFound);
 }
 
+TEST_F(PosixFsTest, AllocateExtendsWithZerosAndKeepsWhatIsWritten) {
+  auto file = OpenOrDie(Path("f"));
+  ASSERT_TRUE(file->WriteAt(0, "abc", 3).ok());
+  ASSERT_TRUE(file->Allocate(1 << 20).ok());
+  EXPECT_EQ(*file->Size(), uint64_t{1} << 20);
+  std::string buf(8, 'x');
+  ASSERT_EQ(*file->ReadAt(0, buf.data(), buf.size()), buf.size());
+  EXPECT_EQ(buf, std::string("abc") + std::string(5, '\0'));
+  ASSERT_TRUE(file->Allocate(16).ok());  // never shrinks
+  EXPECT_EQ(*file->Size(), uint64_t{1} << 20);
+}
+
+TEST_F(PosixFsTest, StartWritebackOfWrittenBytesThenSyncSucceeds) {
+  auto file = OpenOrDie(Path("f"));
+  std::string data(64 << 10, 'd');
+  ASSERT_TRUE(file->WriteAt(0, data.data(), data.size()).ok());
+  EXPECT_TRUE(file->StartWriteback(0, data.size()).ok());
+  EXPECT_TRUE(file->Sync().ok());
+}
+
+TEST_F(PosixFsTest, AllocateOnAReadOnlyFileNamesTheCallAndTheFile) {
+  OpenOrDie(Path("f"));
+  auto read_only = OpenOrDie(Path("f"), OpenMode::kRead);
+  Status s = read_only->Allocate(4096);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("fallocate " + Path("f")));
+}
+
 TEST_F(PosixFsTest, OpenModesFollowTheirContract) {
   auto missing = fs_.Open(Path("nope"), OpenMode::kReadWrite);
   ASSERT_FALSE(missing.has_value());

@@ -180,19 +180,16 @@ Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<Pendin
     std::string end;
     AppendRecord(&end, RecordType::kBatchEnd, EncodeBatchEnd(tail.write_pos, tail.synced_pos, run_count, generation),
                  tail.seg->salt());
-    std::string_view run(buf.data() + run_off, off - run_off);
-    Status s;
+    const uint64_t n = off - run_off + end.size();
     if (off == buf.size()) {
       buf.append(end);
-      s = tail.seg->log().WriteAt(tail.write_pos, buf.data() + run_off, buf.size() - run_off);
+      RETURN_IF_ERROR(WriteTail(buf.data() + run_off, n));
     } else {
-      std::string copy(run);
-      copy.append(end);
-      s = tail.seg->log().WriteAt(tail.write_pos, copy.data(), copy.size());
+      // A roll follows: two writes rather than a copy of the run (up to a
+      // segment) to put the BatchEnd after it.
+      RETURN_IF_ERROR(WriteTail(buf.data() + run_off, off - run_off));
+      RETURN_IF_ERROR(WriteTail(end.data(), end.size()));
     }
-    RETURN_IF_ERROR(s);
-    uint64_t n = run.size() + end.size();
-    tail.write_pos += n;
     pos = tail.write_pos;
     run_off = off;
     run_count = 0;
@@ -258,6 +255,23 @@ Status SegmentedLog::Impl::DeleteSegments(std::vector<std::shared_ptr<Segment>> 
     if (seg->first_index() == replaced) continue;
     RETURN_IF_ERROR(fs.Remove(seg->log_path()));
     RETURN_IF_ERROR(fs.Remove(seg->index_path()));
+  }
+  return Status::Ok();
+}
+
+Status SegmentedLog::Impl::WriteTail(const char* data, uint64_t n) {
+  const uint64_t piece = options.writeback_bytes == 0 ? n : options.writeback_bytes;
+  while (n > 0) {
+    const uint64_t chunk = std::min(n, piece);
+    RETURN_IF_ERROR(tail.seg->log().WriteAt(tail.write_pos, data, chunk));
+    tail.write_pos += chunk;
+    data += chunk;
+    n -= chunk;
+    const uint64_t from = std::max(tail.writeback_pos, tail.synced_pos);
+    if (options.writeback_bytes != 0 && tail.write_pos >= from + options.writeback_bytes) {
+      RETURN_IF_ERROR(tail.seg->log().StartWriteback(from, tail.write_pos - from));
+      tail.writeback_pos = tail.write_pos;
+    }
   }
   return Status::Ok();
 }
@@ -378,6 +392,10 @@ Result<std::unique_ptr<common::File>> SegmentedLog::Impl::TakePreallocated(const
   // The first segment of a new log is zero-filled here, so that even a short
   // log gets fast syncs; later ones come from the preallocator.
   if (options.preallocate && next_seq == 1) RETURN_IF_ERROR(WriteZeros(*file, options.segment_bytes));
+  // Else its blocks are reserved (they read as zeros, as zero-filled ones
+  // do): writing into them allocates nothing, which on ext4 about doubles
+  // the rate at which unsynced appends reach the disk.
+  else if (options.preallocate) RETURN_IF_ERROR(file->Allocate(options.segment_bytes));
   return file;
 }
 

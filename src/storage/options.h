@@ -45,6 +45,13 @@ struct Options {
   // many bytes are queued.
   uint64_t flush_bytes = 1ull << 20;
 
+  // Once this many written bytes of the tail segment are not yet synced,
+  // they are handed to the kernel's writeback (sync_file_range), so that the
+  // disk works while more is written and the next fdatasync (a Sync(), a
+  // segment's seal) has less left to do. Rounds are written in pieces of at
+  // most this size. 0: never.
+  uint64_t writeback_bytes = 8ull << 20;
+
   // Append blocks while this many bytes wait to be written (back-pressure).
   uint64_t max_pending_bytes = 256ull << 20;
 

@@ -154,6 +154,7 @@ struct SegmentedLog::Impl {
     uint64_t data_start = 0;  // end of the segment's first round (header and checkpoint)
     bool prealloc_requested = false;  // the next segment was asked of the preallocator
     uint64_t syncs_at_start = 0;      // syncs_total when the segment became the tail
+    uint64_t writeback_pos = 0;       // bytes below it were synced or handed to writeback
   } tail;
   LogState written;           // the state as written to files
   uint64_t next_seq = 0;      // sequence number of the next segment
@@ -195,6 +196,11 @@ struct SegmentedLog::Impl {
   // it) and wakes every waiter.
   void FailLocked(const Status& s);
   Status WriteRound(std::string& buf, const std::vector<PendingOp>& ops);
+  // Writes `n` bytes at the tail's write position and advances it, in
+  // pieces of at most options.writeback_bytes. Once that many bytes are
+  // neither synced nor handed to the kernel's writeback, hands them over
+  // (File::StartWriteback).
+  Status WriteTail(const char* data, uint64_t n);
   // Seals the tail and starts a segment named `first_index`.
   Status Roll(uint64_t first_index);
   Status StartSegment(uint64_t first_index);

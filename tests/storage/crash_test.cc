@@ -50,6 +50,7 @@ Options SweepOptions() {
   o.preallocate = false;
   o.cache_bytes = 4 << 10;
   o.flush_bytes = 64 << 20;
+  o.writeback_bytes = 3 << 10;  // rounds written in pieces, each handed to writeback
   return o;
 }
 

@@ -44,6 +44,7 @@ Options FaultOptions() {
   o.preallocate = false;
   o.cache_bytes = 2 << 10;
   o.flush_bytes = 64 << 20;
+  o.writeback_bytes = 2 << 10;  // rounds written in pieces, each handed to writeback
   return o;
 }
 
@@ -190,6 +191,8 @@ TEST_P(FaultSweepTest, EveryCallFailsCleanlyAndKeepsTheSyncedPrefix) {
     std::printf("[ seed     ] workload_seed=%llu: %zu calls, %s\n", static_cast<unsigned long long>(seed),
                 calls.size(), ErrName(err));
     ASSERT_GT(calls.size(), 100u);
+    ASSERT_TRUE(std::any_of(calls.begin(), calls.end(), [](const Call& c) { return c.op == "sync_file_range"; }))
+        << "the workload hands no bytes to writeback";
     for (uint64_t n = 1; n <= calls.size(); n++) {
       const Call& call = calls[n - 1];
       const bool crash_after = n % 2 == 0;
@@ -223,6 +226,33 @@ TEST(FaultTest, FullDiskAtOpenOfANewLogFailsCleanly) {
   ASSERT_TRUE(log.has_value()) << "open after the disk has room again: " << log.error().ToString();
   EXPECT_EQ((*log)->last_index(), 0u);
   ExpectKeepsWorking(mem, std::move(*log), "after a full disk at open");
+}
+
+// A segment started while no zero-filled file is ready has its blocks
+// reserved (fallocate): a full disk there fails the round cleanly.
+TEST(FaultTest, FullDiskAtTheReservationOfANewSegmentFailsCleanly) {
+  Options opts = FaultOptions();
+  opts.preallocate = true;
+  MemFs mem;
+  {
+    FaultyFs fs(mem);
+    auto log = SegmentedLog::Open(fs, kDir, opts);
+    ASSERT_TRUE(log.has_value()) << log.error().ToString();
+    // Too little for the preallocator to be asked for the next segment.
+    ASSERT_TRUE((*log)->Append(MakeEntries(1, 5, 1, 120)).ok());
+    ASSERT_TRUE((*log)->Sync().ok());
+    fs.FailMatching([](std::string_view op, const std::string&) { return op == "fallocate"; }, ENOSPC);
+    ASSERT_TRUE((*log)->Append(MakeEntries(6, 100, 1, 120)).ok());  // rolls
+    Status s = (*log)->Sync();
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), Code::kResourceExhausted) << s.ToString();
+    EXPECT_NE(s.message().find("fallocate " + std::string(kDir) + "/"), std::string::npos) << s.ToString();
+    EXPECT_FALSE((*log)->Append(MakeEntries(106, 1, 1, 120)).ok()) << "read-only after a failure";
+  }
+  auto log = SegmentedLog::Open(mem, kDir, opts);
+  ASSERT_TRUE(log.has_value()) << "open after the disk has room again: " << log.error().ToString();
+  EXPECT_GE((*log)->last_index(), 5u);
+  ExpectKeepsWorking(mem, std::move(*log), "after a full disk at a segment's fallocate");
 }
 
 // Builds a log whose Open has work to do: several segments, a torn tail, the

@@ -69,6 +69,8 @@ class CountingFile final : public common::File {
   }
   common::Status WriteAt(uint64_t offset, const char* src, size_t n) override { return base_->WriteAt(offset, src, n); }
   common::Status Sync() override { return base_->Sync(); }
+  common::Status StartWriteback(uint64_t offset, uint64_t n) override { return base_->StartWriteback(offset, n); }
+  common::Status Allocate(uint64_t size) override { return base_->Allocate(size); }
   common::Result<uint64_t> Size() override { return base_->Size(); }
   common::Status Truncate(uint64_t size) override { return base_->Truncate(size); }
   common::Result<std::unique_ptr<common::MappedRegion>> Map(size_t length, common::MapMode mode) override {

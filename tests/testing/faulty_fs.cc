@@ -108,6 +108,16 @@ class FaultyFile final : public common::File {
     return base_->Sync();
   }
 
+  Status StartWriteback(uint64_t offset, uint64_t n) override {
+    if (std::optional<Fault> fault = Count(*state_, "sync_file_range", path())) return fault->status;
+    return base_->StartWriteback(offset, n);
+  }
+
+  Status Allocate(uint64_t size) override {
+    if (std::optional<Fault> fault = Count(*state_, "fallocate", path())) return fault->status;
+    return base_->Allocate(size);
+  }
+
   Result<uint64_t> Size() override {
     if (std::optional<Fault> fault = Count(*state_, "fstat", path())) return fault->status;
     return base_->Size();

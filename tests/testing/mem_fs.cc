@@ -282,6 +282,24 @@ class MemFile final : public common::File {
     return Status::Ok();
   }
 
+  // Nothing to hand over: durability comes only from Sync().
+  Status StartWriteback(uint64_t /*offset*/, uint64_t /*n*/) override {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (state_->epoch != epoch_) return Crashed("sync_file_range", path_);
+    return Status::Ok();
+  }
+
+  // Extends a shorter file with zeros, as an ftruncate would (and with the
+  // same crash semantics): what fallocate leaves is read as zeros.
+  Status Allocate(uint64_t size) override {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (state_->epoch != epoch_) return Crashed("fallocate", path_);
+    if (!writable_) return ErrnoStatus("fallocate", path_, EBADF);
+    if (TooBig(size, 0)) return ErrnoStatus("fallocate", path_, EFBIG);
+    if (inode_->data.size() < size) inode_->Truncate(size);
+    return Status::Ok();
+  }
+
   Result<uint64_t> Size() override {
     std::lock_guard<std::mutex> lock(state_->mu);
     if (state_->epoch != epoch_) return Crashed("fstat", path_);
