@@ -6,6 +6,7 @@
 # medians per workload (what BENCHMARKS.md quotes).
 #
 # Knobs (environment): RUNS=3 SECONDS_PER_RUN=10 DIR=./data/bench OUT=... BUILD=build
+# ONLY=REGEX (only the workloads whose name matches, e.g. ONLY='^nosync')
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -38,6 +39,7 @@ for ((r = 1; r <= runs; r++)); do
   for w in "${workloads[@]}"; do
     name=${w%%|*}
     flags=${w#*|}
+    [[ -z ${ONLY:-} || $name =~ $ONLY ]] || continue
     echo "== run $r/$runs: $name" >&2
     # shellcheck disable=SC2086
     "$bench" storage $flags --dir "$dir/$name" --seconds "$secs" 2>/dev/null |

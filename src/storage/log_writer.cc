@@ -389,13 +389,17 @@ Result<std::unique_ptr<common::File>> SegmentedLog::Impl::TakePreallocated(const
   std::string tmp = final_path + ".tmp";
   ASSIGN_OR_RETURN(auto file, fs.Open(tmp, common::OpenMode::kCreate));
   RETURN_IF_ERROR(file->Truncate(0));
-  // The first segment of a new log is zero-filled here, so that even a short
-  // log gets fast syncs; later ones come from the preallocator.
-  if (options.preallocate && next_seq == 1) RETURN_IF_ERROR(WriteZeros(*file, options.segment_bytes));
-  // Else its blocks are reserved (they read as zeros, as zero-filled ones
-  // do): writing into them allocates nothing, which on ext4 about doubles
-  // the rate at which unsynced appends reach the disk.
-  else if (options.preallocate) RETURN_IF_ERROR(file->Allocate(options.segment_bytes));
+  if (options.preallocate && next_seq == 1) {
+    // The first segment of a new log is zero-filled here, so that even a
+    // short log gets fast syncs; later ones come from the preallocator.
+    RETURN_IF_ERROR(WriteZeros(*file, options.segment_bytes));
+  } else if (options.preallocate) {
+    // The preallocator had none ready: the blocks are reserved instead (they
+    // read as zeros, as zero-filled ones do). Writing into them allocates
+    // nothing, which on ext4 about doubles the rate at which unsynced
+    // appends reach the disk.
+    RETURN_IF_ERROR(file->Allocate(options.segment_bytes));
+  }
   return file;
 }
 
