@@ -184,8 +184,20 @@ TEST(ClusterProduceStreamTest, ALeaderThatShutsDownEndsItsStreamsAndAppliesNothi
     successor = tail.substr(from, tail.find(' ', from) - from);
   }
   const auto hint = ctx.GetServerTrailingMetadata().find(rpc::kLeaderIdKey);
-  ASSERT_NE(hint, ctx.GetServerTrailingMetadata().end()) << "no leader hint: " << status.error_message();
-  EXPECT_EQ(std::string(hint->second.data(), hint->second.size()), successor) << tail;
+  if (hint != ctx.GetServerTrailingMetadata().end()) {
+    EXPECT_EQ(std::string(hint->second.data(), hint->second.size()), successor) << tail;
+  } else {
+    // The one end without the member's status: the client was still writing
+    // when the exiting member closed its socket with those bytes unread, so
+    // the kernel reset the connection, and the trailers the member had sent
+    // were dropped with it (seen once in about twenty loaded runs, as
+    // "Broken pipe"). A member that never ends its streams is still caught:
+    // gRPC cancels them at its drain deadline ("Cancelling all calls").
+    const std::string& m = status.error_message();
+    EXPECT_TRUE(m.find("Broken pipe") != std::string::npos || m.find("Connection reset") != std::string::npos ||
+                m.find("Socket closed") != std::string::npos)
+        << "no leader hint, and not a reset connection: " << m;
+  }
 
   auto next = cluster.WaitForLeader(10'000, {leader});
   ASSERT_TRUE(next.has_value()) << next.error().ToString();
