@@ -302,7 +302,10 @@ Status SegmentedLog::Sync() {
   const uint64_t target = im.queued_seq;
   while (true) {
     RETURN_IF_ERROR(im.failed);
-    if (im.durable_seq >= target) return Status::Ok();
+    if (im.durable_seq >= target) {
+      im.EvictLocked();  // what is written may leave the cache (rule 4: within budget after a Sync)
+      return Status::Ok();
+    }
     if (im.written_seq < target && !im.writing) {
       im.WriteQueuedLocked(lk);
       continue;

@@ -230,6 +230,9 @@ struct SegmentedLog::Impl {
   Status PlanReadLocked(uint64_t hi, uint64_t max_bytes, const ReadProgress& p, ReadPlan* plan) const;
 
   // segmented_log.cc, with mu held
+  // Drops written entries from the front of the cache while it is over its
+  // budget. Called by Append(), by Sync() before it returns, and by the
+  // background writer when it has no next round (docs/storage.md).
   void EvictLocked();
   // The segment holding `index`; `*end` is the first index of the next one.
   std::shared_ptr<Segment> FindSegmentLocked(uint64_t index, uint64_t* end) const;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
@@ -316,6 +317,23 @@ TEST_F(SegmentedLogTest, ConcurrentSyncsShareFdatasyncs) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(log->last_index(), 400u);
   EXPECT_LT(log->stats().syncs, 400u);
+}
+
+// Without a Sync() or a later Append(), the background writer evicts what
+// it wrote once it has nothing more to write.
+TEST_F(SegmentedLogTest, UnsyncedAppendsLeaveTheCacheOnceTheWriterIsIdle) {
+  opts_.cache_bytes = 1000;
+  opts_.flush_bytes = 512;
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Make(1, 300, 2)).ok());  // nothing written yet: all cached
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (log->stats().cache_bytes > 1000u && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_LE(log->stats().cache_bytes, 1000u);
+  auto all = log->Entries(1, 301, UINT64_MAX);
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  EXPECT_EQ(all->size(), 300u);
 }
 
 TEST_F(SegmentedLogTest, EvictedEntriesAreReadFromDisk) {
