@@ -165,8 +165,8 @@ void SegmentedLog::Impl::WriterLoop() {
       KickLocked();  // a Sync() may wait for a sync of what this round holds
       // What the round wrote may leave the cache. While appends keep coming,
       // the next Append() evicts it, on the appending thread (whose memory
-      // it frees), and this thread goes on writing: 1.94 M -> 2.03 M
-      // unsynced appends/s. Before waiting, it evicts itself.
+      // it frees), and this thread goes on writing (unsynced appends 1.81 M
+      // -> 2.04 M/s, BENCHMARKS.md). Before waiting, it evicts itself.
       if (pending.size() < options.flush_bytes) EvictLocked();
     }
   }
