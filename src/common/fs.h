@@ -57,13 +57,15 @@ class File {
   virtual Status Sync() = 0;
   // Starts writing bytes [offset, offset + n) back to the device without
   // waiting for them (sync_file_range WRITE): a later Sync() then has less
-  // left to do. A hint: it promises nothing about durability, and a file
-  // system without writeback (a test's in-memory one) does nothing.
+  // left to do. It promises nothing about durability; a file system without
+  // writeback (a test's in-memory one) does nothing. An I/O error is
+  // returned like any other.
   virtual Status StartWriteback(uint64_t offset, uint64_t n) = 0;
   // Reserves blocks for bytes [0, size) without writing them (fallocate),
-  // extending the file to `size`; the reserved range reads as zeros. Writes
-  // into it then allocate nothing. A hint like StartWriteback: a file
-  // system that cannot reserve does nothing (not an error).
+  // extending a shorter file to `size`; the reserved range reads as zeros.
+  // Writes into it then allocate nothing. A file system that cannot reserve
+  // (EOPNOTSUPP) does nothing and returns OK; a full disk (ENOSPC) or any
+  // other failure is an error naming the call and the file.
   virtual Status Allocate(uint64_t size) = 0;
   virtual Result<uint64_t> Size() = 0;
   virtual Status Truncate(uint64_t size) = 0;
