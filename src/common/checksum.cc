@@ -13,4 +13,18 @@ uint64_t Checksum64(const void* data, size_t n) { return XXH3_64bits(data, n); }
 
 uint64_t Checksum64Seeded(const void* data, size_t n, uint64_t seed) { return XXH3_64bits_withSeed(data, n, seed); }
 
+uint64_t CopyAndChecksum64Seeded(std::string_view head, const char* src, size_t n, uint64_t seed, std::string* copy) {
+  constexpr size_t kPiece = 32 << 10;  // within L1 + L2 between the copy and the hash
+  XXH3_state_t state{};  // zeroed: reset_withSeed reads fields it has not set yet
+  XXH3_64bits_reset_withSeed(&state, seed);
+  XXH3_64bits_update(&state, head.data(), head.size());
+  copy->reserve(copy->size() + n);
+  for (size_t off = 0; off < n; off += kPiece) {
+    const size_t len = n - off < kPiece ? n - off : kPiece;
+    copy->append(src + off, len);
+    XXH3_64bits_update(&state, copy->data() + copy->size() - len, len);
+  }
+  return XXH3_64bits_digest(&state);
+}
+
 }  // namespace common

@@ -27,6 +27,21 @@ TEST(ChecksumTest, EverySeedBitMatters) {
   }
 }
 
+// The copying form gives the one-pass value of head + data, for sizes around
+// its piece size, and leaves the copy appended to what was there.
+TEST(ChecksumTest, CopyAndChecksumMatchesOnePassAndCopies) {
+  const std::string head = "0123456789abcdefghijklmn";
+  for (size_t n : {size_t{0}, size_t{1}, size_t{240}, size_t{32 << 10}, size_t{(32 << 10) + 7}, size_t{1 << 20}}) {
+    std::string data(n, '\0');
+    for (size_t i = 0; i < n; i++) data[i] = static_cast<char>(i * 131 + 7);
+    std::string copy = "prefix";
+    const uint64_t got = CopyAndChecksum64Seeded(head, data.data(), n, 0x77, &copy);
+    const std::string whole = head + data;
+    EXPECT_EQ(got, Checksum64Seeded(whole.data(), whole.size(), 0x77)) << n;
+    EXPECT_EQ(copy, "prefix" + data) << n;
+  }
+}
+
 TEST(ChecksumTest, DetectsAFlippedBit) {
   std::string data(64, 'a');
   uint64_t before = Checksum64(data);

@@ -56,6 +56,7 @@ void SegmentedLog::Impl::FailLocked(const Status& s) {
   if (failed.ok()) failed = s;
   pending.clear();
   pending_ops.clear();
+  pending_bytes = 0;
   writer_cv.notify_all();
   token_cv.notify_all();
   space_cv.notify_all();
@@ -94,6 +95,11 @@ bool SegmentedLog::Impl::WriteQueuedLocked(std::unique_lock<std::mutex>& lk) {
   write_ops.clear();
   write_buf.swap(pending);  // the buffers trade places: their pages stay touched
   write_ops.swap(pending_ops);
+  pending_bytes = 0;
+  // The round before this one is written: what was pinned for it may go.
+  // Payloads pinned since then may belong to that round or to this one.
+  write_pinned.clear();
+  write_pinned.swap(pinned_payloads);
   const uint64_t take = queued_seq;
   if (space_waiters > 0) space_cv.notify_all();
   lk.unlock();
@@ -109,7 +115,7 @@ bool SegmentedLog::Impl::WriteQueuedLocked(std::unique_lock<std::mutex>& lk) {
   last_round = Round{tail.seg, tail.write_pos, written.last_index, written.first_index};
   // A roll may have put a durably purged segment below the second one.
   if (!DeletePurgedLocked(lk)) return false;
-  if (pending.size() >= options.flush_bytes) writer_cv.notify_one();
+  if (pending_bytes >= options.flush_bytes) writer_cv.notify_one();
   return true;
 }
 
@@ -153,7 +159,7 @@ void SegmentedLog::Impl::WriterLoop() {
   std::unique_lock lk(mu);
   while (true) {
     writer_cv.wait(lk, [&] {
-      return stopping || !failed.ok() || (!writing && !pending_ops.empty() && pending.size() >= options.flush_bytes);
+      return stopping || !failed.ok() || (!writing && !pending_ops.empty() && pending_bytes >= options.flush_bytes);
     });
     if (!failed.ok()) break;
     if (stopping) {
@@ -161,41 +167,42 @@ void SegmentedLog::Impl::WriterLoop() {
       if (failed.ok() && !pending_ops.empty()) WriteQueuedLocked(lk);
       break;
     }
-    if (!writing && !pending_ops.empty() && pending.size() >= options.flush_bytes && WriteQueuedLocked(lk)) {
+    if (!writing && !pending_ops.empty() && pending_bytes >= options.flush_bytes && WriteQueuedLocked(lk)) {
       KickLocked();  // a Sync() may wait for a sync of what this round holds
       // What the round wrote may leave the cache. While appends keep coming,
       // the next Append() evicts it, on the appending thread (whose memory
       // it frees), and this thread goes on writing (unsynced appends 1.81 M
       // -> 2.04 M/s, BENCHMARKS.md). Before waiting, it evicts itself.
-      if (pending.size() < options.flush_bytes) EvictLocked();
+      if (pending_bytes < options.flush_bytes) EvictLocked();
     }
   }
 }
 
 Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<PendingOp>& ops) {
-  size_t off = 0;          // of the next op in buf
-  size_t run_off = 0;      // first op of the run going to the current tail
-  uint32_t run_count = 0;
+  size_t off = 0;          // in buf, of the next op's bytes
+  size_t unwritten = 0;    // in buf, of the first bytes not yet written
+  uint32_t run_count = 0;  // records in the run going to the current tail
+  uint64_t run_pos = tail.write_pos;
   uint64_t pos = tail.write_pos;
 
-  // Writes buf[run_off, off) at the tail's write position, ended by a BatchEnd.
+  // Writes the rest of the run, ended by a BatchEnd.
   auto flush_run = [&]() -> Status {
     if (run_count == 0) return Status::Ok();
     std::string end;
-    AppendRecord(&end, RecordType::kBatchEnd, EncodeBatchEnd(tail.write_pos, tail.synced_pos, run_count, generation),
+    AppendRecord(&end, RecordType::kBatchEnd, EncodeBatchEnd(run_pos, tail.synced_pos, run_count, generation),
                  tail.seg->salt());
-    const uint64_t n = off - run_off + end.size();
     if (off == buf.size()) {
       buf.append(end);
-      RETURN_IF_ERROR(WriteTail(buf.data() + run_off, n));
+      RETURN_IF_ERROR(WriteTail(buf.data() + unwritten, buf.size() - unwritten));
     } else {
       // A roll follows: two writes rather than a copy of the run (up to a
       // segment) to put the BatchEnd after it.
-      RETURN_IF_ERROR(WriteTail(buf.data() + run_off, off - run_off));
+      RETURN_IF_ERROR(WriteTail(buf.data() + unwritten, off - unwritten));
       RETURN_IF_ERROR(WriteTail(end.data(), end.size()));
     }
-    pos = tail.write_pos;
-    run_off = off;
+    const uint64_t n = tail.write_pos - run_pos;
+    pos = run_pos = tail.write_pos;
+    unwritten = off;
     run_count = 0;
     std::lock_guard lk(mu);
     stats.write_rounds++;
@@ -210,13 +217,20 @@ Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<Pendin
     if (tail.sealed || full || no_slot) {
       RETURN_IF_ERROR(flush_run());
       RETURN_IF_ERROR(Roll(written.last_index + 1));
-      pos = tail.write_pos;
+      pos = run_pos = tail.write_pos;
     }
     if (op.type == RecordType::kEntry) tail.seg->SetSlot(op.a, Slot{static_cast<uint32_t>(pos), op.size});
     SaltRecord(buf.data() + off, tail.seg->salt());  // queued unsalted: the segment was not known
     ApplyOp(op, &written);
+    if (op.payload != nullptr) {
+      // The run so far up to the entry header, then the payload from the cache.
+      const size_t head = f::kRecordHeaderSize + f::kEntryHeaderSize;
+      RETURN_IF_ERROR(WriteTail(buf.data() + unwritten, off + head - unwritten));
+      RETURN_IF_ERROR(WriteTail(op.payload, op.payload_size));
+      unwritten = off + head;
+    }
     pos += op.size;
-    off += op.size;
+    off += op.size - op.payload_size;
     run_count++;
   }
   RETURN_IF_ERROR(flush_run());

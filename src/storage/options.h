@@ -52,6 +52,12 @@ struct Options {
   // most this size. 0: never.
   uint64_t writeback_bytes = 8ull << 20;
 
+  // Entry payloads of at least this many bytes are not copied into the
+  // write buffer: the write round writes them from the cache's copy, in a
+  // write call of their own. Smaller ones are copied, because that extra call
+  // costs more than the copy. The bytes on disk are the same either way.
+  uint64_t shared_payload_bytes = 64ull << 10;
+
   // Append blocks while this many bytes wait to be written (back-pressure).
   uint64_t max_pending_bytes = 256ull << 20;
 

@@ -65,6 +65,26 @@ void AppendEntryRecord(std::string* out, const LogEntry& e) {
   FinishRecord(out, start, RecordType::kEntry, body_len, 0);
 }
 
+void AppendEntryRecordHead(std::string* out, const LogEntry& e, std::string* payload_copy) {
+  const size_t start = out->size();
+  const size_t body_len = f::kEntryHeaderSize + e.payload.size();
+  const size_t tail = f::RecordSize(body_len) - f::kRecordHeaderSize - body_len;  // zero padding
+  out->resize(start + f::kRecordHeaderSize + f::kEntryHeaderSize + tail, '\0');
+  char* h = out->data() + start;
+  char* b = h + f::kRecordHeaderSize;
+  EncodeFixed64(b, e.index);
+  EncodeFixed64(b + 8, e.term);
+  EncodeFixed32(b + 16, static_cast<uint32_t>(e.kind));
+  EncodeFixed32(b + 20, 0);
+  EncodeFixed32(h + f::kRecordLengthOff, static_cast<uint32_t>(body_len));
+  h[f::kRecordTypeOff] = static_cast<char>(RecordType::kEntry);
+  h[13] = h[14] = h[15] = 0;
+  const uint64_t sum = common::CopyAndChecksum64Seeded(std::string_view(b, f::kEntryHeaderSize), e.payload.data(),
+                                                       e.payload.size(), DecodeFixed64(h + f::kRecordLengthOff),
+                                                       payload_copy);
+  EncodeFixed64(h + f::kRecordChecksumOff, sum);
+}
+
 std::string EncodeHardState(const HardState& hs) {
   std::string b(f::kHardStateSize, '\0');
   EncodeFixed64(b.data(), hs.term);

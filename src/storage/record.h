@@ -21,6 +21,12 @@ using format::RecordType;
 void AppendRecord(std::string* out, RecordType type, std::string_view body, uint64_t salt = 0);
 // Appends an entry record, unsalted, without building the body separately.
 void AppendEntryRecord(std::string* out, const LogEntry& e);
+// The same record without its payload, for a writer that writes the payload
+// from elsewhere: appends the record header and the entry header, then the
+// record's zero padding, to `out`; the payload belongs between the two (at
+// kRecordHeaderSize + kEntryHeaderSize into the record). Appends the payload
+// to `*payload_copy`, checksumming it on the way.
+void AppendEntryRecordHead(std::string* out, const LogEntry& e, std::string* payload_copy);
 // Salts the checksum of the unsalted record that starts at `record` for the
 // segment whose salt is `salt` (one 8-byte XOR: the writer places queued
 // records into whichever segment they land in).

@@ -26,6 +26,24 @@ TEST(RecordTest, EntryRoundTrip) {
   EXPECT_EQ(*got, e);
 }
 
+// The head and the payload, put together as the writer does, are the bytes
+// of AppendEntryRecord: one format whichever way a record was queued.
+TEST(RecordTest, EntryRecordHeadPlusPayloadIsTheWholeRecord) {
+  for (size_t n : {size_t{0}, size_t{5}, size_t{8}, size_t{100000}}) {
+    LogEntry e{42, 7, EntryKind::kNormal, std::string(n, 'p')};
+    for (size_t i = 0; i < n; i++) e.payload[i] = static_cast<char>(i * 31);
+    std::string whole;
+    AppendEntryRecord(&whole, e);
+    std::string head = "x";  // appended to, like the pending buffer
+    std::string payload = "y";
+    AppendEntryRecordHead(&head, e, &payload);
+    EXPECT_EQ(payload, "y" + e.payload);
+    const size_t at = f::kRecordHeaderSize + f::kEntryHeaderSize;
+    ASSERT_EQ(head.size() - 1 + n, whole.size()) << n;
+    EXPECT_EQ(head.substr(1, at) + e.payload + head.substr(1 + at), whole) << n;
+  }
+}
+
 TEST(RecordTest, EveryOtherTypeRoundTrips) {
   std::string buf;
   HardState hs{3, 2, 9};

@@ -210,7 +210,17 @@ void SegmentedLog::Impl::QueueLocked(RecordType type, std::string_view body, uin
   size_t before = pending.size();
   AppendRecord(&pending, type, body);
   pending_ops.push_back(PendingOp{type, static_cast<uint32_t>(pending.size() - before), a, b, c});
+  pending_bytes += pending.size() - before;
   queued_seq++;
+}
+
+void SegmentedLog::Impl::DropCachedLocked(CachedEntry&& e) {
+  cache_bytes -= CacheCost(e.entry);
+  // Every entry not yet written is in the cache (EvictLocked keeps them), so
+  // this is the only place a shared payload can lose its owner.
+  if (e.seq > written_seq && e.entry.payload.size() >= options.shared_payload_bytes) {
+    pinned_payloads.push_back(std::move(e.entry.payload));  // a move keeps the bytes where they are
+  }
 }
 
 Status SegmentedLog::Append(std::span<const LogEntry> entries) {
@@ -228,24 +238,37 @@ Status SegmentedLog::Append(std::span<const LogEntry> entries) {
                                           std::to_string(entries[i].payload.size()) + " bytes is over the limit");
     }
   }
-  if (im.pending.size() >= im.options.max_pending_bytes) {
+  if (im.pending_bytes >= im.options.max_pending_bytes) {
     im.space_waiters++;
-    im.space_cv.wait(lk, [&] { return im.pending.size() < im.options.max_pending_bytes || !im.failed.ok(); });
+    im.space_cv.wait(lk, [&] { return im.pending_bytes < im.options.max_pending_bytes || !im.failed.ok(); });
     im.space_waiters--;
   }
   RETURN_IF_ERROR(im.failed);
   for (const LogEntry& e : entries) {
-    size_t before = im.pending.size();
-    AppendEntryRecord(&im.pending, e);
-    im.pending_ops.push_back(
-        PendingOp{RecordType::kEntry, static_cast<uint32_t>(im.pending.size() - before), e.index, e.term, 0});
+    const size_t before = im.pending.size();
     im.queued_seq++;
-    im.cache.push_back(CachedEntry{e, im.queued_seq});
+    if (e.payload.size() >= im.options.shared_payload_bytes) {
+      // The cache's copy is made while the record is checksummed, and the
+      // writer writes the payload from it.
+      LogEntry copy{e.index, e.term, e.kind, {}};
+      AppendEntryRecordHead(&im.pending, e, &copy.payload);
+      im.cache.push_back(CachedEntry{std::move(copy), im.queued_seq});
+      const std::string& payload = im.cache.back().entry.payload;
+      im.pending_ops.push_back(PendingOp{RecordType::kEntry,
+                                         static_cast<uint32_t>(im.pending.size() - before + payload.size()), e.index,
+                                         e.term, 0, payload.data(), static_cast<uint32_t>(payload.size())});
+    } else {
+      AppendEntryRecord(&im.pending, e);
+      im.pending_ops.push_back(
+          PendingOp{RecordType::kEntry, static_cast<uint32_t>(im.pending.size() - before), e.index, e.term, 0});
+      im.cache.push_back(CachedEntry{e, im.queued_seq});
+    }
+    im.pending_bytes += im.pending_ops.back().size;
     im.cache_bytes += CacheCost(e);
   }
   im.state.last_index = entries.back().index;
   im.EvictLocked();
-  if (im.pending.size() >= im.options.flush_bytes) im.writer_cv.notify_one();
+  if (im.pending_bytes >= im.options.flush_bytes) im.writer_cv.notify_one();
   return Status::Ok();
 }
 
@@ -271,7 +294,7 @@ Status SegmentedLog::TruncateAfter(uint64_t index) {
   im.QueueLocked(RecordType::kTruncateAfter, EncodeU64(index), index, 0, 0);
   im.state.last_index = index;
   while (!im.cache.empty() && im.cache.back().entry.index > index) {
-    im.cache_bytes -= CacheCost(im.cache.back().entry);
+    im.DropCachedLocked(std::move(im.cache.back()));
     im.cache.pop_back();
   }
   return Status::Ok();
@@ -287,7 +310,7 @@ Status SegmentedLog::PurgeUpTo(uint64_t index, uint64_t term) {
   im.state.purge_term = term;
   im.state.last_index = std::max(im.state.last_index, index);
   while (!im.cache.empty() && im.cache.front().entry.index <= index) {
-    im.cache_bytes -= CacheCost(im.cache.front().entry);
+    im.DropCachedLocked(std::move(im.cache.front()));
     im.cache.pop_front();
   }
   return Status::Ok();

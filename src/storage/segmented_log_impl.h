@@ -26,8 +26,14 @@ namespace storage {
 // A queued record: what the writer needs to know without decoding it.
 struct PendingOp {
   RecordType type;
-  uint32_t size;  // bytes in the pending buffer
+  uint32_t size;  // bytes of the record in the file
   uint64_t a = 0, b = 0, c = 0;  // entry: index, term; truncate: index; purge: index, term; hard state: term, vote, commit
+  // An entry whose payload is not in the pending buffer (shared_payload_bytes):
+  // the buffer holds the record's size - payload_size other bytes (see
+  // AppendEntryRecordHead), and the payload is the cache's copy, kept alive
+  // until the record is written (Impl::pinned_payloads).
+  const char* payload = nullptr;
+  uint32_t payload_size = 0;
 };
 
 // A segment found on disk during Open.
@@ -117,6 +123,11 @@ struct SegmentedLog::Impl {
   uint64_t cache_bytes = 0;
   std::string pending;             // encoded records waiting for the writer
   std::vector<PendingOp> pending_ops;
+  uint64_t pending_bytes = 0;      // file bytes of pending_ops (shared payloads included)
+  // Shared payloads (PendingOp::payload) of entries that left the cache
+  // (TruncateAfter, PurgeUpTo) before their records were written: moved
+  // here, so the bytes stay where the op points, and freed two rounds later.
+  std::vector<std::string> pinned_payloads;
   uint64_t queued_seq = 0;         // records queued so far
   uint64_t written_seq = 0;        // records written to files
   uint64_t durable_seq = 0;        // records made durable
@@ -126,6 +137,7 @@ struct SegmentedLog::Impl {
   bool writing = false;
   std::string write_buf;
   std::vector<PendingOp> write_ops;
+  std::vector<std::string> write_pinned;  // pinned_payloads taken with the round
   // The end of the last round written, for the syncs that cover it. A sync
   // started after a round was written makes it and every earlier round of
   // the file durable (the kernel waits for pages already under writeback),
@@ -239,6 +251,9 @@ struct SegmentedLog::Impl {
   const CachedEntry* CachedLocked(uint64_t index) const;
   Status RangeErrorLocked(uint64_t index) const;
   void QueueLocked(RecordType type, std::string_view body, uint64_t a, uint64_t b, uint64_t c);
+  // Drops the cached entry `e` (TruncateAfter, PurgeUpTo): pins its payload
+  // if a queued or in-flight record still points into it.
+  void DropCachedLocked(CachedEntry&& e);
 };
 
 }  // namespace storage

@@ -63,6 +63,15 @@ class SegmentedLogTest : public ::testing::Test {
     ASSERT_TRUE((*file)->WriteAt(*b_start, zeros.data(), zeros.size()).ok());
   }
 
+  std::string ReadWholeFile(const std::string& path) {
+    auto file = fs_.Open(path, common::OpenMode::kRead);
+    EXPECT_TRUE(file.has_value()) << path;
+    if (!file.has_value()) return "";
+    std::string bytes(*(*file)->Size(), '\0');
+    EXPECT_EQ(*(*file)->ReadAt(0, bytes.data(), bytes.size()), bytes.size());
+    return bytes;
+  }
+
   size_t CountFiles(std::string_view ext) {
     size_t n = 0;
     for (auto& e : std::filesystem::directory_iterator(dir_)) n += e.path().extension() == ext;
@@ -334,6 +343,47 @@ TEST_F(SegmentedLogTest, UnsyncedAppendsLeaveTheCacheOnceTheWriterIsIdle) {
   auto all = log->Entries(1, 301, UINT64_MAX);
   ASSERT_TRUE(all.has_value()) << all.error().ToString();
   EXPECT_EQ(all->size(), 300u);
+}
+
+// Payloads of at least shared_payload_bytes are written from the cache's
+// copy. Entries truncated or purged out of the cache before their records were
+// written still get their records written whole: the log file is byte for
+// byte the one written with every payload copied, and it reopens to the
+// right entries. (Without the pinning of such payloads, the allocations made
+// after the truncation take their memory, and the records written are wrong.)
+TEST_F(SegmentedLogTest, SharedPayloadsThatLeaveTheCacheUnwrittenAreWrittenWhole) {
+  opts_.flush_bytes = 64 << 20;  // nothing is written before Sync()
+  auto run = [&](uint64_t shared_payload_bytes) {
+    opts_.shared_payload_bytes = shared_payload_bytes;
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Make(1, 6, 1, 1000)).ok());
+    ASSERT_TRUE(log->TruncateAfter(3).ok());  // 4-6 leave the cache unwritten
+    std::vector<std::string> reuse(6, std::string(1000, 'Z'));
+    ASSERT_TRUE(log->Append(Make(4, 2, 2, 600)).ok());
+    ASSERT_TRUE(log->Append(Make(6, 1, 2, 100)).ok());  // below the threshold: copied
+    ASSERT_TRUE(log->PurgeUpTo(1, 1).ok());             // 1 leaves the cache unwritten
+    std::vector<std::string> reuse2(6, std::string(1000, 'Y'));
+    EXPECT_EQ(*log->Entry(4), Make(4, 1, 2, 600)[0]);  // from the cache, before the write
+    ASSERT_TRUE(log->Sync().ok());
+    EXPECT_EQ(log->stats().write_rounds, 1u);
+  };
+  run(UINT64_MAX);
+  const std::string path = dir_ + "/00000000000000000001.log";
+  const std::string copied = ReadWholeFile(path);
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directory(dir_);
+  run(500);
+  const std::string shared = ReadWholeFile(path);
+  ASSERT_GT(copied.size(), 6000u);
+  EXPECT_TRUE(copied == shared) << "the log files differ";
+
+  auto log = OpenLog();
+  std::vector<LogEntry> want = Make(2, 2, 1, 1000);
+  for (LogEntry& e : Make(4, 2, 2, 600)) want.push_back(e);
+  want.push_back(Make(6, 1, 2, 100)[0]);
+  auto all = log->Entries(2, 7, UINT64_MAX);
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  EXPECT_EQ(*all, want);
 }
 
 TEST_F(SegmentedLogTest, EvictedEntriesAreReadFromDisk) {

@@ -51,6 +51,7 @@ Options SweepOptions() {
   o.cache_bytes = 4 << 10;
   o.flush_bytes = 64 << 20;
   o.writeback_bytes = 3 << 10;  // rounds written in pieces, each handed to writeback
+  o.shared_payload_bytes = 400;  // about a third of the payloads are written from the cache's copy
   return o;
 }
 

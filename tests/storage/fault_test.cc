@@ -45,6 +45,7 @@ Options FaultOptions() {
   o.cache_bytes = 2 << 10;
   o.flush_bytes = 64 << 20;
   o.writeback_bytes = 2 << 10;  // rounds written in pieces, each handed to writeback
+  o.shared_payload_bytes = 400;  // about a third of the payloads are written from the cache's copy
   return o;
 }
 
