@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
+#include <span>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -19,12 +21,42 @@ namespace {
 struct WriteRun {
   LatencyRecorder latency;   // every writer's measured operations
   double seconds = 0;        // measured time: its start to the end of the last measured operation
+  double cpu_seconds = 0;    // of the whole process (engine threads included) in that time
   storage::Stats before;     // at the start of the measured time
   storage::Stats after;      // when the writers have stopped (nosync: before the final Sync)
   storage::Stats closing;    // after the final Sync
   std::optional<double> final_sync_ms;  // nosync
   bool durable_after_sync = false;      // durable_index() == last_index() after the final Sync
 };
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// --retain-bytes: the log of a node that has been running and compacting
+// for a while, not one that still only grows: filled with unsynced appends
+// to the retained bytes plus two segments, synced, and purged back to the
+// retained bytes, so that purged segments wait to be reused when the
+// warm-up starts. Without this, the first --retain-bytes of the run write
+// into new segments.
+Status FillToSteadyState(const BenchConfig& c, storage::SegmentedLog& log) {
+  const uint64_t record = EntryRecordBytes(c.record_size);
+  const uint64_t retain = c.retain_bytes / record;
+  const uint64_t total = retain + 2 * (c.segment_bytes / record + 1);
+  std::fprintf(stderr, "%s: filling the log to %.0f MiB and purging it back to --retain-bytes\n", c.workload.c_str(),
+               static_cast<double>(total * record) / kMiB);
+  std::vector<storage::LogEntry> batch = MakeBatch(c.record_size, std::min<uint64_t>(64, total), c.seed);
+  while (log.last_index() < total) {
+    std::span<storage::LogEntry> part(batch.data(), std::min<uint64_t>(batch.size(), total - log.last_index()));
+    SetIndexes(part, log.last_index() + 1);
+    RETURN_IF_ERROR(log.Append(part));
+  }
+  RETURN_IF_ERROR(log.Sync());
+  RETURN_IF_ERROR(log.PurgeUpTo(log.last_index() - retain, 1));
+  return log.Sync();
+}
 
 // Runs `config.writers` threads. Each appends its batch under a benchmark
 // mutex that hands out indexes (as a Raft leader does), then, if `sync`,
@@ -64,7 +96,9 @@ Status RunWriters(const BenchEnv& env, storage::SegmentedLog& log, bool sync, Wr
   }
   SleepUntil(env.clock, d.measure_start_ns);
   run->before = log.stats();
+  const double cpu0 = ProcessCpuSeconds();
   for (std::thread& t : threads) t.join();
+  run->cpu_seconds = ProcessCpuSeconds() - cpu0;
   run->after = log.stats();
   for (uint64_t w = 0; w < c.writers; w++) {
     RETURN_IF_ERROR(status[w]);
@@ -178,6 +212,7 @@ Status MeasureEngine(const BenchEnv& env, bool sync, WriteRun* run, double* open
     ASSIGN_OR_RETURN(std::unique_ptr<storage::SegmentedLog> log, TimedOpen(env, log_dir, open_ms));
     std::fprintf(stderr, "%s: %llu writer(s), %.1f s warm-up + %.1f s\n", c.workload.c_str(),
                  static_cast<unsigned long long>(c.writers), c.warmup_seconds, c.seconds);
+    if (c.retain_bytes > 0) RETURN_IF_ERROR(FillToSteadyState(c, *log));
     RETURN_IF_ERROR(RunWriters(env, *log, sync, run));
   }
   if (!c.keep) RemoveTree(log_dir);
@@ -211,6 +246,7 @@ void FillWriteReport(const BenchConfig& c, bool sync, const WriteRun& run, const
   r->ratio = c.workload == "sync" ? t.ops_per_s / b.faster().ops_per_s : *r->mb_per_s / b.faster().mb_per_s;
   r->AddNum("ops_per_s", t.ops_per_s);
   r->AddNum("mean_us", run.latency.Summarize().mean_us);
+  r->AddNum("cpu_us_per_op", run.cpu_seconds * 1e6 / static_cast<double>(std::max<uint64_t>(1, t.ops)));
   r->AddInt("engine_syncs", static_cast<int64_t>(t.syncs));
   r->AddInt("engine_write_rounds", static_cast<int64_t>(run.after.write_rounds - run.before.write_rounds));
   r->AddInt("engine_bytes_written", static_cast<int64_t>(t.bytes));
@@ -228,7 +264,9 @@ std::string WriteSummary(const BenchConfig& c, bool sync, const WriteRun& run, c
                          const Baselines& b, const Report& r) {
   const LatencySummary lat = run.latency.Summarize();
   const std::string ratio = "ratio " + Num(*r.ratio, 2) + " of " + (b.overwrite_faster() ? "overwrite" : "new file");
-  const std::string engine = "engine " + Num(*r.syncs_per_s) + " fdatasync/s";
+  const std::string engine = "engine " + Num(*r.syncs_per_s) + " fdatasync/s, CPU " +
+                             Num(run.cpu_seconds * 1e6 / static_cast<double>(std::max<uint64_t>(1, t.ops)), 1) +
+                             " us per op";
   if (c.workload == "sync") {
     return Num(t.ops_per_s) + " Append+Sync/s (" + Num(*r.records_per_s) + " records/s, " +
            Num(t.engine_mb_per_s, 2) + " MiB/s), " + LatencyText(lat) + "; " + engine + "; " +
