@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
+
+#include <xxhash.h>
 
 namespace common {
 namespace {
@@ -17,6 +20,24 @@ TEST(ChecksumTest, SeededMatchesXxh3GoldenValues) {
   EXPECT_EQ(Checksum64Seeded("", 0, 0), Checksum64(""));
   EXPECT_EQ(Checksum64Seeded("hello", 5, 0), Checksum64("hello"));
   EXPECT_EQ(Checksum64Seeded("hello", 5, 0x0102030405060708u), 0x245447E174C58AD9u);
+}
+
+// Long inputs go through a per-thread secret derived from the seed: the
+// values stay XXH3's seeded ones, whichever seed came before.
+TEST(ChecksumTest, SeededLongInputsMatchXxh3WhateverSeedCameBefore) {
+  std::string data(70000, '\0');
+  for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<char>(i * 131 + 7);
+  const uint64_t seeds[] = {0x118'0000'0001u, 0x118'0000'0001u, 0x9999u, 0, 0x118'0000'0001u};
+  for (size_t n : {size_t{239}, size_t{240}, size_t{241}, size_t{280}, size_t{1000}, size_t{70000}}) {
+    for (uint64_t seed : seeds) {
+      EXPECT_EQ(Checksum64Seeded(data.data(), n, seed), XXH3_64bits_withSeed(data.data(), n, seed))
+          << n << " " << seed;
+    }
+  }
+  // Another thread, its own secret: same values.
+  uint64_t other = 0;
+  std::thread([&] { other = Checksum64Seeded(data.data(), 280, 0x9999u); }).join();
+  EXPECT_EQ(other, XXH3_64bits_withSeed(data.data(), 280, 0x9999u));
 }
 
 TEST(ChecksumTest, EverySeedBitMatters) {
