@@ -24,12 +24,25 @@ uint64_t RecordChecksum(const char* header, const char* body, size_t body_len, u
   return common::Checksum64Seeded(body, body_len, DecodeFixed64(header + f::kRecordLengthOff)) ^ salt;
 }
 
-// Writes the header of a record whose body already sits at out[start + 16, ...).
-void FinishRecord(std::string* out, size_t start, RecordType type, size_t body_len, uint64_t salt) {
-  char* h = out->data() + start;
+// The header fields a record's checksum is seeded with: length, type, reserved.
+void EncodeRecordLengthAndType(char* h, RecordType type, size_t body_len) {
   EncodeFixed32(h + f::kRecordLengthOff, static_cast<uint32_t>(body_len));
   h[f::kRecordTypeOff] = static_cast<char>(type);
   h[13] = h[14] = h[15] = 0;
+}
+
+// The first kEntryHeaderSize bytes of an entry record's body.
+void EncodeEntryHeader(char* b, const LogEntry& e) {
+  EncodeFixed64(b, e.index);
+  EncodeFixed64(b + 8, e.term);
+  EncodeFixed32(b + 16, static_cast<uint32_t>(e.kind));
+  EncodeFixed32(b + 20, 0);
+}
+
+// Writes the header of a record whose body already sits at out[start + 16, ...).
+void FinishRecord(std::string* out, size_t start, RecordType type, size_t body_len, uint64_t salt) {
+  char* h = out->data() + start;
+  EncodeRecordLengthAndType(h, type, body_len);
   EncodeFixed64(h + f::kRecordChecksumOff, RecordChecksum(h, h + f::kRecordHeaderSize, body_len, salt));
   out->resize(start + f::RecordSize(body_len), '\0');
 }
@@ -56,11 +69,7 @@ void AppendEntryRecord(std::string* out, const LogEntry& e) {
   size_t start = out->size();
   size_t body_len = f::kEntryHeaderSize + e.payload.size();
   out->resize(start + f::kRecordHeaderSize + f::kEntryHeaderSize);
-  char* b = out->data() + start + f::kRecordHeaderSize;
-  EncodeFixed64(b, e.index);
-  EncodeFixed64(b + 8, e.term);
-  EncodeFixed32(b + 16, static_cast<uint32_t>(e.kind));
-  EncodeFixed32(b + 20, 0);
+  EncodeEntryHeader(out->data() + start + f::kRecordHeaderSize, e);
   out->append(e.payload);
   FinishRecord(out, start, RecordType::kEntry, body_len, 0);
 }
@@ -72,13 +81,8 @@ void AppendEntryRecordHead(std::string* out, const LogEntry& e, std::string* pay
   out->resize(start + f::kRecordHeaderSize + f::kEntryHeaderSize + tail, '\0');
   char* h = out->data() + start;
   char* b = h + f::kRecordHeaderSize;
-  EncodeFixed64(b, e.index);
-  EncodeFixed64(b + 8, e.term);
-  EncodeFixed32(b + 16, static_cast<uint32_t>(e.kind));
-  EncodeFixed32(b + 20, 0);
-  EncodeFixed32(h + f::kRecordLengthOff, static_cast<uint32_t>(body_len));
-  h[f::kRecordTypeOff] = static_cast<char>(RecordType::kEntry);
-  h[13] = h[14] = h[15] = 0;
+  EncodeEntryHeader(b, e);
+  EncodeRecordLengthAndType(h, RecordType::kEntry, body_len);
   const uint64_t sum = common::CopyAndChecksum64Seeded(std::string_view(b, f::kEntryHeaderSize), e.payload.data(),
                                                        e.payload.size(), DecodeFixed64(h + f::kRecordLengthOff),
                                                        payload_copy);
