@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "storage/record_format.h"
+#include "testing/mem_fs.h"
 
 namespace storage {
 namespace {
@@ -384,6 +388,61 @@ TEST_F(SegmentedLogTest, SharedPayloadsThatLeaveTheCacheUnwrittenAreWrittenWhole
   auto all = log->Entries(2, 7, UINT64_MAX);
   ASSERT_TRUE(all.has_value()) << all.error().ToString();
   EXPECT_EQ(*all, want);
+}
+
+// Back-pressure counts every byte waiting to be written, shared payloads
+// included (their pending buffer holds only headers): while the writer is
+// held up, Append blocks once max_pending_bytes are queued, and goes on when
+// the writer does.
+TEST_F(SegmentedLogTest, AppendBlocksWhileMaxPendingBytesOfSharedPayloadsWait) {
+  opts_.segment_bytes = 16 << 10;
+  opts_.flush_bytes = 16 << 10;
+  opts_.max_pending_bytes = 64 << 10;
+  opts_.shared_payload_bytes = 1000;
+  replog_testing::MemFs mem;
+  auto opened = SegmentedLog::Open(mem, "/log", opts_);
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  std::unique_ptr<SegmentedLog> log = std::move(*opened);
+
+  // The writer's first segment roll syncs the sealed segment: hold it there.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool held = false, release = false;
+  mem.SetSyncHook([&](const std::string&) {
+    std::unique_lock lk(mu);
+    held = true;
+    cv.notify_all();
+    cv.wait(lk, [&] { return release; });
+  });
+  constexpr uint64_t kEntries = 200;  // 2,000-byte payloads: 400 KB in all
+  std::atomic<uint64_t> appended = 0;
+  std::thread appender([&] {
+    for (uint64_t i = 1; i <= kEntries; i++) {
+      ASSERT_TRUE(log->Append(Make(i, 1, 1, 2000)).ok());
+      appended = i;
+    }
+  });
+  {
+    std::unique_lock lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(10), [&] { return held; })) << "the writer never synced";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // At most the round the writer holds and what was queued after it: each
+  // reached max_pending_bytes by at most one more record (2,040 bytes).
+  const uint64_t bound = 2 * (opts_.max_pending_bytes / format::RecordSize(format::kEntryHeaderSize + 2000) + 1);
+  EXPECT_LE(appended.load(), bound) << "Append did not wait for the writer";
+  {
+    std::lock_guard lk(mu);
+    release = true;
+  }
+  cv.notify_all();
+  appender.join();
+  mem.SetSyncHook({});
+  EXPECT_EQ(appended.load(), kEntries);
+  ASSERT_TRUE(log->Sync().ok());
+  auto last = log->Entry(kEntries);
+  ASSERT_TRUE(last.has_value()) << last.error().ToString();
+  EXPECT_EQ(*last, Make(kEntries, 1, 1, 2000)[0]);
 }
 
 TEST_F(SegmentedLogTest, EvictedEntriesAreReadFromDisk) {
