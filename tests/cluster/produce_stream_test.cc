@@ -7,9 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -144,14 +146,28 @@ TEST(ClusterProduceStreamTest, ALeaderThatShutsDownEndsItsStreamsAndAppliesNothi
   auto started = StartCluster(options);
   ASSERT_TRUE(started.has_value()) << started.error().ToString();
   Cluster& cluster = *started->cluster;
-  const uint64_t leader = started->leader;
-  auto stub = cluster.Stub(leader);
-  grpc::ClientContext ctx;
-  auto stream = stub->ProduceStream(&ctx);
-  ASSERT_TRUE(stream->Write(Request(1, 1)));
+  uint64_t leader = started->leader;
+  // The stream is up once the leader has answered request 1. On a loaded
+  // machine the leadership may move first: the member refuses request 1
+  // (UNAVAILABLE, not applied), and it goes to the new leader.
+  std::unique_ptr<grpc::ClientContext> ctx_holder;
+  std::unique_ptr<grpc::ClientReaderWriter<replog::v1::ProduceRequest, replog::v1::ProduceResponse>> stream;
   replog::v1::ProduceResponse resp;
-  ASSERT_TRUE(stream->Read(&resp));  // the stream is up
-  ASSERT_EQ(resp.error_code(), 0) << resp.error_message();
+  for (int attempt = 1;; ++attempt) {
+    ctx_holder = std::make_unique<grpc::ClientContext>();
+    stream = cluster.Stub(leader)->ProduceStream(ctx_holder.get());
+    ASSERT_TRUE(stream->Write(Request(1, 1)));
+    ASSERT_TRUE(stream->Read(&resp));
+    if (resp.error_code() == 0) break;
+    ASSERT_EQ(resp.error_code(), static_cast<int>(grpc::StatusCode::UNAVAILABLE)) << resp.error_message();
+    ASSERT_LT(attempt, 5) << "no leader kept its leadership: " << resp.error_message();
+    stream->WritesDone();
+    stream->Finish();
+    auto now = cluster.WaitForLeader(10'000);
+    ASSERT_TRUE(now.has_value()) << now.error().ToString();
+    leader = *now;
+  }
+  grpc::ClientContext& ctx = *ctx_holder;
   std::map<uint64_t, replog::v1::ProduceResponse> answers{{1, resp}};
 
   constexpr uint64_t kMaxRequests = 50'000;
@@ -173,34 +189,56 @@ TEST(ClusterProduceStreamTest, ALeaderThatShutsDownEndsItsStreamsAndAppliesNothi
   terminator.join();
   const grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  auto next = cluster.WaitForLeader(10'000, {leader});
+  ASSERT_TRUE(next.has_value()) << next.error().ToString();
   // The hint names the member the leader handed over to (its log says which,
-  // when it did), else no leader.
+  // when it did). When the hand-over did not finish in time, the member
+  // stopped anyway and names the leader it knew by then: none, or the one
+  // the others elected.
   const std::string tail = cluster.LogTail(leader, 200);
   const std::string handed = "shutdown: handed leadership to ";
   const size_t at = tail.find(handed);
-  std::string successor = "0";
+  std::string successor;
   if (at != std::string::npos) {
     const size_t from = at + handed.size();
     successor = tail.substr(from, tail.find(' ', from) - from);
   }
   const auto hint = ctx.GetServerTrailingMetadata().find(rpc::kLeaderIdKey);
-  if (hint != ctx.GetServerTrailingMetadata().end()) {
-    EXPECT_EQ(std::string(hint->second.data(), hint->second.size()), successor) << tail;
+  // Whether the stream ended with the member's own status. Then every
+  // response it wrote came before that status, and a request left
+  // unanswered was never proposed.
+  const bool member_ended = hint != ctx.GetServerTrailingMetadata().end();
+  if (member_ended) {
+    const std::string named(hint->second.data(), hint->second.size());
+    if (!successor.empty()) {
+      EXPECT_EQ(named, successor) << tail;
+    } else {
+      EXPECT_TRUE(named == "0" || named == std::to_string(*next)) << "named " << named << "\n" << tail;
+    }
   } else {
     // The one end without the member's status: the client was still writing
     // when the exiting member closed its socket with those bytes unread, so
-    // the kernel reset the connection, and the trailers the member had sent
-    // were dropped with it (seen once in about twenty loaded runs, as
-    // "Broken pipe"). A member that never ends its streams is still caught:
-    // gRPC cancels them at its drain deadline ("Cancelling all calls").
+    // the kernel reset the connection, and what the member had sent last
+    // (responses and trailers) was dropped with it (seen about once in
+    // twenty loaded runs, as "Broken pipe"). Requests left unanswered then
+    // have an unknown outcome, as the client library counts them
+    // (ClassifyStreamEnd). A member that never ends its streams is still
+    // caught: gRPC cancels them at its drain deadline ("Cancelling all
+    // calls").
     const std::string& m = status.error_message();
     EXPECT_TRUE(m.find("Broken pipe") != std::string::npos || m.find("Connection reset") != std::string::npos ||
                 m.find("Socket closed") != std::string::npos)
         << "no leader hint, and not a reset connection: " << m;
   }
 
-  auto next = cluster.WaitForLeader(10'000, {leader});
-  ASSERT_TRUE(next.has_value()) << next.error().ToString();
+  // A new leader learns how far the log is committed only once an entry of
+  // its own term commits: wait until it covers every offset acknowledged.
+  uint64_t acknowledged = 0;
+  for (const auto& [id, answer] : answers) {
+    for (uint64_t offset : answer.offsets()) acknowledged = std::max(acknowledged, offset);
+  }
+  const common::Status caught_up = cluster.WaitCommitted({*next}, acknowledged, 10'000);
+  ASSERT_TRUE(caught_up.ok()) << caught_up.ToString();
   auto committed = cluster.CommittedOffset(*next);
   ASSERT_TRUE(committed.has_value()) << committed.error().ToString();
   auto log = cluster.ReadLog(*next, *committed);
@@ -213,7 +251,9 @@ TEST(ClusterProduceStreamTest, ALeaderThatShutsDownEndsItsStreamsAndAppliesNothi
     auto it = answers.find(id);
     if (it == answers.end()) {
       unanswered++;
-      EXPECT_EQ(offset_of.count(value), 0u) << "request " << id << " was left unanswered but is in the log";
+      if (member_ended) {
+        EXPECT_EQ(offset_of.count(value), 0u) << "request " << id << " was left unanswered but is in the log";
+      }
     } else if (it->second.error_code() == 0) {
       ASSERT_EQ(it->second.offsets_size(), 1);
       EXPECT_EQ(offset_of[value], it->second.offsets(0)) << "request " << id;
@@ -222,7 +262,8 @@ TEST(ClusterProduceStreamTest, ALeaderThatShutsDownEndsItsStreamsAndAppliesNothi
     }  // DEADLINE_EXCEEDED: its outcome is unknown
   }
   std::cout << "written " << written.load() << ", answered " << answers.size() << ", unanswered " << unanswered
-            << "; the end named leader " << successor << "\n";
+            << "; the end: " << (member_ended ? "the member's status" : status.error_message())
+            << "; handed to " << (successor.empty() ? "none" : successor) << "\n";
 }
 
 }  // namespace
