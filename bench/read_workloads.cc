@@ -1,5 +1,7 @@
 // read-random and read-seq: reads of a built log through a fresh Open with a
 // cold page cache, then the same files with plain pread()/read(), cold too.
+// Each measured read starts right after its files were refilled and dropped
+// (RefillThenDrop), so both take their page cache from memory just freed.
 
 #include <sys/resource.h>
 
@@ -32,6 +34,7 @@ struct ReadRun {
   double open_ms = 0;
   double cpu_seconds = 0;  // of the reading thread, user + system
   storage::Stats stats;
+  CacheDrop drop;  // of the .log files, after the Open
 };
 
 // CPU time of the calling thread so far, user + system: steadier than wall
@@ -65,8 +68,9 @@ Result<ColdLog> PrepareColdLog(const BenchEnv& env) {
 }
 
 // Entry(i) of uniformly random indexes for --seconds.
-Status MeasureRandomReads(const BenchEnv& env, const std::string& dir, ReadRun* run) {
-  ASSIGN_OR_RETURN(std::unique_ptr<storage::SegmentedLog> log, TimedOpen(env, dir, &run->open_ms));
+Status MeasureRandomReads(const BenchEnv& env, const ColdLog& cold, ReadRun* run) {
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::SegmentedLog> log, TimedOpen(env, cold.built.dir, &run->open_ms));
+  run->drop = RefillThenDrop(cold.files);
   std::mt19937_64 rng(env.config.seed);
   std::uniform_int_distribution<uint64_t> pick(log->first_index(), log->last_index());
   run->latency.Reserve(1 << 16);
@@ -116,9 +120,10 @@ Result<uint64_t> SeqChunkWithForEach(const storage::SegmentedLog& log, uint64_t 
 }
 
 // The whole log in order, 1 MiB of payload per call, with --read-api.
-Status MeasureSeqReads(const BenchEnv& env, const std::string& dir, ReadRun* run) {
+Status MeasureSeqReads(const BenchEnv& env, const ColdLog& cold, ReadRun* run) {
   const bool for_each = env.config.read_api == "for-each";
-  ASSIGN_OR_RETURN(std::unique_ptr<storage::SegmentedLog> log, TimedOpen(env, dir, &run->open_ms));
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::SegmentedLog> log, TimedOpen(env, cold.built.dir, &run->open_ms));
+  run->drop = RefillThenDrop(cold.files);
   const uint64_t last = log->last_index();
   uint64_t lo = log->first_index();
   const double cpu0 = ThreadCpuSeconds();
@@ -144,8 +149,9 @@ void AddReadFields(const ColdLog& cold, const ReadRun& run, const CacheDrop& bas
   r->AddNum("payload_mb_per_s", static_cast<double>(run.payload_bytes) / kMiB / run.seconds);
   r->AddNum("mean_us", run.latency.Summarize().mean_us);
   r->AddNum("open_ms", run.open_ms);
-  r->AddBool("cold", cold.drop.ok);
-  r->AddStr("cache_drop", cold.drop.detail);
+  r->AddBool("cold", cold.drop.ok && run.drop.ok);
+  r->AddStr("open_cache_drop", cold.drop.detail);  // before the Open
+  r->AddStr("cache_drop", run.drop.detail);        // after it, before the reads
   r->AddBool("baseline_cold", base_drop.ok);
   r->AddInt("engine_cache_hits", static_cast<int64_t>(run.stats.cache_hits));
   r->AddInt("engine_cache_misses", static_cast<int64_t>(run.stats.cache_misses));
@@ -171,8 +177,8 @@ Status RunReadRandom(const BenchEnv& env, Report* r) {
   const BenchConfig& c = env.config;
   ASSIGN_OR_RETURN(ColdLog cold, PrepareColdLog(env));
   ReadRun run;
-  RETURN_IF_ERROR(MeasureRandomReads(env, cold.built.dir, &run));
-  const CacheDrop base_drop = DropPageCache(cold.built.dir);
+  RETURN_IF_ERROR(MeasureRandomReads(env, cold, &run));
+  const CacheDrop base_drop = RefillThenDrop(cold.files);
   const uint64_t record_bytes = EntryRecordBytes(c.record_size);
   ASSIGN_OR_RETURN(BaselineResult base, RunRandomReadBaseline(env.clock, cold.files, record_bytes, c.seconds, c.seed));
 
@@ -191,7 +197,7 @@ Status RunReadRandom(const BenchEnv& env, Report* r) {
   r->AddNum("baseline_first_1000_p50_us", base.first_latency.p50_us);
   r->summary = Num(*r->records_per_s) + " random Entry() reads/s (" + Num(*r->mb_per_s, 2) + " MiB/s), " +
                LatencyText(run.latency.Summarize()) + " (first " + std::to_string(first.count) + ": p50 " +
-               Num(first.p50_us, 1) + " us), fresh Open " + Num(run.open_ms, 1) + " ms, " + DropText(cold.drop) +
+               Num(first.p50_us, 1) + " us), fresh Open " + Num(run.open_ms, 1) + " ms, " + DropText(run.drop) +
                "; baseline pread of " + std::to_string(record_bytes) + " B at random positions: " +
                Num(base.ops_per_s) + "/s, " + LatencyText(base.latency) + " (first " +
                std::to_string(base.first_latency.count) + ": p50 " + Num(base.first_latency.p50_us, 1) + " us)" +
@@ -202,8 +208,8 @@ Status RunReadRandom(const BenchEnv& env, Report* r) {
 Status RunReadSeq(const BenchEnv& env, Report* r) {
   ASSIGN_OR_RETURN(ColdLog cold, PrepareColdLog(env));
   ReadRun run;
-  RETURN_IF_ERROR(MeasureSeqReads(env, cold.built.dir, &run));
-  const CacheDrop base_drop = DropPageCache(cold.built.dir);
+  RETURN_IF_ERROR(MeasureSeqReads(env, cold, &run));
+  const CacheDrop base_drop = RefillThenDrop(cold.files);
   const double base_cpu0 = ThreadCpuSeconds();
   ASSIGN_OR_RETURN(BaselineResult base, RunSeqReadBaseline(env.clock, cold.files));
   const double base_cpu = ThreadCpuSeconds() - base_cpu0;
@@ -228,7 +234,7 @@ Status RunReadSeq(const BenchEnv& env, Report* r) {
                Num(static_cast<double>(run.payload_bytes) / kMiB / run.seconds, 1) + " MiB/s payload) in " +
                std::to_string(run.latency.count()) + " " + call + "(max_bytes=1 MiB) calls, " +
                LatencyText(run.latency.Summarize()) + " per call, fresh Open " + Num(run.open_ms, 1) +
-               " ms not counted, " + DropText(cold.drop) + "; baseline read() of the same " +
+               " ms not counted, " + DropText(run.drop) + "; baseline read() of the same " +
                Num(static_cast<double>(cold.data_bytes) / kMiB) + " MiB with 1 MiB buffers: " +
                Num(base.mb_per_s, 1) + " MiB/s" + (base_drop.ok ? "" : " (NOT COLD)") + "; ratio " +
                Num(*r->ratio, 2) + "; CPU seconds of the reading thread: " + Num(run.cpu_seconds, 3) +
