@@ -44,7 +44,12 @@ LogService::LogService(raft::Node& node, const raft::DurableStorage& storage, co
       state_machine_(state_machine),
       clock_(clock),
       options_(options),
-      metrics_(LogServiceMetrics::Create(options.metrics)) {}
+      metrics_(LogServiceMetrics::Create(options.metrics)),
+      produce_streams_(
+          options.max_stream_inflight,
+          [this](grpc::CallbackServerContext* ctx, const replog::v1::ProduceRequest& req,
+                 ProduceStreams::Reply reply) { HandleStreamed(ctx, req, std::move(reply)); },
+          [this](grpc::CallbackServerContext* ctx) { return rpc::ShuttingDown(ctx, StoppingHint()); }) {}
 
 Status LogService::Validate(const replog::v1::ProduceRequest& req) const {
   return ValidateProduce(req, options_.limits);

@@ -35,10 +35,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -52,6 +50,7 @@
 #include "raft/durable/durable_storage.h"
 #include "raft/node/node.h"
 #include "replog/v1/log.grpc.pb.h"
+#include "rpc/pipelined_stream.h"
 
 namespace logservice {
 
@@ -105,8 +104,12 @@ class LogService final
                           replog::v1::GetServersResponse* resp) override;
 
  private:
-  class ProduceStreamReactor;  // produce_stream.cc
+  using ProduceStreams = rpc::PipelinedStreams<replog::v1::ProduceRequest, replog::v1::ProduceResponse>;
 
+  // Answers or proposes one request read from a ProduceStream
+  // (produce_stream.cc).
+  void HandleStreamed(grpc::CallbackServerContext* ctx, const replog::v1::ProduceRequest& req,
+                      ProduceStreams::Reply reply);
   // INVALID_ARGUMENT when `req` is malformed.
   common::Status Validate(const replog::v1::ProduceRequest& req) const;
   // The answer to a valid `req` without proposing, when it has one
@@ -139,9 +142,7 @@ class LogService final
   const LogServiceOptions options_;
   const LogServiceMetrics metrics_;
   std::atomic<bool> shutting_down_{false};
-  // The live ProduceStreams, for BeginShutdown (produce_stream.cc).
-  std::mutex streams_mu_;
-  std::unordered_set<ProduceStreamReactor*> streams_;
+  ProduceStreams produce_streams_;
 };
 
 }  // namespace logservice
