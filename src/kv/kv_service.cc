@@ -30,29 +30,88 @@ void SetSession(const replog::v1::WriteSession& s, KvCommand* c) {
   c->sequence = s.sequence();
 }
 
-// The gRPC status for a result that is not kOk / kCompareFailed.
-grpc::Status Refused(const KvResult& r, const KvCommand& c, grpc::ServerContextBase* ctx) {
+// The refusal of a result that is not kOk / kCompareFailed.
+common::Status Refused(const KvResult& r, const KvCommand& c) {
   const std::string session = "client " + std::to_string(c.client_id) + " sequence " + std::to_string(c.sequence);
   switch (r.code) {
     case KvResultCode::kOutOfOrder:
     case KvResultCode::kUnknownClient:
-      ctx->AddTrailingMetadata(kExpectedSequenceKey, std::to_string(r.expected_sequence));
-      return grpc::Status(StatusCode::FAILED_PRECONDITION,
-                          session + (r.code == KvResultCode::kOutOfOrder ? " is out of order" : " is unknown") +
-                              "; the next expected sequence is " + std::to_string(r.expected_sequence));
+      return common::FailedPreconditionError(
+          session + (r.code == KvResultCode::kOutOfOrder ? " is out of order" : " is unknown") +
+          "; the next expected sequence is " + std::to_string(r.expected_sequence));
     case KvResultCode::kForgotten:
-      return grpc::Status(StatusCode::ALREADY_EXISTS,
-                          session + " was applied already and its response is no longer kept");
+      return common::AlreadyExistsError(session + " was applied already and its response is no longer kept");
     default:
-      return grpc::Status(StatusCode::INVALID_ARGUMENT, "the write is not a valid command");
+      return common::InvalidArgumentError("the write is not a valid command");
   }
+}
+
+KvCommand PutCommand(const replog::v1::PutRequest& req) {
+  KvCommand c{.op = KvOp::kPut, .key = req.key(), .value = req.value()};
+  SetSession(req.session(), &c);
+  return c;
+}
+
+KvCommand DeleteCommand(const replog::v1::DeleteRequest& req) {
+  KvCommand c{.op = KvOp::kDelete, .key = req.key()};
+  SetSession(req.session(), &c);
+  return c;
+}
+
+Result<KvCommand> CasCommand(const replog::v1::CompareAndSetRequest& req) {
+  KvCommand c{.op = KvOp::kCas, .key = req.key(), .value = req.value(), .cas_delete = req.delete_()};
+  SetSession(req.session(), &c);
+  switch (req.compare().target_case()) {
+    case replog::v1::Compare::kValue:
+      c.compare = KvCompare{.kind = KvCompare::Kind::kValue, .value = req.compare().value()};
+      break;
+    case replog::v1::Compare::kModRevision:
+      c.compare = KvCompare{.kind = KvCompare::Kind::kModRevision, .mod_revision = req.compare().mod_revision()};
+      break;
+    default:
+      return common::InvalidArgumentError("compare-and-set needs a compare (value or mod_revision)");
+  }
+  if (c.cas_delete && !c.value.empty()) {
+    return common::InvalidArgumentError("compare-and-set: a delete takes no value");
+  }
+  return c;
+}
+
+void FillPut(const KvResult& r, const std::string& key, replog::v1::PutResponse* resp) {
+  resp->set_revision(r.revision);
+  resp->set_had_previous(r.previous.has_value());
+  if (r.previous.has_value()) ToProto(key, *r.previous, resp->mutable_previous());
+}
+
+void FillDelete(const KvResult& r, const std::string& key, replog::v1::DeleteResponse* resp) {
+  resp->set_revision(r.revision);
+  resp->set_deleted(r.previous.has_value());
+  if (r.previous.has_value()) ToProto(key, *r.previous, resp->mutable_previous());
+}
+
+void FillCas(const KvResult& r, const std::string& key, replog::v1::CompareAndSetResponse* resp) {
+  resp->set_revision(r.revision);
+  resp->set_succeeded(r.code == KvResultCode::kOk);
+  resp->set_had_current(r.previous.has_value());
+  if (r.previous.has_value()) ToProto(key, *r.previous, resp->mutable_current());
 }
 
 }  // namespace
 
 KvService::KvService(raft::Node& node, const raft::DurableStorage& storage, KvStateMachine& state_machine,
                      KvServiceOptions options)
-    : node_(node), storage_(storage), sm_(state_machine), options_(options) {}
+    : node_(node),
+      storage_(storage),
+      sm_(state_machine),
+      options_(options),
+      write_streams_(
+          options.max_stream_inflight,
+          [this](grpc::CallbackServerContext* ctx, const replog::v1::KvWriteRequest& req, WriteStreams::Reply reply) {
+            HandleStreamed(ctx, req, std::move(reply));
+          },
+          [this](grpc::CallbackServerContext* ctx) {
+            return rpc::ShuttingDown(ctx, rpc::StoppingHint(node_.leader_hint(), node_.id()));
+          }) {}
 
 KvService::~KvService() {
   std::lock_guard lock(removals_mu_);
@@ -65,91 +124,125 @@ int64_t KvService::TimeoutOf(const grpc::CallbackServerContext* ctx) const {
   return std::clamp<int64_t>(left_ns, 1'000'000, options_.timeout_ns);
 }
 
-grpc::ServerUnaryReactor* KvService::Write(grpc::CallbackServerContext* ctx, KvCommand c, Fill fill) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+void KvService::Propose(Result<KvCommand> command, int64_t timeout_ns, std::function<void(WriteOutcome)> done) {
   if (shutting_down_.load()) {
     // Naming the member that took over, if any: the client goes straight there.
-    reactor->Finish(rpc::ShuttingDown(ctx, rpc::StoppingHint(node_.leader_hint(), node_.id())));
-    return reactor;
+    done(WriteOutcome{.status = common::UnavailableError("this member is shutting down"),
+                      .hint = rpc::StoppingHint(node_.leader_hint(), node_.id())});
+    return;
   }
-  if (common::Status s = ValidateCommand(c, sm_.limits()); !s.ok()) {
-    reactor->Finish(rpc::ToGrpc(s));
-    return reactor;
+  if (!command.has_value()) {
+    done(WriteOutcome{.status = command.error()});
+    return;
   }
-  std::vector<std::string> commands{EncodeCommand(c)};
-  // ctx and the response live until Finish.
-  node_.ProposeAsync(std::move(commands), TimeoutOf(ctx),
-                     [this, ctx, reactor, c = std::move(c), fill = std::move(fill)](
+  if (common::Status s = ValidateCommand(*command, sm_.limits()); !s.ok()) {
+    done(WriteOutcome{.status = s});
+    return;
+  }
+  std::vector<std::string> commands{EncodeCommand(*command)};
+  node_.ProposeAsync(std::move(commands), timeout_ns,
+                     [this, c = std::move(*command), done = std::move(done)](
                          Result<std::vector<raft::ApplyResult>> applied) {
+                       WriteOutcome out;
                        if (!applied.has_value()) {
-                         reactor->Finish(rpc::ToGrpcWithHint(applied.error(), node_.leader_hint(), ctx));
-                         return;
-                       }
-                       Result<KvResult> r = DecodeResult(applied->front().result);
-                       if (!r.has_value()) {
-                         reactor->Finish(rpc::ToGrpc(r.error()));
-                       } else if (r->code == KvResultCode::kOk || r->code == KvResultCode::kCompareFailed) {
-                         fill(*r);
-                         reactor->Finish(grpc::Status::OK);
+                         out.status = applied.error();
+                         out.hint = node_.leader_hint();
+                       } else if (Result<KvResult> r = DecodeResult(applied->front().result); !r.has_value()) {
+                         out.status = r.error();
                        } else {
-                         reactor->Finish(Refused(*r, c, ctx));
+                         out.result = std::move(*r);
+                         if (out.result.code != KvResultCode::kOk && out.result.code != KvResultCode::kCompareFailed) {
+                           out.status = Refused(out.result, c);
+                           if (out.status.code() == common::Code::kFailedPrecondition) {
+                             out.expected_sequence = out.result.expected_sequence;
+                           }
+                         }
                        }
+                       done(std::move(out));
                      });
+}
+
+grpc::ServerUnaryReactor* KvService::Write(grpc::CallbackServerContext* ctx, Result<KvCommand> command, Fill fill) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // ctx and the response live until Finish.
+  Propose(std::move(command), TimeoutOf(ctx), [ctx, reactor, fill = std::move(fill)](WriteOutcome out) {
+    if (out.status.ok()) {
+      fill(out.result);
+      reactor->Finish(grpc::Status::OK);
+      return;
+    }
+    if (out.expected_sequence.has_value()) {
+      ctx->AddTrailingMetadata(kExpectedSequenceKey, std::to_string(*out.expected_sequence));
+    }
+    reactor->Finish(rpc::ToGrpcWithHint(out.status, out.hint, ctx));
+  });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* ctx, const replog::v1::PutRequest* req,
                                          replog::v1::PutResponse* resp) {
-  KvCommand c{.op = KvOp::kPut, .key = req->key(), .value = req->value()};
-  SetSession(req->session(), &c);
-  return Write(ctx, std::move(c), [resp, key = req->key()](const KvResult& r) {
-    resp->set_revision(r.revision);
-    resp->set_had_previous(r.previous.has_value());
-    if (r.previous.has_value()) ToProto(key, *r.previous, resp->mutable_previous());
-  });
+  return Write(ctx, PutCommand(*req), [resp, key = req->key()](const KvResult& r) { FillPut(r, key, resp); });
 }
 
 grpc::ServerUnaryReactor* KvService::Delete(grpc::CallbackServerContext* ctx, const replog::v1::DeleteRequest* req,
                                             replog::v1::DeleteResponse* resp) {
-  KvCommand c{.op = KvOp::kDelete, .key = req->key()};
-  SetSession(req->session(), &c);
-  return Write(ctx, std::move(c), [resp, key = req->key()](const KvResult& r) {
-    resp->set_revision(r.revision);
-    resp->set_deleted(r.previous.has_value());
-    if (r.previous.has_value()) ToProto(key, *r.previous, resp->mutable_previous());
-  });
+  return Write(ctx, DeleteCommand(*req), [resp, key = req->key()](const KvResult& r) { FillDelete(r, key, resp); });
 }
 
 grpc::ServerUnaryReactor* KvService::CompareAndSet(grpc::CallbackServerContext* ctx,
                                                    const replog::v1::CompareAndSetRequest* req,
                                                    replog::v1::CompareAndSetResponse* resp) {
-  KvCommand c{.op = KvOp::kCas, .key = req->key(), .value = req->value(), .cas_delete = req->delete_()};
-  SetSession(req->session(), &c);
-  switch (req->compare().target_case()) {
-    case replog::v1::Compare::kValue:
-      c.compare = KvCompare{.kind = KvCompare::Kind::kValue, .value = req->compare().value()};
+  return Write(ctx, CasCommand(*req), [resp, key = req->key()](const KvResult& r) { FillCas(r, key, resp); });
+}
+
+void KvService::HandleStreamed(grpc::CallbackServerContext* ctx, const replog::v1::KvWriteRequest& req,
+                               WriteStreams::Reply reply) {
+  using Response = replog::v1::KvWriteResponse;
+  Result<KvCommand> command = common::InvalidArgumentError("the request holds no write");
+  // Fills the result of the request's kind.
+  std::function<void(const KvResult&, Response*)> fill;
+  switch (req.write_case()) {
+    case replog::v1::KvWriteRequest::kPut:
+      command = PutCommand(req.put());
+      fill = [key = req.put().key()](const KvResult& r, Response* resp) { FillPut(r, key, resp->mutable_put()); };
       break;
-    case replog::v1::Compare::kModRevision:
-      c.compare = KvCompare{.kind = KvCompare::Kind::kModRevision, .mod_revision = req->compare().mod_revision()};
+    case replog::v1::KvWriteRequest::kDelete:
+      command = DeleteCommand(req.delete_());
+      fill = [key = req.delete_().key()](const KvResult& r, Response* resp) {
+        FillDelete(r, key, resp->mutable_delete_());
+      };
       break;
-    default: {
-      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      reactor->Finish(
-          grpc::Status(StatusCode::INVALID_ARGUMENT, "compare-and-set needs a compare (value or mod_revision)"));
-      return reactor;
-    }
+    case replog::v1::KvWriteRequest::kCompareAndSet:
+      command = CasCommand(req.compare_and_set());
+      fill = [key = req.compare_and_set().key()](const KvResult& r, Response* resp) {
+        FillCas(r, key, resp->mutable_compare_and_set());
+      };
+      break;
+    default:
+      break;
   }
-  if (c.cas_delete && !c.value.empty()) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(grpc::Status(StatusCode::INVALID_ARGUMENT, "compare-and-set: a delete takes no value"));
-    return reactor;
-  }
-  return Write(ctx, std::move(c), [resp, key = req->key()](const KvResult& r) {
-    resp->set_revision(r.revision);
-    resp->set_succeeded(r.code == KvResultCode::kOk);
-    resp->set_had_current(r.previous.has_value());
-    if (r.previous.has_value()) ToProto(key, *r.previous, resp->mutable_current());
-  });
+  Propose(std::move(command), TimeoutOf(ctx),
+          [id = req.request_id(), fill = std::move(fill), reply = std::move(reply)](WriteOutcome out) {
+            Response resp;
+            resp.set_request_id(id);
+            if (out.status.ok()) {
+              fill(out.result, &resp);
+            } else {
+              resp.set_error_code(static_cast<int>(out.status.code()));
+              resp.set_error_message(out.status.message());
+              if (out.status.code() == common::Code::kUnavailable) {
+                resp.set_leader_id(out.hint.id);
+                resp.set_leader_address(out.hint.address);
+              }
+              if (out.expected_sequence.has_value()) resp.set_expected_sequence(*out.expected_sequence);
+            }
+            reply(std::move(resp));
+          });
+}
+
+grpc::ServerBidiReactor<replog::v1::KvWriteRequest, replog::v1::KvWriteResponse>* KvService::WriteStream(
+    grpc::CallbackServerContext* ctx) {
+  return write_streams_.Open(ctx);
 }
 
 grpc::ServerUnaryReactor* KvService::Read(grpc::CallbackServerContext* ctx, replog::v1::ReadConsistency consistency,

@@ -3,9 +3,12 @@
 // KvService: the gRPC service replog.v1.KV (proto/replog/v1/kv.proto,
 // docs/kv.md) over the KV group's raft::Node and KvStateMachine.
 //
-// Writes (Put, Delete, CompareAndSet) are proposed as one entry each and
-// answered from the state machine's result once applied; a member that is
-// not the KV group's leader refuses them with the leader hint. Reads (Get,
+// Writes (Put, Delete, CompareAndSet, and each request of a WriteStream) are
+// proposed as one entry each and answered from the state machine's result
+// once applied; a member that is not the KV group's leader refuses them with
+// the leader hint. A WriteStream carries pipelined writes
+// (rpc::PipelinedStreams): each response has its request's id and the
+// error, if any, in its fields (kv.proto, KvWriteResponse). Reads (Get,
 // Scan) are served by any member from its applied state: at once for LOCAL,
 // after a ReadIndex barrier for LINEARIZABLE (the default). Status reports
 // the member's view of the group and a hash of the map at its applied index.
@@ -28,6 +31,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -37,6 +41,7 @@
 #include "raft/durable/durable_storage.h"
 #include "raft/node/node.h"
 #include "replog/v1/kv.grpc.pb.h"
+#include "rpc/pipelined_stream.h"
 
 namespace kv {
 
@@ -48,6 +53,9 @@ struct KvServiceOptions {
   int64_t timeout_ns = 10'000'000'000;
   // The most keys a Scan returns, and what limit 0 means.
   uint32_t max_scan_keys = 10'000;
+  // WriteStream requests in flight per stream (proposed or answered, not
+  // yet written); no further request is read beyond it. 0 is taken as 1.
+  size_t max_stream_inflight = 1024;
 };
 
 class KvService final : public replog::v1::KV::CallbackService {
@@ -61,8 +69,13 @@ class KvService final : public replog::v1::KV::CallbackService {
   ~KvService() override;
 
   // Refuses new calls with UNAVAILABLE from now on. Calls in flight end when
-  // the node completes them (Node::Shutdown completes every one).
-  void BeginShutdown() { shutting_down_.store(true); }
+  // the node completes them (Node::Shutdown completes every one); each
+  // WriteStream reads no more requests and ends, with UNAVAILABLE and the
+  // leader hint, once those it read are answered.
+  void BeginShutdown() {
+    shutting_down_.store(true);
+    write_streams_.BeginShutdown();
+  }
 
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const replog::v1::PutRequest* req,
                                 replog::v1::PutResponse* resp) override;
@@ -71,6 +84,8 @@ class KvService final : public replog::v1::KV::CallbackService {
   grpc::ServerUnaryReactor* CompareAndSet(grpc::CallbackServerContext* ctx,
                                           const replog::v1::CompareAndSetRequest* req,
                                           replog::v1::CompareAndSetResponse* resp) override;
+  grpc::ServerBidiReactor<replog::v1::KvWriteRequest, replog::v1::KvWriteResponse>* WriteStream(
+      grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const replog::v1::GetRequest* req,
                                 replog::v1::GetResponse* resp) override;
   grpc::ServerUnaryReactor* Scan(grpc::CallbackServerContext* ctx, const replog::v1::ScanRequest* req,
@@ -82,10 +97,26 @@ class KvService final : public replog::v1::KV::CallbackService {
                                          replog::v1::KvRemoveMemberResponse* resp) override;
 
  private:
+  using WriteStreams = rpc::PipelinedStreams<replog::v1::KvWriteRequest, replog::v1::KvWriteResponse>;
+  // How a write ended: OK with the state machine's result (kOk or
+  // kCompareFailed), or the error, with the leader hint for UNAVAILABLE and
+  // the sequence expected next for FAILED_PRECONDITION (a session gap).
+  struct WriteOutcome {
+    common::Status status;
+    KvResult result;
+    raft::LeaderHint hint;
+    std::optional<uint64_t> expected_sequence;
+  };
   using Fill = std::function<void(const KvResult&)>;
-  // Proposes `c` and finishes `ctx`'s call with `fill` run on its result, or
-  // with the error.
-  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx, KvCommand c, Fill fill);
+  // Proposes `command` (or refuses it: its error, invalid, shutting down)
+  // and calls `done` with the outcome, at once or on a node thread.
+  void Propose(common::Result<KvCommand> command, int64_t timeout_ns, std::function<void(WriteOutcome)> done);
+  // Proposes `command` and finishes `ctx`'s call with `fill` run on its
+  // result, or with the error.
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx, common::Result<KvCommand> command, Fill fill);
+  // Answers or proposes one request read from a WriteStream.
+  void HandleStreamed(grpc::CallbackServerContext* ctx, const replog::v1::KvWriteRequest& req,
+                      WriteStreams::Reply reply);
   // Runs `read` now (LOCAL) or once a read barrier passed (LINEARIZABLE),
   // then finishes the call.
   grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, replog::v1::ReadConsistency consistency,
@@ -99,6 +130,7 @@ class KvService final : public replog::v1::KV::CallbackService {
   std::atomic<bool> shutting_down_{false};
   std::mutex removals_mu_;
   std::vector<std::thread> removals_;  // RemoveMember's waits
+  WriteStreams write_streams_;
 };
 
 }  // namespace kv

@@ -23,6 +23,7 @@ const std::map<std::string_view, Actions, std::less<>>& Table() {
       {"/replog.v1.KV/Put", {kKvWrite}},
       {"/replog.v1.KV/Delete", {kKvWrite}},
       {"/replog.v1.KV/CompareAndSet", {kKvWrite}},
+      {"/replog.v1.KV/WriteStream", {kKvWrite}},
       {"/replog.v1.KV/Get", {kKvRead}},
       {"/replog.v1.KV/Scan", {kKvRead}},
       {"/replog.v1.KV/Status", {kKvRead}},

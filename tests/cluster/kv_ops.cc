@@ -117,4 +117,21 @@ common::Result<v1::KvStatusResponse> WaitSameKvState(Cluster& cluster, const std
   return *first;
 }
 
+uint64_t KvLeader(Cluster& cluster, const std::vector<uint64_t>& ids, int64_t timeout_ms) {
+  const std::vector<uint64_t> asked = ids.empty() ? cluster.ids() : ids;
+  uint64_t leader = 0;
+  const bool agreed = cluster.WaitUntil(
+      [&] {
+        leader = 0;
+        for (uint64_t id : asked) {
+          auto st = KvStatus(cluster, id);
+          if (!st.has_value() || st->leader_id() == 0 || (leader != 0 && st->leader_id() != leader)) return false;
+          leader = st->leader_id();
+        }
+        return leader != 0;
+      },
+      timeout_ms);
+  return agreed ? leader : 0;
+}
+
 }  // namespace cluster_testing

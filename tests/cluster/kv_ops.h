@@ -24,6 +24,12 @@ std::unique_ptr<replog::v1::KV::Stub> KvStub(Cluster& cluster, uint64_t id);
 // Member `id`'s view of the KV group.
 common::Result<replog::v1::KvStatusResponse> KvStatus(Cluster& cluster, uint64_t id, int64_t timeout_ms = 1'000);
 
+// The KV group's leader, once every member of `ids` (every member when
+// empty) names it in its status (a follower that has not heard from it yet
+// would answer without a hint); 0 when they do not agree within
+// `timeout_ms`.
+uint64_t KvLeader(Cluster& cluster, const std::vector<uint64_t>& ids = {}, int64_t timeout_ms = 10'000);
+
 // Puts key = value through the KV group's leader: asks the members in turn,
 // follows leader hints and tries again on any failure until `timeout_ms`
 // passes. Returns the write's revision. A retry after an unknown outcome may

@@ -170,25 +170,6 @@ TEST(ClusterKvTest, AWipedMemberRejoinsAndCatchesUpThroughASnapshotWhileWritesCo
   for (uint64_t id : ids) ExpectHolds(cluster, id, writer.Acked());
 }
 
-// The KV group's leader, once every member's status names it (a follower
-// that has not heard from it yet would answer without a hint); 0 when they
-// do not agree within 10 s.
-uint64_t KvLeader(Cluster& cluster) {
-  uint64_t leader = 0;
-  const bool agreed = cluster.WaitUntil(
-      [&] {
-        leader = 0;
-        for (uint64_t id : cluster.ids()) {
-          auto st = KvStatus(cluster, id);
-          if (!st.has_value() || st->leader_id() == 0 || (leader != 0 && st->leader_id() != leader)) return false;
-          leader = st->leader_id();
-        }
-        return leader != 0;
-      },
-      10'000);
-  return agreed ? leader : 0;
-}
-
 TEST(ClusterKvTest, BadRequestsGetClearErrorsAndARetriedWriteAppliesOnce) {
   ClusterOptions options;
   options.name = "kv-errors";
