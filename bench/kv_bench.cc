@@ -41,6 +41,7 @@ Result<std::vector<std::unique_ptr<KvClient>>> ConnectAll(const ClientBenchConfi
   o.bootstrap_addresses = replog::cli::SplitAddresses(c.addrs);
   o.deadline_ms = static_cast<int64_t>(c.timeout_seconds * 1000);
   o.exactly_once = c.exactly_once;
+  o.pipelined_writes = c.pipelined;
   ASSIGN_OR_RETURN(o.credentials, replog::TlsCredentialsFromFiles(c.tls));
   const uint64_t n = c.connections == 0 ? c.clients : std::min(c.connections, c.clients);
   std::vector<std::unique_ptr<KvClient>> out;
@@ -106,6 +107,9 @@ CLI::App* AddKvPutCommand(CLI::App* app, ClientBenchConfig* config) {
   AddSyncFlag(cmd, config, "Put", "PutAsync");
   cmd->add_flag("!--no-exactly-once", config->exactly_once,
                 "send no client id and sequence (default: exactly-once writes, the client's default)");
+  cmd->add_flag("!--unary", config->pipelined,
+                "asynchronous puts make a Put call each (default: requests on one KV WriteStream per member and "
+                "client, the client's default)");
   return cmd;
 }
 

@@ -105,6 +105,8 @@ Status RunClientLoops(const ClientBenchConfig& c, const std::string& workload, c
   const bool writes = workload == "produce" || workload == "kv-put";
   if (writes) r.AddInt("unknown_outcome_retries", static_cast<int64_t>(total.unknown_retries));
   if (writes) r.AddBool("exactly_once", c.exactly_once);
+  // The asynchronous writes' attempts on streams (--unary: calls).
+  if (writes && !c.sync) r.AddBool("pipelined", c.pipelined);
   if (workload == "consume") r.AddBool("follower", c.follower);
   if (workload.starts_with("kv-")) r.AddInt("keys", static_cast<int64_t>(c.keys));
   if (workload == "kv-get") r.AddStr("consistency", c.local ? "local" : "linearizable");

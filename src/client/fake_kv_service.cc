@@ -21,6 +21,20 @@ struct ClientSession {
   std::map<uint64_t, std::string> responses;  // sequence -> serialized response
 };
 
+// The leader a refused write names: in trailing metadata for a call, in the
+// response for a WriteStream request.
+struct KvHint {
+  uint64_t id = 0;
+  std::string address;
+};
+
+// Adds `hint`, if any, to `ctx` as the server does.
+void AddHint(const std::optional<KvHint>& hint, grpc::ServerContext* ctx) {
+  if (!hint.has_value()) return;
+  ctx->AddTrailingMetadata(rpc::kLeaderIdKey, std::to_string(hint->id));
+  if (hint->id != 0) ctx->AddTrailingMetadata(rpc::kLeaderAddressKey, hint->address);
+}
+
 struct KvMember {
   std::string address;
   std::deque<KvWriteFault> write_faults;
@@ -54,9 +68,9 @@ struct FakeKvState {
     kv.set_version(kv.version() + 1);
   }
 
-  void AddKvHint(grpc::ServerContext* ctx) const {
-    ctx->AddTrailingMetadata(rpc::kLeaderIdKey, std::to_string(kv_leader));
-    if (kv_leader != 0) ctx->AddTrailingMetadata(rpc::kLeaderAddressKey, members[kv_leader - 1].address);
+  // The KV leader, as a refusal names it.
+  KvHint LeaderHintLocked() const {
+    return KvHint{.id = kv_leader, .address = kv_leader != 0 ? members[kv_leader - 1].address : ""};
   }
 
   // Applies a write of `session` as the KV leader would: `apply(revision,
@@ -96,53 +110,61 @@ class FakeKvCluster::KvService final : public v1::KV::Service {
   KvService(std::shared_ptr<FakeKvState> state, uint64_t id) : state_(std::move(state)), id_(id) {}
 
   grpc::Status Put(grpc::ServerContext* ctx, const v1::PutRequest* req, v1::PutResponse* resp) override {
-    return Write(ctx, "put", req->key(), req->session(), resp, [&](uint64_t rev, v1::PutResponse* r) {
-      auto it = state_->map.find(req->key());
-      if (it != state_->map.end()) {
-        r->set_had_previous(true);
-        *r->mutable_previous() = it->second;
-      }
-      state_->SetLocked(req->key(), req->value(), rev);
-      r->set_revision(rev);
-    });
+    std::optional<KvHint> hint;
+    const grpc::Status s = DoPut(*req, resp, &hint, false);
+    AddHint(hint, ctx);
+    return s;
   }
 
   grpc::Status Delete(grpc::ServerContext* ctx, const v1::DeleteRequest* req, v1::DeleteResponse* resp) override {
-    return Write(ctx, "delete", req->key(), req->session(), resp, [&](uint64_t rev, v1::DeleteResponse* r) {
-      auto it = state_->map.find(req->key());
-      if (it != state_->map.end()) {
-        r->set_deleted(true);
-        *r->mutable_previous() = it->second;
-        state_->map.erase(it);
-      }
-      r->set_revision(rev);
-    });
+    std::optional<KvHint> hint;
+    const grpc::Status s = DoDelete(*req, resp, &hint, false);
+    AddHint(hint, ctx);
+    return s;
   }
 
   grpc::Status CompareAndSet(grpc::ServerContext* ctx, const v1::CompareAndSetRequest* req,
                              v1::CompareAndSetResponse* resp) override {
-    if (req->compare().target_case() == v1::Compare::TARGET_NOT_SET) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no compare");
+    std::optional<KvHint> hint;
+    const grpc::Status s = DoCas(*req, resp, &hint, false);
+    AddHint(hint, ctx);
+    return s;
+  }
+
+  // Each request in turn, answered before the next is read.
+  grpc::Status WriteStream(grpc::ServerContext*,
+                           grpc::ServerReaderWriter<v1::KvWriteResponse, v1::KvWriteRequest>* stream) override {
+    v1::KvWriteRequest req;
+    while (stream->Read(&req)) {
+      v1::KvWriteResponse resp;
+      std::optional<KvHint> hint;
+      grpc::Status s;
+      switch (req.write_case()) {
+        case v1::KvWriteRequest::kPut:
+          s = DoPut(req.put(), resp.mutable_put(), &hint, true);
+          break;
+        case v1::KvWriteRequest::kDelete:
+          s = DoDelete(req.delete_(), resp.mutable_delete_(), &hint, true);
+          break;
+        case v1::KvWriteRequest::kCompareAndSet:
+          s = DoCas(req.compare_and_set(), resp.mutable_compare_and_set(), &hint, true);
+          break;
+        default:
+          s = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no write");
+      }
+      if (!s.ok()) {
+        resp.Clear();
+        resp.set_error_code(s.error_code());
+        resp.set_error_message(s.error_message());
+        if (hint.has_value()) {
+          resp.set_leader_id(hint->id);
+          resp.set_leader_address(hint->address);
+        }
+      }
+      resp.set_request_id(req.request_id());
+      if (!stream->Write(resp)) break;
     }
-    return Write(ctx, "cas", req->key(), req->session(), resp, [&](uint64_t rev, v1::CompareAndSetResponse* r) {
-      auto it = state_->map.find(req->key());
-      const bool exists = it != state_->map.end();
-      bool holds = false;
-      if (req->compare().has_value()) holds = exists && it->second.value() == req->compare().value();
-      else holds = (exists ? it->second.mod_revision() : 0) == req->compare().mod_revision();
-      if (exists) {
-        r->set_had_current(true);
-        *r->mutable_current() = it->second;
-      }
-      r->set_revision(rev);
-      r->set_succeeded(holds);
-      if (!holds) return;
-      if (req->delete_()) {
-        state_->map.erase(req->key());
-        return;
-      }
-      state_->SetLocked(req->key(), req->value(), rev);
-    });
+    return grpc::Status::OK;
   }
 
   grpc::Status Get(grpc::ServerContext*, const v1::GetRequest* req, v1::GetResponse* resp) override {
@@ -192,15 +214,66 @@ class FakeKvCluster::KvService final : public v1::KV::Service {
   }
 
  private:
+  grpc::Status DoPut(const v1::PutRequest& req, v1::PutResponse* resp, std::optional<KvHint>* hint, bool streamed) {
+    return Write(hint, streamed, "put", req.key(), req.session(), resp, [&](uint64_t rev, v1::PutResponse* r) {
+      auto it = state_->map.find(req.key());
+      if (it != state_->map.end()) {
+        r->set_had_previous(true);
+        *r->mutable_previous() = it->second;
+      }
+      state_->SetLocked(req.key(), req.value(), rev);
+      r->set_revision(rev);
+    });
+  }
+
+  grpc::Status DoDelete(const v1::DeleteRequest& req, v1::DeleteResponse* resp, std::optional<KvHint>* hint,
+                        bool streamed) {
+    return Write(hint, streamed, "delete", req.key(), req.session(), resp, [&](uint64_t rev, v1::DeleteResponse* r) {
+      auto it = state_->map.find(req.key());
+      if (it != state_->map.end()) {
+        r->set_deleted(true);
+        *r->mutable_previous() = it->second;
+        state_->map.erase(it);
+      }
+      r->set_revision(rev);
+    });
+  }
+
+  grpc::Status DoCas(const v1::CompareAndSetRequest& req, v1::CompareAndSetResponse* resp,
+                     std::optional<KvHint>* hint, bool streamed) {
+    if (req.compare().target_case() == v1::Compare::TARGET_NOT_SET) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no compare");
+    }
+    return Write(hint, streamed, "cas", req.key(), req.session(), resp, [&](uint64_t rev, v1::CompareAndSetResponse* r) {
+      auto it = state_->map.find(req.key());
+      const bool exists = it != state_->map.end();
+      bool holds = false;
+      if (req.compare().has_value()) holds = exists && it->second.value() == req.compare().value();
+      else holds = (exists ? it->second.mod_revision() : 0) == req.compare().mod_revision();
+      if (exists) {
+        r->set_had_current(true);
+        *r->mutable_current() = it->second;
+      }
+      r->set_revision(rev);
+      r->set_succeeded(holds);
+      if (!holds) return;
+      if (req.delete_()) {
+        state_->map.erase(req.key());
+        return;
+      }
+      state_->SetLocked(req.key(), req.value(), rev);
+    });
+  }
+
   // A write of `op` on this member: scripted fault, not the leader, a
-  // malformed key, or ApplyLocked.
+  // malformed key, or ApplyLocked. `hint` gets the leader a refusal names.
   template <typename Response, typename Apply>
-  grpc::Status Write(grpc::ServerContext* ctx, const char* op, const std::string& key,
+  grpc::Status Write(std::optional<KvHint>* hint, bool streamed, const char* op, const std::string& key,
                      const v1::WriteSession& session, Response* resp, const Apply& apply) {
     std::lock_guard lock(state_->mu);
     KvMember& m = state_->members[id_ - 1];
     m.writes++;
-    state_->write_log.push_back(KvWriteSeen{id_, op, session.client_id(), session.sequence()});
+    state_->write_log.push_back(KvWriteSeen{id_, op, session.client_id(), session.sequence(), streamed});
     if (!m.write_faults.empty()) {
       const KvWriteFault f = m.write_faults.front();
       m.write_faults.pop_front();
@@ -208,14 +281,12 @@ class FakeKvCluster::KvService final : public v1::KV::Service {
         Response lost;
         (void)state_->ApplyLocked(session, &lost, apply);
       }
-      if (f.code == grpc::StatusCode::UNAVAILABLE && f.hint == FaultHint::kLeader) state_->AddKvHint(ctx);
-      if (f.code == grpc::StatusCode::UNAVAILABLE && f.hint == FaultHint::kLeaderless) {
-        ctx->AddTrailingMetadata(rpc::kLeaderIdKey, "0");
-      }
+      if (f.code == grpc::StatusCode::UNAVAILABLE && f.hint == FaultHint::kLeader) *hint = state_->LeaderHintLocked();
+      if (f.code == grpc::StatusCode::UNAVAILABLE && f.hint == FaultHint::kLeaderless) *hint = KvHint{};
       return grpc::Status(f.code, "fake fault");
     }
     if (state_->kv_leader != id_) {
-      state_->AddKvHint(ctx);
+      *hint = state_->LeaderHintLocked();
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "not the KV leader");
     }
     if (key.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty key");

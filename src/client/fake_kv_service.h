@@ -6,7 +6,9 @@
 // leader, which tests may set apart from the KV leader, as in replogd). A
 // member that does not lead the KV group answers writes UNAVAILABLE with the
 // KV leader's id and address in trailing metadata (kv.proto); reads are
-// served by every member. Every write is a revision (1, 2, ...).
+// served by every member. Every write is a revision (1, 2, ...). WriteStream
+// answers each request in turn, as the unary writes would, with the error
+// and the hint in the response.
 //
 // Write sessions as kv.proto says: a write with a client id applies only
 // when its sequence is the client's next (0 for a new client); one below it
@@ -49,6 +51,7 @@ struct KvWriteSeen {
   std::string op;  // "put", "delete", "cas"
   uint64_t client_id = 0;
   uint64_t sequence = 0;
+  bool streamed = false;  // a request on a WriteStream, not a call
 };
 
 class FakeKvCluster {

@@ -6,10 +6,21 @@
 
 namespace replog {
 
-AsyncKvWrite::AsyncKvWrite(const AsyncEnv& env, KvWriteRetry retry, AsyncKvWriteCall call)
-    : AsyncKvOp(env, std::move(retry), std::move(call)) {}
+AsyncKvWrite::AsyncKvWrite(const AsyncEnv& env, KvWriteStreams* streams, KvWriteRetry retry, AsyncKvWriteCall call)
+    : AsyncKvOp(env, std::move(retry), std::move(call)), streams_(call_.stream_request ? streams : nullptr) {}
 
 void AsyncKvWrite::RunOther(const Step& send) {
+  if (streams_ != nullptr) {
+    if (IsCancelled()) return Finish(retry_.Cancelled(false));
+    // `done` may run before Send returns, on another thread: nothing of
+    // `this` is touched after it. A client that is shutting down has closed
+    // its streams (~KvClient) and is cancelling this operation.
+    if (!streams_->Send(send.target, call_.stream_request(send.session), send.timeout_ns,
+                        [this](KvStreamAttempt a) { OnStreamAttemptDone(std::move(a)); })) {
+      Finish(retry_.Cancelled(false));
+    }
+    return;
+  }
   ctx_ = NewContext(send.timeout_ns);
   if (ctx_ == nullptr) return Finish(retry_.Cancelled(false));
   target_ = send.target;
@@ -22,7 +33,18 @@ void AsyncKvWrite::RunOther(const Step& send) {
 }
 
 void AsyncKvWrite::OnAttemptDone(const grpc::Status& status) {
-  KvWriteAttempt a = ReadKvWriteAttempt(status, *ctx_, target_, call_.op);
+  Attempted(ReadKvWriteAttempt(status, *ctx_, target_, call_.op));
+}
+
+void AsyncKvWrite::OnStreamAttemptDone(KvStreamAttempt a) {
+  if (a.cls == AttemptClass::kOk) call_.stream_answer(std::move(a.response));
+  Attempted(KvWriteAttempt{.address = a.address,
+                           .cls = a.cls,
+                           .status = FromGrpc(a.status, call_.op + " to " + a.address),
+                           .hint = a.hint});
+}
+
+void AsyncKvWrite::Attempted(const KvWriteAttempt& a) {
   // An answer that settles the write stands; any other is cut short.
   if (IsCancelled() && a.cls != AttemptClass::kOk && a.cls != AttemptClass::kFinal) {
     return Finish(retry_.Cancelled(a.cls == AttemptClass::kUnknown));

@@ -3,8 +3,9 @@
 // The operations behind KvClient::PutAsync and GetAsync (kv_client.h):
 // AsyncKvWrite carries out the steps of one KvWriteRetry, AsyncKvRead those
 // of one KvReadRetry (kv_retry.h), on the means AsyncOp gives them
-// (async_op.h): KV RPCs on gRPC's callback API, discovery rounds likewise,
-// backoff on a grpc::Alarm. The RPC itself (which method, its request and
+// (async_op.h): KV RPCs on gRPC's callback API, or for a write each attempt
+// a request on the client's write stream to the member (KvWriteStreams),
+// discovery rounds on the callback API, backoff on a grpc::Alarm. The RPC itself (which method, its request and
 // response) is the caller's, as for the blocking calls (KvClient::WriteCall,
 // ReadCall), so that any write or read can run this way. Internal to the
 // client library; threads as AsyncOp.
@@ -17,6 +18,7 @@
 
 #include "client/async_op.h"
 #include "client/kv_retry.h"
+#include "client/kv_write_streams.h"
 #include "replog/v1/kv.grpc.pb.h"
 
 namespace replog {
@@ -35,6 +37,11 @@ struct AsyncKvWriteCall {
   // Receives the outcome once: OK (the last attempt's response is the
   // result) or the error, and how the attempts went.
   std::function<void(const common::Status& status, const WriteInfo& info)> finish;
+  // For attempts on a write stream (both set, or neither: calls only): the
+  // stream request of one attempt with `session` set, and the answer of the
+  // attempt that succeeded, taken before `finish`.
+  std::function<v1::KvWriteRequest(const v1::WriteSession& session)> stream_request;
+  std::function<void(v1::KvWriteResponse answer)> stream_answer;
 };
 
 // What an asynchronous read is to AsyncKvRead.
@@ -89,14 +96,20 @@ class AsyncKvOp : public AsyncOp {
 class AsyncKvWrite final : public AsyncKvOp<KvWriteRetry, AsyncKvWriteCall> {
  public:
   // A cancelled write finishes with KvWriteRetry::Cancelled() unless an
-  // answer it already had says more.
-  AsyncKvWrite(const AsyncEnv& env, KvWriteRetry retry, AsyncKvWriteCall call);
+  // answer it already had says more. Its attempts go on `streams` when it
+  // is not nullptr and `call` has the stream functions, else they are
+  // calls; `streams` outlives the operation.
+  AsyncKvWrite(const AsyncEnv& env, KvWriteStreams* streams, KvWriteRetry retry, AsyncKvWriteCall call);
 
  private:
   void RunOther(const Step& send) override;  // kSend
   void OnAttemptDone(const grpc::Status& status);
+  void OnStreamAttemptDone(KvStreamAttempt a);
+  // How an attempt ended, either way.
+  void Attempted(const KvWriteAttempt& a);
   void Deliver() override;
 
+  KvWriteStreams* const streams_;
   grpc::ClientContext* ctx_ = nullptr;  // of the attempt in flight (AsyncOp owns it)
   std::string target_;                  // of the attempt in flight
 };

@@ -31,11 +31,18 @@ using testing::KvWriteSeen;
 using testing::MustConnect;
 using testing::Options;
 
-// The two ways to put and get, which follow the same rules.
-enum class KvPath { kSync, kAsync };
+// The ways to put and get, which follow the same rules: blocking calls, and
+// asynchronous ones whose writes ride a write stream (the default) or make
+// a call each.
+enum class KvPath { kSync, kAsync, kAsyncUnary };
 
 std::string PathName(const ::testing::TestParamInfo<KvPath>& info) {
-  return info.param == KvPath::kSync ? "Blocking" : "Async";
+  switch (info.param) {
+    case KvPath::kSync: return "Blocking";
+    case KvPath::kAsync: return "Async";
+    case KvPath::kAsyncUnary: return "AsyncUnary";
+  }
+  return "?";
 }
 
 // The result an asynchronous call hands its callback, waited for. A second
@@ -55,6 +62,12 @@ class Awaited {
 
 class KvPathTest : public ::testing::TestWithParam<KvPath> {
  protected:
+  // testing::Options, with the path's kind of asynchronous writes.
+  KvClientOptions PathOptions(const FakeKvCluster& fake, uint64_t first) {
+    KvClientOptions o = Options(fake, first, &clock_);
+    o.pipelined_writes = GetParam() != KvPath::kAsyncUnary;
+    return o;
+  }
   Result<PutResult> Put(KvClient& client, const std::string& key, const std::string& value) {
     if (GetParam() == KvPath::kSync) return client.Put(key, value);
     Awaited<PutResult> out;
@@ -72,11 +85,12 @@ class KvPathTest : public ::testing::TestWithParam<KvPath> {
   common::ManualClock clock_;  // backoff costs no real time
 };
 
-INSTANTIATE_TEST_SUITE_P(BlockingAndAsync, KvPathTest, ::testing::Values(KvPath::kSync, KvPath::kAsync), PathName);
+INSTANTIATE_TEST_SUITE_P(BlockingAndAsync, KvPathTest,
+                         ::testing::Values(KvPath::kSync, KvPath::kAsync, KvPath::kAsyncUnary), PathName);
 
 TEST_P(KvPathTest, PutThenGetReturnTheValue) {
   FakeKvCluster fake(3);
-  auto client = MustConnect(Options(fake, 1, &clock_));
+  auto client = MustConnect(PathOptions(fake, 1));
   auto put = Put(*client, "k", "v");
   ASSERT_TRUE(put.has_value()) << put.status().ToString();
   EXPECT_EQ(put->revision, 1u);
@@ -98,7 +112,7 @@ TEST_P(KvPathTest, PutThenGetReturnTheValue) {
 TEST_P(KvPathTest, WriteFollowsTheNotLeaderHint) {
   FakeKvCluster fake(3);
   fake.SetKvLeader(2);
-  auto client = MustConnect(Options(fake, 1, &clock_));
+  auto client = MustConnect(PathOptions(fake, 1));
   auto r = Put(*client, "k", "v");
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_EQ(r->write.leader_address, fake.address(2));
@@ -114,7 +128,7 @@ TEST_P(KvPathTest, WriteFollowsTheNotLeaderHint) {
 
 TEST_P(KvPathTest, WriteRetriesAfterUnavailableFromALeaderlessMember) {
   FakeKvCluster fake(3);
-  auto client = MustConnect(Options(fake, 1, &clock_));
+  auto client = MustConnect(PathOptions(fake, 1));
   ASSERT_TRUE(Put(*client, "warm", "up").has_value());  // learns the leader (1)
   fake.AddWriteFault(1, KvWriteFault{.code = grpc::StatusCode::UNAVAILABLE, .hint = FaultHint::kLeaderless});
   auto r = Put(*client, "k", "v");
@@ -128,7 +142,7 @@ TEST_P(KvPathTest, WriteRetriesAfterUnavailableFromALeaderlessMember) {
 TEST_P(KvPathTest, ReadRetriesOnAnotherMemberAfterUnavailable) {
   FakeKvCluster fake(3);
   fake.Put("k", "v");
-  auto client = MustConnect(Options(fake, 1, &clock_));
+  auto client = MustConnect(PathOptions(fake, 1));
   for (uint64_t id = 1; id <= 3; id++) fake.AddReadFault(id, grpc::StatusCode::UNAVAILABLE);
   auto g = Get(*client, "k");
   ASSERT_TRUE(g.has_value()) << g.status().ToString();
@@ -138,7 +152,7 @@ TEST_P(KvPathTest, ReadRetriesOnAnotherMemberAfterUnavailable) {
 
 TEST_P(KvPathTest, UnknownOutcomeRetriesWithTheSameSession) {
   FakeKvCluster fake(3);
-  auto client = MustConnect(Options(fake, 1, &clock_));
+  auto client = MustConnect(PathOptions(fake, 1));
   ASSERT_TRUE(Put(*client, "warm", "up").has_value());
   fake.AddWriteFault(1, KvWriteFault{.code = grpc::StatusCode::DEADLINE_EXCEEDED, .apply_first = true});
   auto r = Put(*client, "k", "v");
@@ -158,7 +172,7 @@ TEST_P(KvPathTest, UnknownOutcomeRetriesWithTheSameSession) {
 TEST_P(KvPathTest, NoLeaderUntilTheDeadlineIsUnavailableSayingNotApplied) {
   FakeKvCluster fake(3);
   fake.SetKvLeader(0);
-  KvClientOptions o = Options(fake, 1, &clock_);
+  KvClientOptions o = PathOptions(fake, 1);
   o.deadline_ms = 300;
   auto client = MustConnect(o);
   auto r = Put(*client, "k", "v");
@@ -172,7 +186,7 @@ TEST_P(KvPathTest, NoLeaderUntilTheDeadlineIsUnavailableSayingNotApplied) {
 
 TEST_P(KvPathTest, UnknownOutcomeAtTheDeadlineIsDeadlineExceeded) {
   FakeKvCluster fake(1);
-  KvClientOptions o = Options(fake, 1, &clock_);
+  KvClientOptions o = PathOptions(fake, 1);
   o.deadline_ms = 300;
   auto client = MustConnect(o);
   fake.AddWriteFault(1, KvWriteFault{.code = grpc::StatusCode::DEADLINE_EXCEEDED});
@@ -192,7 +206,7 @@ TEST_P(KvPathTest, UnknownOutcomeAtTheDeadlineIsDeadlineExceeded) {
 
 TEST_P(KvPathTest, InvalidArgumentIsFinalAndKeepsTheLane) {
   FakeKvCluster fake(1);
-  auto client = MustConnect(Options(fake, 1, &clock_));
+  auto client = MustConnect(PathOptions(fake, 1));
   auto r = Put(*client, "", "v");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
@@ -218,33 +232,41 @@ TEST(KvAsyncTest, CallbackRunsOnAnotherThreadThanTheCaller) {
   EXPECT_NE(get_thread.get_future().get(), std::this_thread::get_id());
 }
 
+// On write streams (the default) and with a call each.
 TEST(KvAsyncTest, ManyConcurrentPutsUseDistinctSessionsAndApplyOnce) {
-  FakeKvCluster fake(3);
-  KvClientOptions o = Options(fake, 2, nullptr);
-  auto client = MustConnect(o);
-  constexpr size_t kCalls = 300;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::optional<Result<PutResult>>> results(kCalls);
-  size_t done = 0;
-  for (size_t i = 0; i < kCalls; i++) {
-    client->PutAsync("k" + std::to_string(i % 10), "v", [&, i](Result<PutResult> r) {
-      std::lock_guard lock(mu);
-      ASSERT_FALSE(results[i].has_value()) << "second callback of call " << i;
-      results[i].emplace(std::move(r));
-      done++;
-      cv.notify_all();
-    });
+  for (bool pipelined : {true, false}) {
+    SCOPED_TRACE(pipelined ? "write streams" : "a call each");
+    FakeKvCluster fake(3);
+    KvClientOptions o = Options(fake, 2, nullptr);
+    o.pipelined_writes = pipelined;
+    auto client = MustConnect(o);
+    constexpr size_t kCalls = 300;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::optional<Result<PutResult>>> results(kCalls);
+    size_t done = 0;
+    for (size_t i = 0; i < kCalls; i++) {
+      client->PutAsync("k" + std::to_string(i % 10), "v", [&, i](Result<PutResult> r) {
+        std::lock_guard lock(mu);
+        ASSERT_FALSE(results[i].has_value()) << "second callback of call " << i;
+        results[i].emplace(std::move(r));
+        done++;
+        cv.notify_all();
+      });
+    }
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done == kCalls; });
+    std::set<std::pair<uint64_t, uint64_t>> sessions;
+    for (size_t i = 0; i < kCalls; i++) {
+      ASSERT_TRUE(results[i]->has_value()) << i << ": " << results[i]->status().ToString();
+      sessions.emplace((*results[i])->write.client_id, (*results[i])->write.sequence);
+    }
+    EXPECT_EQ(sessions.size(), kCalls);           // no (client, sequence) twice
+    EXPECT_EQ(fake.applied(), uint64_t{kCalls});  // none refused out of order
+    size_t streamed = 0;
+    for (const KvWriteSeen& w : fake.write_log()) streamed += w.streamed ? 1 : 0;
+    EXPECT_EQ(streamed, pipelined ? fake.write_log().size() : 0u);
   }
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return done == kCalls; });
-  std::set<std::pair<uint64_t, uint64_t>> sessions;
-  for (size_t i = 0; i < kCalls; i++) {
-    ASSERT_TRUE(results[i]->has_value()) << i << ": " << results[i]->status().ToString();
-    sessions.emplace((*results[i])->write.client_id, (*results[i])->write.sequence);
-  }
-  EXPECT_EQ(sessions.size(), kCalls);           // no (client, sequence) twice
-  EXPECT_EQ(fake.applied(), uint64_t{kCalls});  // none refused out of order
 }
 
 // What the callbacks of calls in flight at ~KvClient received.

@@ -12,6 +12,7 @@
 #include "client/client_internal.h"
 #include "client/discovery_round.h"
 #include "client/kv_async.h"
+#include "client/kv_write_streams.h"
 #include "client/kv_convert.h"
 #include "client/kv_retry.h"
 #include "client/members.h"
@@ -67,9 +68,15 @@ KvClient::KvClient(KvClientOptions options, std::unique_ptr<common::Clock> owned
       kv_leader_(std::make_unique<KvLeader>()),
       lanes_(options_.exactly_once ? std::make_unique<ProducerLanes>(options_.client_id_seed) : nullptr),
       backoff_seed_(options_.seed),
-      async_ops_(std::make_unique<AsyncOps>()) {}
+      async_ops_(std::make_unique<AsyncOps>()),
+      write_streams_(options_.pipelined_writes ? std::make_unique<KvWriteStreams>(*members_) : nullptr) {}
 
-KvClient::~KvClient() { async_ops_->CancelAllAndWait(); }
+KvClient::~KvClient() {
+  // The streams first: the attempts pending on them end (outcome unknown),
+  // and no operation can send another.
+  if (write_streams_ != nullptr) write_streams_->Close();
+  async_ops_->CancelAllAndWait();
+}
 
 Result<std::unique_ptr<KvClient>> KvClient::Connect(KvClientOptions options) {
   RETURN_IF_ERROR(ValidateConnection(ConnectionLimits{.bootstrap_addresses = options.bootstrap_addresses,
@@ -184,8 +191,17 @@ void KvClient::PutAsync(std::string_view key, std::string_view value, PutCallbac
           [rpc, done = std::move(done)](const common::Status& status, const WriteInfo& info) {
             if (!status.ok()) return done(status);
             done(ToPutResult(rpc->response, info));
-          }};
-  async_ops_->Start(std::make_unique<AsyncKvWrite>(AsyncEnvOf(), NewWriteRetry(call.op), std::move(call)));
+          },
+      .stream_request =
+          [rpc](const v1::WriteSession& session) {
+            v1::KvWriteRequest req;
+            *req.mutable_put() = rpc->request;
+            *req.mutable_put()->mutable_session() = session;
+            return req;
+          },
+      .stream_answer = [rpc](v1::KvWriteResponse answer) { rpc->response = std::move(*answer.mutable_put()); }};
+  async_ops_->Start(
+      std::make_unique<AsyncKvWrite>(AsyncEnvOf(), write_streams_.get(), NewWriteRetry(call.op), std::move(call)));
 }
 
 Result<DeleteResult> KvClient::Delete(std::string_view key) {

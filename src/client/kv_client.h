@@ -47,7 +47,9 @@
 // PutAsync and GetAsync are Put and Get without a waiting thread: they run
 // on gRPC's callback API (kv_async.h) and call back when done, so that one
 // thread can keep many requests in flight (replog-bench kv-put and kv-get
-// do). Both paths follow one set of rules (kv_retry.h).
+// do). PutAsync's attempts share one WriteStream per member
+// (KvClientOptions::pipelined_writes). Both paths follow one set of rules
+// (kv_retry.h).
 //
 // Threads: every method is thread-safe; many threads may share one KvClient
 // (one gRPC channel per member, a stub per call). With a ManualClock
@@ -79,6 +81,7 @@ class Backoff;
 class KvLeader;
 class KvReadRetry;
 class KvWriteRetry;
+class KvWriteStreams;
 class Members;
 class ProducerLanes;
 
@@ -123,6 +126,11 @@ struct KvClientOptions {
   common::Clock* clock = nullptr;
   // Credentials of every channel (as ClientOptions::credentials).
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // PutAsync's attempts go as requests on one KV.WriteStream per member
+  // (kv.proto) instead of a Put call each: the same retries, outcomes and
+  // errors, at less CPU per write on both sides (BENCHMARKS.md, "Pipelined
+  // KV writes"). The blocking writes always make a call.
+  bool pipelined_writes = true;
 };
 
 // How a write went, whatever it did to the map.
@@ -320,6 +328,7 @@ class KvClient {
   std::unique_ptr<ProducerLanes> lanes_;  // nullptr: exactly-once off
   std::atomic<uint64_t> backoff_seed_;
   std::unique_ptr<AsyncOps> async_ops_;
+  std::unique_ptr<KvWriteStreams> write_streams_;  // nullptr: PutAsync on unary calls
 };
 
 }  // namespace replog
