@@ -42,6 +42,9 @@ Result<std::vector<std::unique_ptr<KvClient>>> ConnectAll(const ClientBenchConfi
   o.deadline_ms = static_cast<int64_t>(c.timeout_seconds * 1000);
   o.exactly_once = c.exactly_once;
   o.pipelined_writes = c.pipelined;
+  o.read_from = c.read_from == "leader"     ? replog::ReadFrom::kLeader
+                : c.read_from == "follower" ? replog::ReadFrom::kFollower
+                                            : replog::ReadFrom::kAny;
   ASSIGN_OR_RETURN(o.credentials, replog::TlsCredentialsFromFiles(c.tls));
   const uint64_t n = c.connections == 0 ? c.clients : std::min(c.connections, c.clients);
   std::vector<std::unique_ptr<KvClient>> out;
@@ -120,6 +123,10 @@ CLI::App* AddKvGetCommand(CLI::App* app, ClientBenchConfig* config) {
       ->capture_default_str();
   AddSyncFlag(cmd, config, "Get", "GetAsync");
   cmd->add_flag("--local", config->local, "LOCAL reads (default: LINEARIZABLE)");
+  cmd->add_option("--read-from", config->read_from,
+                  "where reads go first: any (round robin over the members), leader (the KV leader), follower")
+      ->check(CLI::IsMember({"any", "leader", "follower"}))
+      ->capture_default_str();
   return cmd;
 }
 

@@ -110,6 +110,7 @@ Status RunClientLoops(const ClientBenchConfig& c, const std::string& workload, c
   if (workload == "consume") r.AddBool("follower", c.follower);
   if (workload.starts_with("kv-")) r.AddInt("keys", static_cast<int64_t>(c.keys));
   if (workload == "kv-get") r.AddStr("consistency", c.local ? "local" : "linearizable");
+  if (workload == "kv-get") r.AddStr("read_from", c.read_from);
   if (!total.first_error.empty()) r.AddStr("first_error", total.first_error);
   r.summary = std::to_string(c.clients) + " clients, batch " + std::to_string(c.batch) + " x " +
               std::to_string(c.record_size) + " B: " + Num(ops_per_s) + " ops/s, " + Num(*r.records_per_s) +

@@ -72,6 +72,9 @@ struct ClientBenchConfig {
   // at random, and LOCAL reads instead of LINEARIZABLE ones.
   uint64_t keys = 10'000;
   bool local = false;
+  // kv-get: where reads go first (KvClientOptions::read_from): "any",
+  // "leader" or "follower".
+  std::string read_from = "any";
 };
 
 // Add the subcommands and their flags to `app`; `app` and `config` must

@@ -5,13 +5,15 @@
 # bench-cluster.sh does), then,
 # RUNS times: replog-bench kv-put at each of CLIENTS (256-byte values over
 # KEYS random keys, exactly-once as the client's default), kv-get at
-# GET_CLIENTS (KEYS keys put first, LINEARIZABLE reads spread over the
-# members; LOCAL_GETS=1 adds a LOCAL run), then etcd's writes at the same
-# concurrencies and its linearizable reads at 16 clients over 10,000 keys
-# (../shared/tools/etcd-bench.sh with READS=1, same disk). Every result is a
-# JSON line in $OUT; a table of medians ends the run. Knobs (environment):
+# GET_CLIENTS (KEYS keys put first, LINEARIZABLE reads at the KV leader, as
+# etcd's reads below all go to its leader; READ_FROM=any spreads them over
+# the members; LOCAL_GETS=1 adds a LOCAL run, spread), then etcd's writes at
+# the same concurrencies and its linearizable reads at 16 clients over
+# 10,000 keys (../shared/tools/etcd-bench.sh with READS=1, same disk, its
+# load generator given the leader's endpoint only). Every result is a JSON
+# line in $OUT; a table of medians ends the run. Knobs (environment):
 # BUILD, WORK, PORT_BASE, RUNS, CLIENTS, GET_CLIENTS, KEYS, DURATION,
-# LOCAL_GETS, ETCD_BENCH (path; skipped if missing).
+# READ_FROM, LOCAL_GETS, ETCD_BENCH (path; skipped if missing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,6 +26,7 @@ GET_CLIENTS=${GET_CLIENTS:-16}
 KEYS=${KEYS:-10000}
 DURATION=${DURATION:-10}
 LOCAL_GETS=${LOCAL_GETS:-0}
+READ_FROM=${READ_FROM:-leader}
 ETCD_BENCH=${ETCD_BENCH:-$root/../shared/tools/etcd-bench.sh}
 ETCD_WORK=${ETCD_WORK:-/tmp/replog-etcd-bench}  # etcd-bench.sh reads WORK too
 OUT=${OUT:-$WORK/results.jsonl}
@@ -47,7 +50,7 @@ for run in $(seq "$RUNS"); do
   done
   for c in $GET_CLIENTS; do
     record "replog kv get linearizable C=$c" kv-get --addrs "$addrs" --clients "$c" --record-size 256 \
-      --keys "$KEYS" --seconds "$DURATION" --warmup-seconds 1
+      --keys "$KEYS" --seconds "$DURATION" --warmup-seconds 1 --read-from "$READ_FROM"
     if [ "$LOCAL_GETS" = 1 ]; then
       record "replog kv get local C=$c" kv-get --addrs "$addrs" --clients "$c" --record-size 256 \
         --keys "$KEYS" --seconds "$DURATION" --warmup-seconds 1 --local

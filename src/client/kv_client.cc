@@ -133,7 +133,8 @@ KvWriteRetry KvClient::NewWriteRetry(const std::string& op) {
 }
 
 KvReadRetry KvClient::NewReadRetry(const std::string& op) {
-  return KvReadRetry(*members_, op, DeadlineNs(), options_.attempt_timeout_ms * 1'000'000, NewBackoff());
+  return KvReadRetry(*members_, op, DeadlineNs(), options_.attempt_timeout_ms * 1'000'000, NewBackoff(),
+                     options_.read_from, options_.read_from == ReadFrom::kAny ? "" : kv_leader_->address());
 }
 
 Status KvClient::Write(WriteCall& call) {

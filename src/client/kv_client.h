@@ -33,7 +33,8 @@
 // at its deadline retires its lane (its write may still apply later).
 //
 // Reads (Get, Scan) go round robin over every member, for LINEARIZABLE and
-// LOCAL alike (followers serve both, kv.proto); a member that fails with a
+// LOCAL alike (followers serve both, kv.proto), or to the KV leader first
+// (KvClientOptions::read_from); a member that fails with a
 // retryable code (rpc_outcome.h, RetryableRead) is skipped for the next;
 // when every member failed, the client backs off, asks for the members
 // again and retries until the deadline.
@@ -131,6 +132,12 @@ struct KvClientOptions {
   // errors, at less CPU per write on both sides (BENCHMARKS.md, "Pipelined
   // KV writes"). The blocking writes always make a call.
   bool pipelined_writes = true;
+  // Where reads go first. kAny: round robin over every member. kLeader: the
+  // KV group's leader as this client's writes last found it (round robin
+  // while none is known), which saves a LINEARIZABLE read the follower's
+  // hop to the leader (BENCHMARKS.md, "Reads at the KV leader"). kFollower:
+  // round robin over the others, the leader last.
+  ReadFrom read_from = ReadFrom::kAny;
 };
 
 // How a write went, whatever it did to the map.

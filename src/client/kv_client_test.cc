@@ -231,6 +231,39 @@ TEST(KvClientTest, ReadsGoRoundRobinOverEveryMember) {
   for (uint64_t id = 1; id <= 3; id++) EXPECT_EQ(fake.reads(id), 2u) << "member " << id;
 }
 
+TEST(KvClientTest, ReadsFromTheLeaderGoToTheKvLeaderAndFromFollowersAvoidIt) {
+  FakeKvCluster fake(3);
+  fake.SetKvLeader(2);  // the log group's leader stays member 1
+  common::ManualClock clock;
+  KvClientOptions o = Options(fake, 1, &clock);
+  o.read_from = ReadFrom::kLeader;
+  auto leader_reader = MustConnect(o);
+  // No KV leader known yet: round robin.
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(leader_reader->Get("k").has_value());
+  for (uint64_t id = 1; id <= 3; id++) EXPECT_EQ(fake.reads(id), 1u) << "member " << id;
+  ASSERT_TRUE(leader_reader->Put("k", "v").has_value());  // learns the KV leader
+  for (int i = 0; i < 4; i++) {
+    auto g = leader_reader->Get("k");
+    ASSERT_TRUE(g.has_value()) << g.status().ToString();
+    EXPECT_EQ(g->served_by, fake.address(2));
+  }
+  EXPECT_EQ(fake.reads(2), 5u);
+  // Refused there, it goes on to another member.
+  fake.AddReadFault(2, grpc::StatusCode::UNAVAILABLE);
+  auto moved = leader_reader->Get("k");
+  ASSERT_TRUE(moved.has_value()) << moved.status().ToString();
+  EXPECT_NE(moved->served_by, fake.address(2));
+
+  o.read_from = ReadFrom::kFollower;
+  auto follower_reader = MustConnect(o);
+  ASSERT_TRUE(follower_reader->Put("k2", "v").has_value());
+  for (int i = 0; i < 4; i++) {
+    auto g = follower_reader->Get("k2");
+    ASSERT_TRUE(g.has_value()) << g.status().ToString();
+    EXPECT_NE(g->served_by, fake.address(2));
+  }
+}
+
 TEST(KvClientTest, ReadRetriesOnAnotherMemberAfterUnavailable) {
   FakeKvCluster fake(3);
   common::ManualClock clock;

@@ -194,16 +194,27 @@ KvWriteRetry::Step KvWriteRetry::Done(Status status, ProducerLanes::End lane_end
 }
 
 KvReadRetry::KvReadRetry(Members& members, std::string op, int64_t deadline_ns, int64_t attempt_timeout_ns,
-                         Backoff backoff)
+                         Backoff backoff, ReadFrom from, std::string leader)
     : members_(members),
       op_(std::move(op)),
       deadline_ns_(deadline_ns),
       attempt_timeout_ns_(attempt_timeout_ns),
       backoff_(std::move(backoff)),
+      from_(from),
+      leader_(std::move(leader)),
       last_(common::UnavailableError(op_ + ": no member answered in time")) {}
 
 KvReadRetry::Step KvReadRetry::Start(int64_t now_ns) {
   order_ = members_.ReadOrder(ReadFrom::kAny);
+  // The KV leader is not the log's, which ReadOrder knows: place it here.
+  auto it = std::find(order_.begin(), order_.end(), leader_);
+  if (from_ != ReadFrom::kAny && it != order_.end()) {
+    if (from_ == ReadFrom::kLeader) {
+      std::rotate(order_.begin(), it, it + 1);
+    } else {
+      std::rotate(it, it + 1, order_.end());
+    }
+  }
   next_ = 0;
   return Next(now_ns);
 }

@@ -153,8 +153,11 @@ class KvReadRetry {
 
   // A read named `op` ("get", "scan") over the members in read order, to
   // finish by deadline_ns, each attempt bounded by attempt_timeout_ns.
-  // `members` must outlive this.
-  KvReadRetry(Members& members, std::string op, int64_t deadline_ns, int64_t attempt_timeout_ns, Backoff backoff);
+  // `leader` (the KV group's, "" when unknown) goes first with
+  // ReadFrom::kLeader and last with kFollower; kAny takes the members round
+  // robin. `members` must outlive this.
+  KvReadRetry(Members& members, std::string op, int64_t deadline_ns, int64_t attempt_timeout_ns, Backoff backoff,
+              ReadFrom from = ReadFrom::kAny, std::string leader = "");
 
   // The first step.
   Step Start(int64_t now_ns);
@@ -183,6 +186,8 @@ class KvReadRetry {
   const int64_t deadline_ns_;
   const int64_t attempt_timeout_ns_;
   Backoff backoff_;
+  const ReadFrom from_;
+  const std::string leader_;
   std::vector<std::string> order_;  // this round's members
   size_t next_ = 0;
   std::string sent_;  // the member of the attempt in flight
