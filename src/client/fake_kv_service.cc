@@ -244,7 +244,7 @@ class FakeKvCluster::KvService final : public v1::KV::Service {
     if (req.compare().target_case() == v1::Compare::TARGET_NOT_SET) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no compare");
     }
-    return Write(hint, streamed, "cas", req.key(), req.session(), resp, [&](uint64_t rev, v1::CompareAndSetResponse* r) {
+    auto apply = [&](uint64_t rev, v1::CompareAndSetResponse* r) {
       auto it = state_->map.find(req.key());
       const bool exists = it != state_->map.end();
       bool holds = false;
@@ -262,7 +262,8 @@ class FakeKvCluster::KvService final : public v1::KV::Service {
         return;
       }
       state_->SetLocked(req.key(), req.value(), rev);
-    });
+    };
+    return Write(hint, streamed, "cas", req.key(), req.session(), resp, apply);
   }
 
   // A write of `op` on this member: scripted fault, not the leader, a
