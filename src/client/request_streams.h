@@ -21,8 +21,9 @@
 //     hint (the answer is the member's, so UNAVAILABLE is kNotApplied);
 //   - the stream ended before the answer: kNotApplied when the request never
 //     left (still queued, or no connection could be made) or the member
-//     refused the stream (UNAVAILABLE with its hint: it ends a stream with
-//     an error only before reading a request); kFinal when the call was not
+//     ended the stream refusing (UNAVAILABLE with its hint: at its start, or
+//     at shutdown once every request it read was answered, so one still
+//     unanswered was never read); kFinal when the call was not
 //     allowed (UNAUTHENTICATED, PERMISSION_DENIED, UNIMPLEMENTED); else
 //     kUnknown, whatever gRPC's code (a broken connection, a cancel, a
 //     message over a limit), and for a stream that ended OK unanswered;
@@ -69,11 +70,12 @@ inline int64_t SteadyNs() {
 }
 
 // The class of an attempt whose stream ended with `status` (and `hint`)
-// before its answer. The member ends a stream with an error only before
-// reading any request (refused: UNAVAILABLE with its hint; or the call was
-// not allowed), so any other error, gRPC's (a broken connection, a message
-// over a limit, a cancel), may have come after the member got a written
-// request: unknown. One that never left is not applied.
+// before its answer. The member ends a stream with an error of its own only
+// to refuse it (UNAVAILABLE with its hint: at its start, or at shutdown
+// after answering every request it read) or when the call was not allowed,
+// so any other error, gRPC's (a broken connection, a message over a limit,
+// a cancel), may have come after the member got a written request: unknown.
+// One that never left is not applied.
 inline AttemptClass ClassifyStreamEnd(const grpc::Status& status, const LeaderHint& hint, bool written) {
   if (!written || NeverSent(status)) return AttemptClass::kNotApplied;
   switch (status.error_code()) {
