@@ -1,6 +1,8 @@
 #include "server/kv_membership.h"
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <map>
 #include <utility>
 
@@ -36,7 +38,10 @@ void KvMembership::Start() {
   });
 }
 
-void KvMembership::Stop() { thread_.Stop(); }
+void KvMembership::Stop() {
+  stopping_.store(true);
+  thread_.Stop();
+}
 
 std::string KvMembership::ReconcileOnce() {
   const raft::NodeStatus kv = kv_node_.GetStatus();
@@ -73,9 +78,15 @@ std::string KvMembership::ReconcileOnce() {
     what = "remove member " + std::to_string(id);
   }
   if (cc.changes.empty()) return "";
-  common::Status s = kv_node_.ChangeMembership(std::move(cc), std::move(addresses),
-                                               options_.change_timeout_ms * 1'000'000)
-                         .get();
+  std::future<common::Status> change =
+      kv_node_.ChangeMembership(std::move(cc), std::move(addresses), options_.change_timeout_ms * 1'000'000);
+  // A member that shuts down does not wait for the outcome (Stop): the
+  // change commits or not without this thread, and the KV leader that
+  // follows reconciles again.
+  while (change.wait_for(std::chrono::milliseconds(kStopPollMs)) != std::future_status::ready) {
+    if (stopping_.load()) return what + ": outcome not awaited (stopping)";
+  }
+  const common::Status s = change.get();
   return what + (s.ok() ? ": done" : ": " + s.ToString());
 }
 

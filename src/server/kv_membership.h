@@ -24,8 +24,9 @@
 // (DurableStorage::BootstrapAt).
 //
 // Threads: one of its own ("kv-members"); a change blocks it until applied
-// or timed out.
+// or timed out, or until Stop.
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -52,7 +53,11 @@ class KvMembership {
   ~KvMembership() { Stop(); }
 
   void Start();
-  // Waits for a change in flight. Call before either node shuts down.
+  // Returns within 20 ms (kStopPollMs) once the thread's call has returned; a change
+  // in flight is left to the KV node, its outcome not awaited (a member
+  // that shuts down, removed from the cluster, must not wait
+  // change_timeout_ms for a KV group that lost its leader). Call before
+  // either node shuts down. Idempotent.
   void Stop();
 
   // One look (what the thread does every check_ms): the change it proposed
@@ -61,9 +66,12 @@ class KvMembership {
   std::string ReconcileOnce();
 
  private:
+  static constexpr int64_t kStopPollMs = 20;
+
   raft::Node& log_node_;
   raft::Node& kv_node_;
   const KvMembershipOptions options_;
+  std::atomic<bool> stopping_{false};
   common::Periodic thread_;
 };
 

@@ -1,7 +1,9 @@
 #include "server/kv_membership.h"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -84,6 +86,40 @@ TEST(KvMembershipTest, OnlyTheKvLeaderActs) {
   KvMembership follower(log.node(other), kv.node(other));
   EXPECT_EQ(follower.ReconcileOnce(), "");
   EXPECT_FALSE(Has(kv.node(kv_leader).GetStatus().conf_state.learners, 4));
+}
+
+// A member removed from the cluster stops its follower at shutdown: that
+// must not wait out a KV change that cannot commit (here its leader is cut
+// off from the other KV members).
+TEST(KvMembershipTest, StopDoesNotWaitForAChangeThatCannotCommit) {
+  TestCluster log(3);
+  TestCluster kv(3);
+  log.AddMember(4, true);
+  ASSERT_TRUE(log.Start(4).ok());
+  const NodeId log_leader = log.WaitForLeader({4});
+  const NodeId kv_leader = kv.WaitForLeader();
+  ASSERT_NE(log_leader, raft::kNoNode);
+  ASSERT_NE(kv_leader, raft::kNoNode);
+  raft::ConfChange add;
+  add.changes.push_back({raft::ConfChangeType::kAddLearner, 4});
+  ASSERT_TRUE(log.node(log_leader).ChangeMembership(add, {{4, TestCluster::Address(4)}}).get().ok());
+  ASSERT_TRUE(log.WaitUntil([&] { return Has(log.node(kv_leader).GetStatus().conf_state.learners, 4); }));
+
+  kv.net().Isolate(kv_leader);
+  const uint64_t before = kv.node(kv_leader).GetStatus().last_index;
+  KvMembership follower(log.node(kv_leader), kv.node(kv_leader), {.check_ms = 5, .change_timeout_ms = 60'000});
+  follower.Start();
+  // The change to add member 4 is in the leader's log and cannot commit.
+  const auto proposed_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (kv.node(kv_leader).GetStatus().last_index == before && std::chrono::steady_clock::now() < proposed_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GT(kv.node(kv_leader).GetStatus().last_index, before) << "no change was proposed";
+  const auto start = std::chrono::steady_clock::now();
+  follower.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_FALSE(Has(kv.node(kv_leader).GetStatus().conf_state.learners, 4));
+  kv.net().Heal();
 }
 
 }  // namespace
