@@ -84,8 +84,8 @@ void AddStorageFlags(CLI::App* storage, bench::BenchConfig* c, bool* no_prealloc
       ->check(CLI::Range(1, 64));
   storage->add_option("--retain-bytes", c->retain_bytes,
                       "sync, group: after each Sync, purge the oldest entries beyond this many bytes of entry "
-                      "records, as a node that snapshots and compacts does; the log is first filled past this and purged "
-                      "back, so the run starts in that steady state (0: the log only grows)")
+                      "records, as a node that snapshots and compacts does; the log is first filled past this and "
+                      "purged back, so the run starts in that steady state (0: the log only grows)")
       ->transform(CLI::AsSizeValue(false));
   storage->add_flag("--keep", c->keep, "keep the logs and baseline files of write workloads");
   storage->add_flag("--metrics", c->metrics, "Options::metrics on: each fdatasync is timed into a histogram");

@@ -50,25 +50,6 @@ CacheDrop DropPageCache(const std::string& dir) {
   return DropFiles(paths);
 }
 
-CacheDrop RefillThenDrop(const std::vector<FileExtent>& files) {
-  constexpr uint64_t kChunk = 1 << 20;
-  std::vector<char> buf(kChunk);
-  std::vector<std::string> paths;
-  for (const FileExtent& f : files) {
-    paths.push_back(f.path);
-    Fd fd(::open(f.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) break;  // DropFiles reports it
-    for (uint64_t pos = 0; pos < f.data_end;) {
-      ssize_t got = ::pread(fd.get(), buf.data(), std::min(kChunk, f.data_end - pos), static_cast<off_t>(pos));
-      if (got <= 0) break;  // read errors show in the measured read that follows
-      pos += static_cast<uint64_t>(got);
-    }
-  }
-  CacheDrop r = DropFiles(paths);
-  if (r.ok) r.detail = "refilled, then " + r.detail;
-  return r;
-}
-
 CacheDrop DropFiles(const std::vector<std::string>& paths) {
   CacheDrop r;
   auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));

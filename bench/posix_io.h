@@ -63,17 +63,6 @@ struct FileExtent {
 // file backwards from its end until it finds data.
 Result<std::vector<FileExtent>> LogExtents(const std::string& dir);
 
-// Reads each file's data (files[i].data_end bytes) into the page cache,
-// then drops the files' pages (DropFiles) and returns at once. A cold read
-// that follows at once allocates its page cache from the pages just freed,
-// as the second of two cold reads in a row does. On this VM that matters:
-// free memory the kernel has reported to the hypervisor (free page
-// reporting, after a second or two) costs a fault on its first touch, and
-// a plain read() of 1 GiB into such pages took twice the system time
-// (BENCHMARKS.md, "cold reads and free page reporting"). The read errors
-// of the refill are ignored: the measured read meets them.
-CacheDrop RefillThenDrop(const std::vector<FileExtent>& files);
-
 // Fields of /proc/self/status in KiB (-1 when missing).
 struct Memory {
   int64_t rss_kb = -1;       // VmRSS

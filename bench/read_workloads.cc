@@ -50,6 +50,28 @@ std::string DropText(const CacheDrop& d) {
   return d.ok ? "cold cache (" + d.detail + ")" : "NOT COLD (" + d.detail + ")";
 }
 
+// Reads the log's .log files once as the plain read() baseline does, then
+// drops their pages (DropFiles) and returns at once. A cold read that
+// follows at once allocates its page cache from the pages just freed, as
+// the second of two cold reads in a row does. On this VM that matters:
+// memory freed a second or two earlier (reported to the hypervisor, we
+// think) costs a fault on its first touch, and a plain read() of 1 GiB into
+// such pages took twice the system time (BENCHMARKS.md, "Cold reads and
+// free page reporting").
+CacheDrop RefillThenDrop(const BenchEnv& env, const ColdLog& cold) {
+  Result<BaselineResult> refill = RunSeqReadBaseline(env.clock, cold.files);
+  std::vector<std::string> paths;
+  for (const FileExtent& f : cold.files) paths.push_back(f.path);
+  CacheDrop d = DropFiles(paths);
+  if (!refill.has_value()) {
+    d.ok = false;
+    d.detail = "refill: " + refill.error().ToString();
+  } else if (d.ok) {
+    d.detail = "refilled, then " + d.detail;
+  }
+  return d;
+}
+
 Result<ColdLog> PrepareColdLog(const BenchEnv& env) {
   const BenchConfig& c = env.config;
   BuildSpec spec;
@@ -70,7 +92,7 @@ Result<ColdLog> PrepareColdLog(const BenchEnv& env) {
 // Entry(i) of uniformly random indexes for --seconds.
 Status MeasureRandomReads(const BenchEnv& env, const ColdLog& cold, ReadRun* run) {
   ASSIGN_OR_RETURN(std::unique_ptr<storage::SegmentedLog> log, TimedOpen(env, cold.built.dir, &run->open_ms));
-  run->drop = RefillThenDrop(cold.files);
+  run->drop = RefillThenDrop(env, cold);
   std::mt19937_64 rng(env.config.seed);
   std::uniform_int_distribution<uint64_t> pick(log->first_index(), log->last_index());
   run->latency.Reserve(1 << 16);
@@ -123,7 +145,7 @@ Result<uint64_t> SeqChunkWithForEach(const storage::SegmentedLog& log, uint64_t 
 Status MeasureSeqReads(const BenchEnv& env, const ColdLog& cold, ReadRun* run) {
   const bool for_each = env.config.read_api == "for-each";
   ASSIGN_OR_RETURN(std::unique_ptr<storage::SegmentedLog> log, TimedOpen(env, cold.built.dir, &run->open_ms));
-  run->drop = RefillThenDrop(cold.files);
+  run->drop = RefillThenDrop(env, cold);
   const uint64_t last = log->last_index();
   uint64_t lo = log->first_index();
   const double cpu0 = ThreadCpuSeconds();
@@ -178,7 +200,7 @@ Status RunReadRandom(const BenchEnv& env, Report* r) {
   ASSIGN_OR_RETURN(ColdLog cold, PrepareColdLog(env));
   ReadRun run;
   RETURN_IF_ERROR(MeasureRandomReads(env, cold, &run));
-  const CacheDrop base_drop = RefillThenDrop(cold.files);
+  const CacheDrop base_drop = RefillThenDrop(env, cold);
   const uint64_t record_bytes = EntryRecordBytes(c.record_size);
   ASSIGN_OR_RETURN(BaselineResult base, RunRandomReadBaseline(env.clock, cold.files, record_bytes, c.seconds, c.seed));
 
@@ -209,7 +231,7 @@ Status RunReadSeq(const BenchEnv& env, Report* r) {
   ASSIGN_OR_RETURN(ColdLog cold, PrepareColdLog(env));
   ReadRun run;
   RETURN_IF_ERROR(MeasureSeqReads(env, cold, &run));
-  const CacheDrop base_drop = RefillThenDrop(cold.files);
+  const CacheDrop base_drop = RefillThenDrop(env, cold);
   const double base_cpu0 = ThreadCpuSeconds();
   ASSIGN_OR_RETURN(BaselineResult base, RunSeqReadBaseline(env.clock, cold.files));
   const double base_cpu = ThreadCpuSeconds() - base_cpu0;

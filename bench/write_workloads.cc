@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
-#include <span>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 
 #include "bench/baseline.h"
@@ -234,6 +234,11 @@ std::optional<double> PerSync(uint64_t v, uint64_t syncs) {
   return static_cast<double>(v) / static_cast<double>(syncs);
 }
 
+// Process CPU per measured operation, in microseconds.
+double CpuUsPerOp(const WriteRun& run, const WriteTotals& t) {
+  return run.cpu_seconds * 1e6 / static_cast<double>(std::max<uint64_t>(1, t.ops));
+}
+
 void FillWriteReport(const BenchConfig& c, bool sync, const WriteRun& run, const WriteTotals& t,
                      const Baselines& b, double open_ms, Report* r) {
   const double s = t.seconds;
@@ -246,7 +251,7 @@ void FillWriteReport(const BenchConfig& c, bool sync, const WriteRun& run, const
   r->ratio = c.workload == "sync" ? t.ops_per_s / b.faster().ops_per_s : *r->mb_per_s / b.faster().mb_per_s;
   r->AddNum("ops_per_s", t.ops_per_s);
   r->AddNum("mean_us", run.latency.Summarize().mean_us);
-  r->AddNum("cpu_us_per_op", run.cpu_seconds * 1e6 / static_cast<double>(std::max<uint64_t>(1, t.ops)));
+  r->AddNum("cpu_us_per_op", CpuUsPerOp(run, t));
   r->AddInt("engine_syncs", static_cast<int64_t>(t.syncs));
   r->AddInt("engine_write_rounds", static_cast<int64_t>(run.after.write_rounds - run.before.write_rounds));
   r->AddInt("engine_bytes_written", static_cast<int64_t>(t.bytes));
@@ -264,9 +269,8 @@ std::string WriteSummary(const BenchConfig& c, bool sync, const WriteRun& run, c
                          const Baselines& b, const Report& r) {
   const LatencySummary lat = run.latency.Summarize();
   const std::string ratio = "ratio " + Num(*r.ratio, 2) + " of " + (b.overwrite_faster() ? "overwrite" : "new file");
-  const std::string engine = "engine " + Num(*r.syncs_per_s) + " fdatasync/s, CPU " +
-                             Num(run.cpu_seconds * 1e6 / static_cast<double>(std::max<uint64_t>(1, t.ops)), 1) +
-                             " us per op";
+  const std::string engine =
+      "engine " + Num(*r.syncs_per_s) + " fdatasync/s, CPU " + Num(CpuUsPerOp(run, t), 1) + " us per op";
   if (c.workload == "sync") {
     return Num(t.ops_per_s) + " Append+Sync/s (" + Num(*r.records_per_s) + " records/s, " +
            Num(t.engine_mb_per_s, 2) + " MiB/s), " + LatencyText(lat) + "; " + engine + "; " +

@@ -21,12 +21,9 @@ struct ClientSession {
   std::map<uint64_t, std::string> responses;  // sequence -> serialized response
 };
 
-// The leader a refused write names: in trailing metadata for a call, in the
-// response for a WriteStream request.
-struct KvHint {
-  uint64_t id = 0;
-  std::string address;
-};
+// The leader a refused write names goes in trailing metadata for a call, in
+// the response for a WriteStream request.
+using KvHint = rpc::LeaderHint;
 
 // Adds `hint`, if any, to `ctx` as the server does.
 void AddHint(const std::optional<KvHint>& hint, grpc::ServerContext* ctx) {

@@ -5,9 +5,10 @@
 // of one KvReadRetry (kv_retry.h), on the means AsyncOp gives them
 // (async_op.h): KV RPCs on gRPC's callback API, or for a write each attempt
 // a request on the client's write stream to the member (KvWriteStreams),
-// discovery rounds on the callback API, backoff on a grpc::Alarm. The RPC itself (which method, its request and
-// response) is the caller's, as for the blocking calls (KvClient::WriteCall,
-// ReadCall), so that any write or read can run this way. Internal to the
+// discovery rounds on the callback API, backoff on a grpc::Alarm. The RPC
+// itself (which method, its request and response) is the caller's, as for
+// the blocking calls (KvClient::WriteCall, ReadCall), so that any write or
+// read can run this way. Internal to the
 // client library; threads as AsyncOp.
 
 #include <functional>

@@ -7,9 +7,7 @@ namespace replog {
 KvStreamAttempt KvWriteStreamTraits::Answered(const std::string& address, v1::KvWriteResponse resp) {
   KvStreamAttempt a;
   a.address = address;
-  a.status = resp.error_code() == 0
-                 ? grpc::Status::OK
-                 : grpc::Status(static_cast<grpc::StatusCode>(resp.error_code()), resp.error_message());
+  a.status = StreamedStatus(resp.error_code(), resp.error_message());
   a.hint = LeaderHint{.from_member = true, .id = resp.leader_id(), .address = resp.leader_address()};
   // A write's outcome classes are a produce's (rpc_outcome.h).
   a.cls = ClassifyProduce(a.status, a.hint);

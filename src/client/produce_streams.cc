@@ -5,9 +5,7 @@
 namespace replog {
 
 ProduceAttempt ProduceStreamTraits::Answered(const std::string& address, v1::ProduceResponse resp) {
-  const grpc::Status status = resp.error_code() == 0 ? grpc::Status::OK
-                                                     : grpc::Status(static_cast<grpc::StatusCode>(resp.error_code()),
-                                                                    resp.error_message());
+  const grpc::Status status = StreamedStatus(resp.error_code(), resp.error_message());
   ProduceAttempt a;
   a.address = address;
   a.hint = LeaderHint{.from_member = true, .id = resp.leader_id(), .address = resp.leader_address()};

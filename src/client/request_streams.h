@@ -109,7 +109,9 @@ class RequestStreams {
   // Sends `request` (its request_id is set here) on the stream to `address`,
   // opening one when there is none or it has ended; `done` gets the
   // outcome. False, with nothing sent and `done` dropped, once closed.
-  bool Send(const std::string& address, const Request& request, int64_t timeout_ns, Done done);
+  // `request` is queued as given: pass it by std::move when the caller
+  // keeps no copy.
+  bool Send(const std::string& address, Request request, int64_t timeout_ns, Done done);
   // Cancels every stream; Send refuses from now on.
   void Close();
 
@@ -160,16 +162,16 @@ class RequestStreams<Traits>::Conn final : public grpc::ClientBidiReactor<Reques
 
   void Start() { this->StartCall(); }
 
-  // False when the stream has ended (nothing taken): the caller opens
-  // another. Never false before Start().
-  bool Send(const Request& request, int64_t timeout_ns, Done& done) {
+  // False when the stream has ended (nothing taken, `request` and `done`
+  // left as they were): the caller opens another. Never false before Start().
+  bool Send(Request& request, int64_t timeout_ns, Done& done) {
     const Request* write = nullptr;
     {
       std::lock_guard lock(mu_);
       if (ended_) return false;
       const uint64_t id = ++last_id_;
       pending_.emplace(id, Pending{.done = std::move(done), .deadline_ns = request_streams::SteadyNs() + timeout_ns});
-      queue_.push_back(request);
+      queue_.push_back(std::move(request));
       queue_.back().set_request_id(id);
       write = NextWriteLocked();
       ArmSweepLocked();
@@ -382,8 +384,7 @@ void RequestStreams<Traits>::Close() {
 }
 
 template <typename Traits>
-bool RequestStreams<Traits>::Send(const std::string& address, const Request& request, int64_t timeout_ns,
-                          Done done) {
+bool RequestStreams<Traits>::Send(const std::string& address, Request request, int64_t timeout_ns, Done done) {
   for (;;) {
     std::shared_ptr<Conn> conn;
     bool fresh = false;

@@ -28,6 +28,10 @@ AttemptClass ClassifyProduce(const grpc::Status& status, const LeaderHint& hint)
   }
 }
 
+grpc::Status StreamedStatus(int32_t error_code, const std::string& message) {
+  return error_code == 0 ? grpc::Status::OK : grpc::Status(static_cast<grpc::StatusCode>(error_code), message);
+}
+
 bool RetryableRead(common::Code code) {
   switch (code) {
     // The request itself is wrong, or the range is: another member answers

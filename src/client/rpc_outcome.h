@@ -32,6 +32,10 @@ bool NeverSent(const grpc::Status& status);
 // The class of a Produce attempt that ended with `status` and `hint`.
 AttemptClass ClassifyProduce(const grpc::Status& status, const LeaderHint& hint);
 
+// The status a streamed answer (ProduceResponse, KvWriteResponse) carries
+// in its fields: error_code 0 is OK, else that code with `message`.
+grpc::Status StreamedStatus(int32_t error_code, const std::string& message);
+
 // True for the codes after which a read may be tried on another member:
 // all but those that say the request (or its range) is wrong.
 bool RetryableRead(common::Code code);

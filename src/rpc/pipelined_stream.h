@@ -86,8 +86,6 @@ class PipelinedStreams {
     for (const auto& shared : streams) shared->Drain();
   }
 
-  bool shutting_down() const { return shutting_down_.load(); }
-
  private:
   // What to start once Shared's lock is released.
   struct Next {

@@ -224,10 +224,9 @@ Status SegmentedLog::Impl::WriteRound(std::string& buf, const std::vector<Pendin
     ApplyOp(op, &written);
     if (op.payload != nullptr) {
       // The run so far up to the entry header, then the payload from the cache.
-      const size_t head = f::kRecordHeaderSize + f::kEntryHeaderSize;
-      RETURN_IF_ERROR(WriteTail(buf.data() + unwritten, off + head - unwritten));
+      RETURN_IF_ERROR(WriteTail(buf.data() + unwritten, off + f::kEntryPayloadOff - unwritten));
       RETURN_IF_ERROR(WriteTail(op.payload, op.payload_size));
-      unwritten = off + head;
+      unwritten = off + f::kEntryPayloadOff;
     }
     pos += op.size;
     off += op.size - op.payload_size;

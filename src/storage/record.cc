@@ -68,7 +68,7 @@ void SaltRecord(char* record, uint64_t salt) {
 void AppendEntryRecord(std::string* out, const LogEntry& e) {
   size_t start = out->size();
   size_t body_len = f::kEntryHeaderSize + e.payload.size();
-  out->resize(start + f::kRecordHeaderSize + f::kEntryHeaderSize);
+  out->resize(start + f::kEntryPayloadOff);
   EncodeEntryHeader(out->data() + start + f::kRecordHeaderSize, e);
   out->append(e.payload);
   FinishRecord(out, start, RecordType::kEntry, body_len, 0);
@@ -78,7 +78,7 @@ void AppendEntryRecordHead(std::string* out, const LogEntry& e, std::string* pay
   const size_t start = out->size();
   const size_t body_len = f::kEntryHeaderSize + e.payload.size();
   const size_t tail = f::RecordSize(body_len) - f::kRecordHeaderSize - body_len;  // zero padding
-  out->resize(start + f::kRecordHeaderSize + f::kEntryHeaderSize + tail, '\0');
+  out->resize(start + f::kEntryPayloadOff + tail, '\0');
   char* h = out->data() + start;
   char* b = h + f::kRecordHeaderSize;
   EncodeEntryHeader(b, e);

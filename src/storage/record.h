@@ -24,7 +24,7 @@ void AppendEntryRecord(std::string* out, const LogEntry& e);
 // The same record without its payload, for a writer that writes the payload
 // from elsewhere: appends the record header and the entry header, then the
 // record's zero padding, to `out`; the payload belongs between the two (at
-// kRecordHeaderSize + kEntryHeaderSize into the record). Appends the payload
+// kEntryPayloadOff into the record). Appends the payload
 // to `*payload_copy`, checksumming it on the way.
 void AppendEntryRecordHead(std::string* out, const LogEntry& e, std::string* payload_copy);
 // Salts the checksum of the unsalted record that starts at `record` for the

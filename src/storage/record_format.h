@@ -58,6 +58,8 @@ enum class RecordType : uint8_t {
 inline constexpr uint8_t kMaxRecordType = 7;
 
 inline constexpr size_t kEntryHeaderSize = 24;  // index, term, kind, pad
+// Where an entry record's payload starts, from the record's first byte.
+inline constexpr size_t kEntryPayloadOff = kRecordHeaderSize + kEntryHeaderSize;
 inline constexpr size_t kHardStateSize = 24;
 inline constexpr size_t kTruncateAfterSize = 8;
 inline constexpr size_t kPurgeUpToSize = 16;

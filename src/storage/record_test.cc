@@ -38,7 +38,7 @@ TEST(RecordTest, EntryRecordHeadPlusPayloadIsTheWholeRecord) {
     std::string payload = "y";
     AppendEntryRecordHead(&head, e, &payload);
     EXPECT_EQ(payload, "y" + e.payload);
-    const size_t at = f::kRecordHeaderSize + f::kEntryHeaderSize;
+    const size_t at = f::kEntryPayloadOff;
     ASSERT_EQ(head.size() - 1 + n, whole.size()) << n;
     EXPECT_EQ(head.substr(1, at) + e.payload + head.substr(1 + at), whole) << n;
   }
