@@ -96,6 +96,24 @@ void FillCas(const KvResult& r, const std::string& key, replog::v1::CompareAndSe
   if (r.previous.has_value()) ToProto(key, *r.previous, resp->mutable_current());
 }
 
+// The error of a malformed Get, or OK.
+common::Status CheckGet(const replog::v1::GetRequest& req) {
+  if (req.key().empty()) return common::InvalidArgumentError("the key is empty");
+  return common::Status::Ok();
+}
+
+// A streamed response's error fields (KvWriteResponse, KvReadResponse): the
+// code, the message and, for UNAVAILABLE, the leader hint.
+template <typename Response>
+void SetStreamedError(const common::Status& s, const raft::LeaderHint& hint, Response* resp) {
+  resp->set_error_code(static_cast<int>(s.code()));
+  resp->set_error_message(s.message());
+  if (s.code() == common::Code::kUnavailable) {
+    resp->set_leader_id(hint.id);
+    resp->set_leader_address(hint.address);
+  }
+}
+
 }  // namespace
 
 KvService::KvService(raft::Node& node, const raft::DurableStorage& storage, KvStateMachine& state_machine,
@@ -111,7 +129,13 @@ KvService::KvService(raft::Node& node, const raft::DurableStorage& storage, KvSt
           },
           [this](grpc::CallbackServerContext* ctx) {
             return rpc::ShuttingDown(ctx, rpc::StoppingHint(node_.leader_hint(), node_.id()));
-          }) {}
+          }),
+      read_streams_(
+          options.max_stream_inflight,
+          [this](grpc::CallbackServerContext* ctx, const replog::v1::KvReadRequest& req, ReadStreams::Reply reply) {
+            HandleStreamedRead(ctx, req, std::move(reply));
+          },
+          [](grpc::CallbackServerContext* ctx) { return rpc::ShuttingDown(ctx); }) {}
 
 KvService::~KvService() {
   std::lock_guard lock(removals_mu_);
@@ -228,12 +252,7 @@ void KvService::HandleStreamed(grpc::CallbackServerContext* ctx, const replog::v
             if (out.status.ok()) {
               fill(out.result, &resp);
             } else {
-              resp.set_error_code(static_cast<int>(out.status.code()));
-              resp.set_error_message(out.status.message());
-              if (out.status.code() == common::Code::kUnavailable) {
-                resp.set_leader_id(out.hint.id);
-                resp.set_leader_address(out.hint.address);
-              }
+              SetStreamedError(out.status, out.hint, &resp);
               if (out.expected_sequence.has_value()) resp.set_expected_sequence(*out.expected_sequence);
             }
             reply(std::move(resp));
@@ -245,62 +264,110 @@ grpc::ServerBidiReactor<replog::v1::KvWriteRequest, replog::v1::KvWriteResponse>
   return write_streams_.Open(ctx);
 }
 
-grpc::ServerUnaryReactor* KvService::Read(grpc::CallbackServerContext* ctx, replog::v1::ReadConsistency consistency,
-                                          std::function<void()> read) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+void KvService::WhenReadable(replog::v1::ReadConsistency consistency, int64_t timeout_ns, ReadDone done) {
   if (shutting_down_.load()) {
-    reactor->Finish(rpc::ShuttingDown(ctx));
-    return reactor;
+    done(common::UnavailableError("this member is shutting down"), raft::LeaderHint{});
+    return;
   }
   if (consistency == replog::v1::LOCAL) {
-    read();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
+    done(common::Status::Ok(), raft::LeaderHint{});
+    return;
   }
   if (consistency != replog::v1::LINEARIZABLE) {
-    reactor->Finish(
-        grpc::Status(StatusCode::INVALID_ARGUMENT, "unknown read consistency " + std::to_string(consistency)));
+    done(common::InvalidArgumentError("unknown read consistency " + std::to_string(consistency)), raft::LeaderHint{});
+    return;
+  }
+  node_.ReadIndexAsync(timeout_ns, [this, done = std::move(done)](Result<uint64_t> index) {
+    if (!index.has_value()) return done(index.error(), node_.leader_hint());
+    done(common::Status::Ok(), raft::LeaderHint{});
+  });
+}
+
+grpc::ServerUnaryReactor* KvService::Read(grpc::CallbackServerContext* ctx, const common::Status& valid,
+                                          replog::v1::ReadConsistency consistency, std::function<void()> read) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!valid.ok()) {
+    reactor->Finish(rpc::ToGrpc(valid));
     return reactor;
   }
-  node_.ReadIndexAsync(TimeoutOf(ctx), [this, ctx, reactor, read = std::move(read)](Result<uint64_t> index) {
-    if (!index.has_value()) {
-      reactor->Finish(rpc::ToGrpcWithHint(index.error(), node_.leader_hint(), ctx));
-      return;
-    }
-    read();
-    reactor->Finish(grpc::Status::OK);
-  });
+  // ctx and the response live until Finish.
+  WhenReadable(consistency, TimeoutOf(ctx),
+               [ctx, reactor, read = std::move(read)](const common::Status& s, const raft::LeaderHint& hint) {
+                 if (!s.ok()) return reactor->Finish(rpc::ToGrpcWithHint(s, hint, ctx));
+                 read();
+                 reactor->Finish(grpc::Status::OK);
+               });
   return reactor;
+}
+
+void KvService::FillGet(const std::string& key, replog::v1::GetResponse* resp) const {
+  uint64_t at = 0;
+  std::optional<KvValue> v = sm_.Get(key, &at);
+  resp->set_revision(at);
+  resp->set_found(v.has_value());
+  if (v.has_value()) ToProto(key, *v, resp->mutable_kv());
+}
+
+void KvService::FillScan(const replog::v1::ScanRequest& req, replog::v1::ScanResponse* resp) const {
+  const bool by_prefix = !req.prefix().empty();
+  const std::string end = by_prefix ? KvMap::PrefixEnd(req.prefix()) : req.end();
+  const uint32_t limit = req.limit() == 0 ? options_.max_scan_keys : std::min(req.limit(), options_.max_scan_keys);
+  uint64_t at = 0;
+  KvRange r = sm_.Range(by_prefix ? req.prefix() : req.start(), end, limit, req.keys_only(), &at);
+  resp->set_revision(at);
+  resp->set_more(r.more);
+  for (const auto& [key, value] : r.items) ToProto(key, value, resp->add_kvs());
 }
 
 grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* ctx, const replog::v1::GetRequest* req,
                                          replog::v1::GetResponse* resp) {
-  if (req->key().empty()) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(grpc::Status(StatusCode::INVALID_ARGUMENT, "the key is empty"));
-    return reactor;
-  }
-  return Read(ctx, req->consistency(), [this, req, resp] {
-    uint64_t at = 0;
-    std::optional<KvValue> v = sm_.Get(req->key(), &at);
-    resp->set_revision(at);
-    resp->set_found(v.has_value());
-    if (v.has_value()) ToProto(req->key(), *v, resp->mutable_kv());
-  });
+  return Read(ctx, CheckGet(*req), req->consistency(), [this, req, resp] { FillGet(req->key(), resp); });
 }
 
 grpc::ServerUnaryReactor* KvService::Scan(grpc::CallbackServerContext* ctx, const replog::v1::ScanRequest* req,
                                           replog::v1::ScanResponse* resp) {
-  return Read(ctx, req->consistency(), [this, req, resp] {
-    const bool by_prefix = !req->prefix().empty();
-    const std::string end = by_prefix ? KvMap::PrefixEnd(req->prefix()) : req->end();
-    const uint32_t limit = req->limit() == 0 ? options_.max_scan_keys : std::min(req->limit(), options_.max_scan_keys);
-    uint64_t at = 0;
-    KvRange r = sm_.Range(by_prefix ? req->prefix() : req->start(), end, limit, req->keys_only(), &at);
-    resp->set_revision(at);
-    resp->set_more(r.more);
-    for (const auto& [key, value] : r.items) ToProto(key, value, resp->add_kvs());
-  });
+  return Read(ctx, common::Status::Ok(), req->consistency(), [this, req, resp] { FillScan(*req, resp); });
+}
+
+void KvService::HandleStreamedRead(grpc::CallbackServerContext* ctx, const replog::v1::KvReadRequest& req,
+                                   ReadStreams::Reply reply) {
+  using Response = replog::v1::KvReadResponse;
+  common::Status valid = common::InvalidArgumentError("the request holds no read");
+  replog::v1::ReadConsistency consistency = replog::v1::LINEARIZABLE;
+  // Fills the result of the request's kind once the read may be served.
+  std::function<void(Response*)> fill;
+  switch (req.read_case()) {
+    case replog::v1::KvReadRequest::kGet:
+      valid = CheckGet(req.get());
+      consistency = req.get().consistency();
+      fill = [this, key = req.get().key()](Response* resp) { FillGet(key, resp->mutable_get()); };
+      break;
+    case replog::v1::KvReadRequest::kScan:
+      valid = common::Status::Ok();
+      consistency = req.scan().consistency();
+      fill = [this, scan = req.scan()](Response* resp) { FillScan(scan, resp->mutable_scan()); };
+      break;
+    default:
+      break;
+  }
+  auto answer = [id = req.request_id(), fill = std::move(fill), reply = std::move(reply)](
+                    const common::Status& s, const raft::LeaderHint& hint) {
+    Response resp;
+    resp.set_request_id(id);
+    if (s.ok()) {
+      fill(&resp);
+    } else {
+      SetStreamedError(s, hint, &resp);
+    }
+    reply(std::move(resp));
+  };
+  if (!valid.ok()) return answer(valid, raft::LeaderHint{});
+  WhenReadable(consistency, TimeoutOf(ctx), std::move(answer));
+}
+
+grpc::ServerBidiReactor<replog::v1::KvReadRequest, replog::v1::KvReadResponse>* KvService::ReadStream(
+    grpc::CallbackServerContext* ctx) {
+  return read_streams_.Open(ctx);
 }
 
 grpc::ServerUnaryReactor* KvService::Status(grpc::CallbackServerContext* ctx, const replog::v1::KvStatusRequest*,

@@ -9,8 +9,10 @@
 // the leader hint. A WriteStream carries pipelined writes
 // (rpc::PipelinedStreams): each response has its request's id and the
 // error, if any, in its fields (kv.proto, KvWriteResponse). Reads (Get,
-// Scan) are served by any member from its applied state: at once for LOCAL,
-// after a ReadIndex barrier for LINEARIZABLE (the default). Status reports
+// Scan, and each request of a ReadStream) are served by any member from its
+// applied state: at once for LOCAL, after a ReadIndex barrier for
+// LINEARIZABLE (the default). A ReadStream carries pipelined reads as a
+// WriteStream carries writes (KvReadResponse). Status reports
 // the member's view of the group and a hash of the map at its applied index.
 // RemoveMember takes a member out of the group (for a member that rejoins
 // with an empty data directory; server/kv_membership.h).
@@ -53,8 +55,9 @@ struct KvServiceOptions {
   int64_t timeout_ns = 10'000'000'000;
   // The most keys a Scan returns, and what limit 0 means.
   uint32_t max_scan_keys = 10'000;
-  // WriteStream requests in flight per stream (proposed or answered, not
-  // yet written); no further request is read beyond it. 0 is taken as 1.
+  // WriteStream and ReadStream requests in flight per stream (proposed or
+  // waiting, or answered and not yet written); no further request is read
+  // beyond it. 0 is taken as 1.
   size_t max_stream_inflight = 1024;
 };
 
@@ -70,11 +73,13 @@ class KvService final : public replog::v1::KV::CallbackService {
 
   // Refuses new calls with UNAVAILABLE from now on. Calls in flight end when
   // the node completes them (Node::Shutdown completes every one); each
-  // WriteStream reads no more requests and ends, with UNAVAILABLE and the
-  // leader hint, once those it read are answered.
+  // WriteStream and ReadStream reads no more requests and ends, with
+  // UNAVAILABLE (a WriteStream's with the leader hint), once those it read
+  // are answered.
   void BeginShutdown() {
     shutting_down_.store(true);
     write_streams_.BeginShutdown();
+    read_streams_.BeginShutdown();
   }
 
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const replog::v1::PutRequest* req,
@@ -90,6 +95,8 @@ class KvService final : public replog::v1::KV::CallbackService {
                                 replog::v1::GetResponse* resp) override;
   grpc::ServerUnaryReactor* Scan(grpc::CallbackServerContext* ctx, const replog::v1::ScanRequest* req,
                                  replog::v1::ScanResponse* resp) override;
+  grpc::ServerBidiReactor<replog::v1::KvReadRequest, replog::v1::KvReadResponse>* ReadStream(
+      grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx, const replog::v1::KvStatusRequest* req,
                                    replog::v1::KvStatusResponse* resp) override;
   // Waits for the change on a thread of its own (a rare administrative call).
@@ -98,6 +105,7 @@ class KvService final : public replog::v1::KV::CallbackService {
 
  private:
   using WriteStreams = rpc::PipelinedStreams<replog::v1::KvWriteRequest, replog::v1::KvWriteResponse>;
+  using ReadStreams = rpc::PipelinedStreams<replog::v1::KvReadRequest, replog::v1::KvReadResponse>;
   // How a write ended: OK with the state machine's result (kOk or
   // kCompareFailed), or the error, with the leader hint for UNAVAILABLE and
   // the sequence expected next for FAILED_PRECONDITION (a session gap).
@@ -117,10 +125,23 @@ class KvService final : public replog::v1::KV::CallbackService {
   // Answers or proposes one request read from a WriteStream.
   void HandleStreamed(grpc::CallbackServerContext* ctx, const replog::v1::KvWriteRequest& req,
                       WriteStreams::Reply reply);
-  // Runs `read` now (LOCAL) or once a read barrier passed (LINEARIZABLE),
-  // then finishes the call.
-  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, replog::v1::ReadConsistency consistency,
-                                 std::function<void()> read);
+  // How a wait for a read ended: OK (serve it now) or the error, with the
+  // leader hint for UNAVAILABLE.
+  using ReadDone = std::function<void(const common::Status& status, const raft::LeaderHint& hint)>;
+  // Calls `done` at once for LOCAL, once a read barrier passed for
+  // LINEARIZABLE (on a node thread), or with the error: shutting down, an
+  // unknown consistency, a barrier that failed.
+  void WhenReadable(replog::v1::ReadConsistency consistency, int64_t timeout_ns, ReadDone done);
+  // Finishes `ctx`'s call with `valid` when it is an error, else runs `read`
+  // once readable and finishes the call.
+  grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const common::Status& valid,
+                                 replog::v1::ReadConsistency consistency, std::function<void()> read);
+  // Answers or waits for one request read from a ReadStream.
+  void HandleStreamedRead(grpc::CallbackServerContext* ctx, const replog::v1::KvReadRequest& req,
+                          ReadStreams::Reply reply);
+  // A read's result from the applied map.
+  void FillGet(const std::string& key, replog::v1::GetResponse* resp) const;
+  void FillScan(const replog::v1::ScanRequest& req, replog::v1::ScanResponse* resp) const;
   int64_t TimeoutOf(const grpc::CallbackServerContext* ctx) const;
 
   raft::Node& node_;
@@ -131,6 +152,7 @@ class KvService final : public replog::v1::KV::CallbackService {
   std::mutex removals_mu_;
   std::vector<std::thread> removals_;  // RemoveMember's waits
   WriteStreams write_streams_;
+  ReadStreams read_streams_;
 };
 
 }  // namespace kv

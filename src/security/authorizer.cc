@@ -26,6 +26,7 @@ const std::map<std::string_view, Actions, std::less<>>& Table() {
       {"/replog.v1.KV/WriteStream", {kKvWrite}},
       {"/replog.v1.KV/Get", {kKvRead}},
       {"/replog.v1.KV/Scan", {kKvRead}},
+      {"/replog.v1.KV/ReadStream", {kKvRead}},
       {"/replog.v1.KV/Status", {kKvRead}},
       // A joining member leaves the KV group before it starts (server/join.h).
       {"/replog.v1.KV/RemoveMember", {kClusterAdmin, kMemberAction}},

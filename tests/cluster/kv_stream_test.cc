@@ -1,9 +1,12 @@
-// KV.WriteStream on a real cluster: pipelined writes of every kind come back
-// once each with their ids, in commit order; a bad request or a session
-// error gets an error response without breaking the stream; a follower
-// answers every write with UNAVAILABLE and the leader hint; a KV leader that
-// shuts down ends its streams and applies none of the writes it left
-// unanswered.
+// KV.WriteStream and KV.ReadStream on a real cluster: pipelined writes of
+// every kind come back once each with their ids, in commit order; a bad
+// request or a session error gets an error response without breaking the
+// stream; a follower answers every write with UNAVAILABLE and the leader
+// hint; a KV leader that shuts down ends its streams and applies none of the
+// writes it left unanswered. Pipelined reads of both kinds come back once
+// each with their ids from the leader and a follower, a linearizable one
+// seeing every write acknowledged before it; a member that shuts down ends
+// its read streams with UNAVAILABLE.
 
 #include <gtest/gtest.h>
 
@@ -23,6 +26,8 @@
 namespace cluster_testing {
 namespace {
 
+using replog::v1::KvReadRequest;
+using replog::v1::KvReadResponse;
 using replog::v1::KvWriteRequest;
 using replog::v1::KvWriteResponse;
 
@@ -239,6 +244,139 @@ TEST(ClusterKvWriteStreamTest, AKvLeaderThatShutsDownEndsItsStreamsAndAppliesNot
   }
   std::cout << "written " << written.load() << ", answered " << answers.size() << ", unanswered " << unanswered
             << "; the end: " << (member_ended ? "the member's status" : status.error_message()) << "\n";
+}
+
+KvReadRequest Get(uint64_t id, const std::string& key,
+                  replog::v1::ReadConsistency consistency = replog::v1::LINEARIZABLE) {
+  KvReadRequest req;
+  req.set_request_id(id);
+  req.mutable_get()->set_key(key);
+  req.mutable_get()->set_consistency(consistency);
+  return req;
+}
+
+// Writes its requests, half-closes, and reads every answer by id.
+std::map<uint64_t, KvReadResponse> ReadAll(replog::v1::KV::Stub& stub, const std::vector<KvReadRequest>& reqs,
+                                           grpc::Status* status) {
+  grpc::ClientContext ctx;
+  auto stream = stub.ReadStream(&ctx);
+  for (const KvReadRequest& r : reqs) EXPECT_TRUE(stream->Write(r));
+  EXPECT_TRUE(stream->WritesDone());
+  std::map<uint64_t, KvReadResponse> answers;
+  KvReadResponse resp;
+  while (stream->Read(&resp)) {
+    EXPECT_TRUE(answers.emplace(resp.request_id(), resp).second) << "request " << resp.request_id() << " twice";
+  }
+  *status = stream->Finish();
+  return answers;
+}
+
+TEST(ClusterKvReadStreamTest, PipelinedReadsOfBothKindsComeBackOnceWithTheirIdsFromTheLeaderAndAFollower) {
+  ClusterOptions options;
+  options.name = "kv-read-stream";
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  const uint64_t leader = KvLeader(cluster);
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == cluster.ids()[0] ? cluster.ids()[1] : cluster.ids()[0];
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(KvPut(cluster, "r" + std::to_string(i), "v" + std::to_string(i)).has_value());
+  }
+
+  for (uint64_t member : {leader, follower}) {
+    SCOPED_TRACE("member " + std::to_string(member));
+    // Acknowledged just before the reads: each linearizable read sees it.
+    ASSERT_TRUE(KvPut(cluster, "r0", "latest " + std::to_string(member)).has_value());
+    std::vector<KvReadRequest> reqs;
+    for (uint64_t id = 1; id <= 100; ++id) {
+      reqs.push_back(Get(id, "r" + std::to_string(id % 20), id % 2 == 0 ? replog::v1::LINEARIZABLE : replog::v1::LOCAL));
+    }
+    reqs.push_back(Get(101, "absent"));
+    KvReadRequest scan;
+    scan.set_request_id(102);
+    scan.mutable_scan()->set_prefix("r1");
+    scan.mutable_scan()->set_limit(5);
+    reqs.push_back(scan);
+    reqs.push_back(Get(103, ""));  // an empty key
+    KvReadRequest none;            // no read at all
+    none.set_request_id(104);
+    reqs.push_back(none);
+    reqs.push_back(Get(105, "r1", static_cast<replog::v1::ReadConsistency>(7)));
+    reqs.push_back(Get(106, "r0"));
+
+    grpc::Status status;
+    std::map<uint64_t, KvReadResponse> answers = ReadAll(*KvStub(cluster, member), reqs, &status);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(answers.size(), reqs.size());
+    for (uint64_t id = 1; id <= 100; ++id) {
+      const KvReadResponse& a = answers[id];
+      ASSERT_EQ(a.error_code(), 0) << id << ": " << a.error_message();
+      ASSERT_TRUE(a.has_get()) << id;
+      EXPECT_TRUE(a.get().found()) << id;
+      if (id % 20 != 0) {
+        EXPECT_EQ(a.get().kv().value(), "v" + std::to_string(id % 20)) << id;
+      }
+      EXPECT_GT(a.get().revision(), 0u) << id;
+    }
+    // A linearizable read sees the put acknowledged before the stream.
+    EXPECT_EQ(answers[106].get().kv().value(), "latest " + std::to_string(member));
+    ASSERT_EQ(answers[101].error_code(), 0) << answers[101].error_message();
+    EXPECT_FALSE(answers[101].get().found());
+    ASSERT_EQ(answers[102].error_code(), 0) << answers[102].error_message();
+    EXPECT_EQ(answers[102].scan().kvs_size(), 5);  // of r1 and r10..r19: the limit cuts it
+    EXPECT_TRUE(answers[102].scan().more());
+    EXPECT_EQ(answers[102].scan().kvs(0).key(), "r1");
+    EXPECT_EQ(answers[103].error_code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+    EXPECT_NE(answers[103].error_message().find("key is empty"), std::string::npos) << answers[103].error_message();
+    EXPECT_EQ(answers[104].error_code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+    EXPECT_NE(answers[104].error_message().find("no read"), std::string::npos) << answers[104].error_message();
+    EXPECT_EQ(answers[105].error_code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+    EXPECT_NE(answers[105].error_message().find("consistency"), std::string::npos) << answers[105].error_message();
+  }
+}
+
+TEST(ClusterKvReadStreamTest, AMemberThatShutsDownEndsItsReadStreamsUnavailable) {
+  ClusterOptions options;
+  options.name = "kv-read-stream-shutdown";
+  auto started = StartCluster(options);
+  ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  Cluster& cluster = *started->cluster;
+  const uint64_t leader = KvLeader(cluster);
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == cluster.ids()[0] ? cluster.ids()[1] : cluster.ids()[0];
+  ASSERT_TRUE(KvPut(cluster, "k", "v").has_value());
+
+  grpc::ClientContext ctx;
+  auto stream = KvStub(cluster, follower)->ReadStream(&ctx);
+  constexpr uint64_t kMaxRequests = 200'000;
+  std::atomic<uint64_t> written{0};
+  std::thread writer([&] {
+    for (uint64_t id = 1; id <= kMaxRequests && stream->Write(Get(id, "k")); ++id) written = id;
+  });
+  std::atomic<uint64_t> ok{0};
+  // Stopped with reads in flight, once some were served.
+  std::thread terminator([&] {
+    cluster.WaitUntil([&] { return ok.load() >= 50; }, 10'000, 1);
+    auto exit = cluster.Terminate(follower);
+    EXPECT_TRUE(exit.has_value()) << exit.error().ToString();
+  });
+  KvReadResponse resp;
+  while (stream->Read(&resp)) {
+    if (resp.error_code() == 0) {
+      ++ok;
+      EXPECT_EQ(resp.get().kv().value(), "v");
+    } else {
+      // Reads the member took before it stopped may fail as it stops.
+      EXPECT_EQ(resp.error_code(), static_cast<int>(grpc::StatusCode::UNAVAILABLE)) << resp.error_message();
+    }
+  }
+  writer.join();
+  terminator.join();
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_GE(ok.load(), 50u);
+  std::cout << "written " << written.load() << ", answered OK " << ok.load() << "\n";
 }
 
 }  // namespace
