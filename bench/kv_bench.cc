@@ -42,6 +42,7 @@ Result<std::vector<std::unique_ptr<KvClient>>> ConnectAll(const ClientBenchConfi
   o.deadline_ms = static_cast<int64_t>(c.timeout_seconds * 1000);
   o.exactly_once = c.exactly_once;
   o.pipelined_writes = c.pipelined;
+  o.pipelined_reads = c.pipelined;
   o.read_from = c.read_from == "leader"     ? replog::ReadFrom::kLeader
                 : c.read_from == "follower" ? replog::ReadFrom::kFollower
                                             : replog::ReadFrom::kAny;
@@ -127,6 +128,9 @@ CLI::App* AddKvGetCommand(CLI::App* app, ClientBenchConfig* config) {
                   "where reads go first: any (round robin over the members), leader (the KV leader), follower")
       ->check(CLI::IsMember({"any", "leader", "follower"}))
       ->capture_default_str();
+  cmd->add_flag("!--unary", config->pipelined,
+                "asynchronous gets make a Get call each (default: requests on one KV ReadStream per member and "
+                "client, the client's default)");
   return cmd;
 }
 

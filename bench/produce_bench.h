@@ -64,9 +64,9 @@ struct ClientBenchConfig {
   // produce only: ClientOptions::exactly_once (producer id and sequence on
   // every request; --no-exactly-once turns it off, as before issue 5).
   bool exactly_once = true;
-  // produce and kv-put: ClientOptions::pipelined_produce or
-  // KvClientOptions::pipelined_writes (the asynchronous attempts on one
-  // stream per member; --unary: a call each).
+  // produce, kv-put and kv-get: ClientOptions::pipelined_produce or
+  // KvClientOptions::pipelined_writes and pipelined_reads (the asynchronous
+  // attempts on one stream per member; --unary: a call each).
   bool pipelined = true;
   // kv-put, kv-get only (kv_bench.h): distinct keys the requests pick from
   // at random, and LOCAL reads instead of LINEARIZABLE ones.

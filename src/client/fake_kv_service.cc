@@ -38,6 +38,7 @@ struct KvMember {
   std::deque<grpc::StatusCode> read_faults;
   uint64_t writes = 0;
   uint64_t reads = 0;
+  uint64_t streamed_reads = 0;  // of `reads`
 };
 
 }  // namespace
@@ -194,6 +195,39 @@ class FakeKvCluster::KvService final : public v1::KV::Service {
       if (req->keys_only()) kv->clear_value();
     }
     resp->set_revision(state_->revision);
+    return grpc::Status::OK;
+  }
+
+  // Each request in turn, answered as the unary read would be, with the
+  // error in the response.
+  grpc::Status ReadStream(grpc::ServerContext*,
+                          grpc::ServerReaderWriter<v1::KvReadResponse, v1::KvReadRequest>* stream) override {
+    v1::KvReadRequest req;
+    while (stream->Read(&req)) {
+      {
+        std::lock_guard lock(state_->mu);
+        state_->members[id_ - 1].streamed_reads++;
+      }
+      v1::KvReadResponse resp;
+      grpc::Status s;
+      switch (req.read_case()) {
+        case v1::KvReadRequest::kGet:
+          s = Get(nullptr, &req.get(), resp.mutable_get());
+          break;
+        case v1::KvReadRequest::kScan:
+          s = Scan(nullptr, &req.scan(), resp.mutable_scan());
+          break;
+        default:
+          s = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no read");
+      }
+      if (!s.ok()) {
+        resp.Clear();
+        resp.set_error_code(s.error_code());
+        resp.set_error_message(s.error_message());
+      }
+      resp.set_request_id(req.request_id());
+      if (!stream->Write(resp)) break;
+    }
     return grpc::Status::OK;
   }
 
@@ -413,6 +447,11 @@ uint64_t FakeKvCluster::writes(uint64_t id) const {
 uint64_t FakeKvCluster::reads(uint64_t id) const {
   std::lock_guard lock(state_->mu);
   return state_->members.at(id - 1).reads;
+}
+
+uint64_t FakeKvCluster::streamed_reads(uint64_t id) const {
+  std::lock_guard lock(state_->mu);
+  return state_->members.at(id - 1).streamed_reads;
 }
 
 std::vector<KvWriteSeen> FakeKvCluster::write_log() const {

@@ -7,8 +7,8 @@
 // member that does not lead the KV group answers writes UNAVAILABLE with the
 // KV leader's id and address in trailing metadata (kv.proto); reads are
 // served by every member. Every write is a revision (1, 2, ...). WriteStream
-// answers each request in turn, as the unary writes would, with the error
-// and the hint in the response.
+// and ReadStream answer each request in turn, as the unary calls would, with
+// the error (and a write's hint) in the response.
 //
 // Write sessions as kv.proto says: a write with a client id applies only
 // when its sequence is the client's next (0 for a new client); one below it
@@ -81,9 +81,11 @@ class FakeKvCluster {
   // Stops member `id`'s server: its port refuses connections afterwards.
   void Stop(uint64_t id);
 
-  // Writes and reads member `id` received.
+  // Writes and reads member `id` received; of the reads, those that came
+  // on a ReadStream.
   uint64_t writes(uint64_t id) const;
   uint64_t reads(uint64_t id) const;
+  uint64_t streamed_reads(uint64_t id) const;
   // Every write received, in order of arrival.
   std::vector<KvWriteSeen> write_log() const;
   // Writes applied (each once), and the map: key -> value.

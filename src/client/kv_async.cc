@@ -16,7 +16,7 @@ void AsyncKvWrite::RunOther(const Step& send) {
     // `this` is touched after it. A client that is shutting down has closed
     // its streams (~KvClient) and is cancelling this operation.
     if (!streams_->Send(send.target, call_.stream_request(send.session), send.timeout_ns,
-                        [this](KvStreamAttempt a) { OnStreamAttemptDone(std::move(a)); })) {
+                        [this](KvStreamAttempt<v1::KvWriteResponse> a) { OnStreamAttemptDone(std::move(a)); })) {
       Finish(retry_.Cancelled(false));
     }
     return;
@@ -36,7 +36,7 @@ void AsyncKvWrite::OnAttemptDone(const grpc::Status& status) {
   Attempted(ReadKvWriteAttempt(status, *ctx_, target_, call_.op));
 }
 
-void AsyncKvWrite::OnStreamAttemptDone(KvStreamAttempt a) {
+void AsyncKvWrite::OnStreamAttemptDone(KvStreamAttempt<v1::KvWriteResponse> a) {
   if (a.cls == AttemptClass::kOk) call_.stream_answer(std::move(a.response));
   Attempted(KvWriteAttempt{.address = a.address,
                            .cls = a.cls,
@@ -58,8 +58,8 @@ void AsyncKvWrite::Deliver() {
   finish(*outcome_, retry_.info());
 }
 
-AsyncKvRead::AsyncKvRead(const AsyncEnv& env, KvReadRetry retry, AsyncKvReadCall call)
-    : AsyncKvOp(env, std::move(retry), std::move(call)) {}
+AsyncKvRead::AsyncKvRead(const AsyncEnv& env, KvReadStreams* streams, KvReadRetry retry, AsyncKvReadCall call)
+    : AsyncKvOp(env, std::move(retry), std::move(call)), streams_(call_.stream_request ? streams : nullptr) {}
 
 void AsyncKvRead::RunOther(const Step& s) {
   if (s.kind == Step::Kind::kDiscover) {
@@ -68,6 +68,17 @@ void AsyncKvRead::RunOther(const Step& s) {
       if (IsCancelled()) return Finish(retry_.Cancelled(false));
       Run(retry_.Discovered(NowNs()));
     });
+  }
+  if (streams_ != nullptr) {
+    if (IsCancelled()) return Finish(retry_.Cancelled(false));
+    // As for a write: nothing of `this` is touched after Send.
+    if (!streams_->Send(s.target, call_.stream_request(), s.timeout_ns, [this](KvStreamAttempt<v1::KvReadResponse> a) {
+          if (a.status.ok()) call_.stream_answer(std::move(a.response));
+          OnAttemptDone(a.status);
+        })) {
+      Finish(retry_.Cancelled(false));
+    }
+    return;
   }
   grpc::ClientContext* ctx = NewContext(s.timeout_ns);
   if (ctx == nullptr) return Finish(retry_.Cancelled(false));

@@ -3,9 +3,10 @@
 // The operations behind KvClient::PutAsync and GetAsync (kv_client.h):
 // AsyncKvWrite carries out the steps of one KvWriteRetry, AsyncKvRead those
 // of one KvReadRetry (kv_retry.h), on the means AsyncOp gives them
-// (async_op.h): KV RPCs on gRPC's callback API, or for a write each attempt
-// a request on the client's write stream to the member (KvWriteStreams),
-// discovery rounds on the callback API, backoff on a grpc::Alarm. The RPC
+// (async_op.h): KV RPCs on gRPC's callback API, or each attempt a request on
+// the client's write or read stream to the member (KvWriteStreams,
+// KvReadStreams), discovery rounds on the callback API, backoff on a
+// grpc::Alarm. The RPC
 // itself (which method, its request and response) is the caller's, as for
 // the blocking calls (KvClient::WriteCall, ReadCall), so that any write or
 // read can run this way. Internal to the
@@ -19,7 +20,7 @@
 
 #include "client/async_op.h"
 #include "client/kv_retry.h"
-#include "client/kv_write_streams.h"
+#include "client/kv_streams.h"
 #include "replog/v1/kv.grpc.pb.h"
 
 namespace replog {
@@ -53,6 +54,9 @@ struct AsyncKvReadCall {
   // Receives the outcome once: OK (the last attempt's response, from
   // `served_by`, is the result) or the error.
   std::function<void(const common::Status& status, const std::string& served_by)> finish;
+  // For attempts on a read stream (both set, or neither), as for a write.
+  std::function<v1::KvReadRequest()> stream_request;
+  std::function<void(v1::KvReadResponse answer)> stream_answer;
 };
 
 // What AsyncKvWrite and AsyncKvRead share: the rules they follow (a
@@ -105,7 +109,7 @@ class AsyncKvWrite final : public AsyncKvOp<KvWriteRetry, AsyncKvWriteCall> {
  private:
   void RunOther(const Step& send) override;  // kSend
   void OnAttemptDone(const grpc::Status& status);
-  void OnStreamAttemptDone(KvStreamAttempt a);
+  void OnStreamAttemptDone(KvStreamAttempt<v1::KvWriteResponse> a);
   // How an attempt ended, either way.
   void Attempted(const KvWriteAttempt& a);
   void Deliver() override;
@@ -118,13 +122,16 @@ class AsyncKvWrite final : public AsyncKvOp<KvWriteRetry, AsyncKvWriteCall> {
 class AsyncKvRead final : public AsyncKvOp<KvReadRetry, AsyncKvReadCall> {
  public:
   // A cancelled read finishes with KvReadRetry::Cancelled() unless an
-  // answer it already had says more.
-  AsyncKvRead(const AsyncEnv& env, KvReadRetry retry, AsyncKvReadCall call);
+  // answer it already had says more. Its attempts go on `streams` as a
+  // write's do on its streams.
+  AsyncKvRead(const AsyncEnv& env, KvReadStreams* streams, KvReadRetry retry, AsyncKvReadCall call);
 
  private:
   void RunOther(const Step& s) override;  // kSend, kDiscover
   void OnAttemptDone(const grpc::Status& status);
   void Deliver() override;
+
+  KvReadStreams* const streams_;
 };
 
 }  // namespace replog

@@ -32,8 +32,8 @@ using testing::MustConnect;
 using testing::Options;
 
 // The ways to put and get, which follow the same rules: blocking calls, and
-// asynchronous ones whose writes ride a write stream (the default) or make
-// a call each.
+// asynchronous ones whose attempts ride a write or read stream (the
+// default) or make a call each.
 enum class KvPath { kSync, kAsync, kAsyncUnary };
 
 std::string PathName(const ::testing::TestParamInfo<KvPath>& info) {
@@ -62,11 +62,24 @@ class Awaited {
 
 class KvPathTest : public ::testing::TestWithParam<KvPath> {
  protected:
-  // testing::Options, with the path's kind of asynchronous writes.
+  // testing::Options, with the path's kind of asynchronous writes and reads.
   KvClientOptions PathOptions(const FakeKvCluster& fake, uint64_t first) {
     KvClientOptions o = Options(fake, first, &clock_);
     o.pipelined_writes = GetParam() != KvPath::kAsyncUnary;
+    o.pipelined_reads = GetParam() != KvPath::kAsyncUnary;
     return o;
+  }
+  // The reads `fake` received on streams: every one on the kAsync path, none
+  // on the others.
+  void ExpectReadsStreamedOnlyOnStreams(const FakeKvCluster& fake, int members) {
+    uint64_t reads = 0;
+    uint64_t streamed = 0;
+    for (int id = 1; id <= members; id++) {
+      reads += fake.reads(id);
+      streamed += fake.streamed_reads(id);
+    }
+    EXPECT_GT(reads, 0u);
+    EXPECT_EQ(streamed, GetParam() == KvPath::kAsync ? reads : 0u);
   }
   Result<PutResult> Put(KvClient& client, const std::string& key, const std::string& value) {
     if (GetParam() == KvPath::kSync) return client.Put(key, value);
@@ -107,6 +120,7 @@ TEST_P(KvPathTest, PutThenGetReturnTheValue) {
   auto absent = Get(*client, "nope");
   ASSERT_TRUE(absent.has_value()) << absent.status().ToString();
   EXPECT_FALSE(absent->found);
+  ExpectReadsStreamedOnlyOnStreams(fake, 3);
 }
 
 TEST_P(KvPathTest, WriteFollowsTheNotLeaderHint) {
@@ -148,6 +162,7 @@ TEST_P(KvPathTest, ReadRetriesOnAnotherMemberAfterUnavailable) {
   ASSERT_TRUE(g.has_value()) << g.status().ToString();
   EXPECT_EQ(g->kv.value, "v");
   EXPECT_EQ(fake.reads(1) + fake.reads(2) + fake.reads(3), 4u);  // three refused, then one served after a rediscovery
+  ExpectReadsStreamedOnlyOnStreams(fake, 3);
 }
 
 TEST_P(KvPathTest, UnknownOutcomeRetriesWithTheSameSession) {
@@ -214,6 +229,8 @@ TEST_P(KvPathTest, InvalidArgumentIsFinalAndKeepsTheLane) {
   auto g = Get(*client, "");
   ASSERT_FALSE(g.has_value());
   EXPECT_EQ(g.error().code(), Code::kInvalidArgument);
+  EXPECT_NE(g.error().message().find("get from " + fake.address(1)), std::string::npos) << g.error().message();
+  EXPECT_EQ(fake.reads(1), 1u);  // final: not tried again
   auto next = Put(*client, "k", "v");
   ASSERT_TRUE(next.has_value());
   EXPECT_EQ(next->write.sequence, 0u);
@@ -266,6 +283,43 @@ TEST(KvAsyncTest, ManyConcurrentPutsUseDistinctSessionsAndApplyOnce) {
     size_t streamed = 0;
     for (const KvWriteSeen& w : fake.write_log()) streamed += w.streamed ? 1 : 0;
     EXPECT_EQ(streamed, pipelined ? fake.write_log().size() : 0u);
+  }
+}
+
+// On read streams (the default) and with a call each: every answer goes to
+// its own call.
+TEST(KvAsyncTest, ManyConcurrentGetsEachGetTheirOwnKey) {
+  for (bool pipelined : {true, false}) {
+    SCOPED_TRACE(pipelined ? "read streams" : "a call each");
+    FakeKvCluster fake(3);
+    constexpr size_t kKeys = 50;
+    for (size_t k = 0; k < kKeys; k++) fake.Put("k" + std::to_string(k), "v" + std::to_string(k));
+    KvClientOptions o = Options(fake, 2, nullptr);
+    o.pipelined_reads = pipelined;
+    auto client = MustConnect(o);
+    constexpr size_t kCalls = 300;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::optional<Result<GetResult>>> results(kCalls);
+    size_t done = 0;
+    for (size_t i = 0; i < kCalls; i++) {
+      client->GetAsync("k" + std::to_string(i % kKeys), ReadConsistency::kLinearizable, [&, i](Result<GetResult> r) {
+        std::lock_guard lock(mu);
+        ASSERT_FALSE(results[i].has_value()) << "second callback of call " << i;
+        results[i].emplace(std::move(r));
+        done++;
+        cv.notify_all();
+      });
+    }
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done == kCalls; });
+    for (size_t i = 0; i < kCalls; i++) {
+      ASSERT_TRUE(results[i]->has_value()) << i << ": " << results[i]->status().ToString();
+      EXPECT_EQ((*results[i])->kv.value, "v" + std::to_string(i % kKeys)) << i;
+    }
+    uint64_t streamed = 0;
+    for (uint64_t id = 1; id <= 3; id++) streamed += fake.streamed_reads(id);
+    EXPECT_EQ(streamed, pipelined ? uint64_t{kCalls} : 0u);
   }
 }
 

@@ -14,7 +14,7 @@
 #include "client/kv_async.h"
 #include "client/kv_convert.h"
 #include "client/kv_retry.h"
-#include "client/kv_write_streams.h"
+#include "client/kv_streams.h"
 #include "client/members.h"
 #include "client/producer_lanes.h"
 #include "client/rpc_outcome.h"
@@ -69,12 +69,14 @@ KvClient::KvClient(KvClientOptions options, std::unique_ptr<common::Clock> owned
       lanes_(options_.exactly_once ? std::make_unique<ProducerLanes>(options_.client_id_seed) : nullptr),
       backoff_seed_(options_.seed),
       async_ops_(std::make_unique<AsyncOps>()),
-      write_streams_(options_.pipelined_writes ? std::make_unique<KvWriteStreams>(*members_) : nullptr) {}
+      write_streams_(options_.pipelined_writes ? std::make_unique<KvWriteStreams>(*members_) : nullptr),
+      read_streams_(options_.pipelined_reads ? std::make_unique<KvReadStreams>(*members_) : nullptr) {}
 
 KvClient::~KvClient() {
   // The streams first: the attempts pending on them end (outcome unknown),
   // and no operation can send another.
   if (write_streams_ != nullptr) write_streams_->Close();
+  if (read_streams_ != nullptr) read_streams_->Close();
   async_ops_->CancelAllAndWait();
 }
 
@@ -298,8 +300,18 @@ void KvClient::GetAsync(std::string_view key, ReadConsistency consistency, GetCa
                            [rpc, done = std::move(done)](const common::Status& status, const std::string& served_by) {
                              if (!status.ok()) return done(status);
                              done(ToGetResult(rpc->response, served_by));
-                           }};
-  async_ops_->Start(std::make_unique<AsyncKvRead>(AsyncEnvOf(), NewReadRetry(call.op), std::move(call)));
+                           },
+                       .stream_request =
+                           [rpc] {
+                             v1::KvReadRequest req;
+                             *req.mutable_get() = rpc->request;
+                             return req;
+                           },
+                       .stream_answer = [rpc](v1::KvReadResponse answer) {
+                         rpc->response = std::move(*answer.mutable_get());
+                       }};
+  async_ops_->Start(
+      std::make_unique<AsyncKvRead>(AsyncEnvOf(), read_streams_.get(), NewReadRetry(call.op), std::move(call)));
 }
 
 AsyncEnv KvClient::AsyncEnvOf() {

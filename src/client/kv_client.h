@@ -48,9 +48,9 @@
 // PutAsync and GetAsync are Put and Get without a waiting thread: they run
 // on gRPC's callback API (kv_async.h) and call back when done, so that one
 // thread can keep many requests in flight (replog-bench kv-put and kv-get
-// do). PutAsync's attempts share one WriteStream per member
-// (KvClientOptions::pipelined_writes). Both paths follow one set of rules
-// (kv_retry.h).
+// do). PutAsync's attempts share one WriteStream per member and GetAsync's
+// one ReadStream (KvClientOptions::pipelined_writes, pipelined_reads). Both
+// paths follow one set of rules (kv_retry.h).
 //
 // Threads: every method is thread-safe; many threads may share one KvClient
 // (one gRPC channel per member, a stub per call). With a ManualClock
@@ -83,6 +83,7 @@ class KvLeader;
 class KvReadRetry;
 class KvWriteRetry;
 class KvWriteStreams;
+class KvReadStreams;
 class Members;
 class ProducerLanes;
 
@@ -132,6 +133,10 @@ struct KvClientOptions {
   // errors, at less CPU per write on both sides (BENCHMARKS.md, "Pipelined
   // KV writes"). The blocking writes always make a call.
   bool pipelined_writes = true;
+  // GetAsync's attempts go as requests on one KV.ReadStream per member
+  // instead of a Get call each, as for writes (BENCHMARKS.md, "Pipelined KV
+  // reads"). The blocking reads always make a call.
+  bool pipelined_reads = true;
   // Where reads go first. kAny: round robin over every member. kLeader: the
   // KV group's leader as this client's writes last found it (round robin
   // while none is known), which saves a LINEARIZABLE read the follower's
@@ -336,6 +341,7 @@ class KvClient {
   std::atomic<uint64_t> backoff_seed_;
   std::unique_ptr<AsyncOps> async_ops_;
   std::unique_ptr<KvWriteStreams> write_streams_;  // nullptr: PutAsync on unary calls
+  std::unique_ptr<KvReadStreams> read_streams_;    // nullptr: GetAsync on unary calls
 };
 
 }  // namespace replog

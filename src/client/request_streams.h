@@ -1,13 +1,13 @@
 #pragma once
 
 // RequestStreams<Traits>: the streams of requests answered by id
-// (rpc/pipelined_stream.h on the member: Log.ProduceStream, KV.WriteStream)
-// that carry a client's asynchronous attempts, one stream per member
-// address, opened on first use and again after one ends. Many attempts in
-// flight share the stream, each one request on it: a message each for the
-// client and the member instead of a call each (BENCHMARKS.md, "Pipelined
-// produce"). ProduceStreams (produce_streams.h) and KvWriteStreams
-// (kv_write_streams.h) are its two kinds.
+// (rpc/pipelined_stream.h on the member: Log.ProduceStream, KV.WriteStream,
+// KV.ReadStream) that carry a client's asynchronous attempts, one stream per
+// member address, opened on first use and again after one ends. Many
+// attempts in flight share the stream, each one request on it: a message
+// each for the client and the member instead of a call each (BENCHMARKS.md,
+// "Pipelined produce"). ProduceStreams (produce_streams.h), KvWriteStreams
+// and KvReadStreams (kv_streams.h) are its kinds.
 //
 // Traits gives the types Stub, Request and Response (both with a
 // request_id) and Attempt (how an attempt ended), and the functions
