@@ -201,8 +201,7 @@ KvReadRetry::KvReadRetry(Members& members, std::string op, int64_t deadline_ns, 
       attempt_timeout_ns_(attempt_timeout_ns),
       backoff_(std::move(backoff)),
       from_(from),
-      leader_(std::move(leader)),
-      last_(common::UnavailableError(op_ + ": no member answered in time")) {}
+      leader_(std::move(leader)) {}
 
 KvReadRetry::Step KvReadRetry::Start(int64_t now_ns) {
   order_ = members_.ReadOrder(ReadFrom::kAny);
@@ -222,14 +221,18 @@ KvReadRetry::Step KvReadRetry::Start(int64_t now_ns) {
 KvReadRetry::Step KvReadRetry::Next(int64_t now_ns) {
   if (next_ < order_.size()) {
     const int64_t remaining = deadline_ns_ - now_ns;
-    if (remaining <= 0) return Step{.kind = Step::Kind::kDone, .status = last_};
+    if (remaining <= 0) return Step{.kind = Step::Kind::kDone, .status = GiveUp()};
     sent_ = order_[next_++];
     return Step{.kind = Step::Kind::kSend, .target = sent_, .timeout_ns = std::min(remaining, attempt_timeout_ns_)};
   }
   // Every member failed: back off, then learn the members again.
   const int64_t delay = backoff_.NextNs();
-  if (now_ns + delay >= deadline_ns_) return Step{.kind = Step::Kind::kDone, .status = last_};
+  if (now_ns + delay >= deadline_ns_) return Step{.kind = Step::Kind::kDone, .status = GiveUp()};
   return Step{.kind = Step::Kind::kWait, .delay_ns = delay};
+}
+
+Status KvReadRetry::GiveUp() const {
+  return last_.ok() ? common::UnavailableError(op_ + ": no member answered in time") : last_;
 }
 
 KvReadRetry::Step KvReadRetry::Attempted(const grpc::Status& answer, int64_t now_ns) {

@@ -180,6 +180,9 @@ class KvReadRetry {
  private:
   // The next member of this round, or a wait before the next round.
   Step Next(int64_t now_ns);
+  // The error of a read that gives up: the last attempt's, or (none made)
+  // UNAVAILABLE.
+  common::Status GiveUp() const;
 
   Members& members_;
   const std::string op_;
@@ -192,7 +195,7 @@ class KvReadRetry {
   size_t next_ = 0;
   std::string sent_;  // the member of the attempt in flight
   std::string served_by_;
-  common::Status last_;
+  common::Status last_;  // of the last attempt that failed; OK before
 };
 
 }  // namespace replog
