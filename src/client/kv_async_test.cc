@@ -249,6 +249,36 @@ TEST(KvAsyncTest, CallbackRunsOnAnotherThreadThanTheCaller) {
   EXPECT_NE(get_thread.get_future().get(), std::this_thread::get_id());
 }
 
+// Starts `n` asynchronous calls (`start(i, done)` for each i) at once and
+// returns their results by i once every callback has run. A second callback
+// of one call fails the test.
+template <typename T, typename Start>
+std::vector<Result<T>> CallAll(size_t n, Start start) {
+  // Shared with the callbacks: a late second one still finds it.
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::optional<Result<T>>> results;
+    size_t done = 0;
+  };
+  auto state = std::make_shared<State>();
+  state->results.resize(n);
+  for (size_t i = 0; i < n; i++) {
+    start(i, [state, i](Result<T> r) {
+      std::lock_guard lock(state->mu);
+      EXPECT_FALSE(state->results[i].has_value()) << "second callback of call " << i;
+      state->results[i].emplace(std::move(r));
+      state->done++;
+      state->cv.notify_all();
+    });
+  }
+  std::unique_lock lock(state->mu);
+  state->cv.wait(lock, [&] { return state->done == n; });
+  std::vector<Result<T>> out;
+  for (auto& r : state->results) out.push_back(*r);
+  return out;
+}
+
 // On write streams (the default) and with a call each.
 TEST(KvAsyncTest, ManyConcurrentPutsUseDistinctSessionsAndApplyOnce) {
   for (bool pipelined : {true, false}) {
@@ -258,25 +288,13 @@ TEST(KvAsyncTest, ManyConcurrentPutsUseDistinctSessionsAndApplyOnce) {
     o.pipelined_writes = pipelined;
     auto client = MustConnect(o);
     constexpr size_t kCalls = 300;
-    std::mutex mu;
-    std::condition_variable cv;
-    std::vector<std::optional<Result<PutResult>>> results(kCalls);
-    size_t done = 0;
-    for (size_t i = 0; i < kCalls; i++) {
-      client->PutAsync("k" + std::to_string(i % 10), "v", [&, i](Result<PutResult> r) {
-        std::lock_guard lock(mu);
-        ASSERT_FALSE(results[i].has_value()) << "second callback of call " << i;
-        results[i].emplace(std::move(r));
-        done++;
-        cv.notify_all();
-      });
-    }
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return done == kCalls; });
+    std::vector<Result<PutResult>> results = CallAll<PutResult>(kCalls, [&](size_t i, auto done) {
+      client->PutAsync("k" + std::to_string(i % 10), "v", std::move(done));
+    });
     std::set<std::pair<uint64_t, uint64_t>> sessions;
     for (size_t i = 0; i < kCalls; i++) {
-      ASSERT_TRUE(results[i]->has_value()) << i << ": " << results[i]->status().ToString();
-      sessions.emplace((*results[i])->write.client_id, (*results[i])->write.sequence);
+      ASSERT_TRUE(results[i].has_value()) << i << ": " << results[i].status().ToString();
+      sessions.emplace(results[i]->write.client_id, results[i]->write.sequence);
     }
     EXPECT_EQ(sessions.size(), kCalls);           // no (client, sequence) twice
     EXPECT_EQ(fake.applied(), uint64_t{kCalls});  // none refused out of order
@@ -298,24 +316,12 @@ TEST(KvAsyncTest, ManyConcurrentGetsEachGetTheirOwnKey) {
     o.pipelined_reads = pipelined;
     auto client = MustConnect(o);
     constexpr size_t kCalls = 300;
-    std::mutex mu;
-    std::condition_variable cv;
-    std::vector<std::optional<Result<GetResult>>> results(kCalls);
-    size_t done = 0;
+    std::vector<Result<GetResult>> results = CallAll<GetResult>(kCalls, [&](size_t i, auto done) {
+      client->GetAsync("k" + std::to_string(i % kKeys), ReadConsistency::kLinearizable, std::move(done));
+    });
     for (size_t i = 0; i < kCalls; i++) {
-      client->GetAsync("k" + std::to_string(i % kKeys), ReadConsistency::kLinearizable, [&, i](Result<GetResult> r) {
-        std::lock_guard lock(mu);
-        ASSERT_FALSE(results[i].has_value()) << "second callback of call " << i;
-        results[i].emplace(std::move(r));
-        done++;
-        cv.notify_all();
-      });
-    }
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return done == kCalls; });
-    for (size_t i = 0; i < kCalls; i++) {
-      ASSERT_TRUE(results[i]->has_value()) << i << ": " << results[i]->status().ToString();
-      EXPECT_EQ((*results[i])->kv.value, "v" + std::to_string(i % kKeys)) << i;
+      ASSERT_TRUE(results[i].has_value()) << i << ": " << results[i].status().ToString();
+      EXPECT_EQ(results[i]->kv.value, "v" + std::to_string(i % kKeys)) << i;
     }
     uint64_t streamed = 0;
     for (uint64_t id = 1; id <= 3; id++) streamed += fake.streamed_reads(id);

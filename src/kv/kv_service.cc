@@ -102,18 +102,6 @@ common::Status CheckGet(const replog::v1::GetRequest& req) {
   return common::Status::Ok();
 }
 
-// A streamed response's error fields (KvWriteResponse, KvReadResponse): the
-// code, the message and, for UNAVAILABLE, the leader hint.
-template <typename Response>
-void SetStreamedError(const common::Status& s, const raft::LeaderHint& hint, Response* resp) {
-  resp->set_error_code(static_cast<int>(s.code()));
-  resp->set_error_message(s.message());
-  if (s.code() == common::Code::kUnavailable) {
-    resp->set_leader_id(hint.id);
-    resp->set_leader_address(hint.address);
-  }
-}
-
 }  // namespace
 
 KvService::KvService(raft::Node& node, const raft::DurableStorage& storage, KvStateMachine& state_machine,
@@ -252,7 +240,7 @@ void KvService::HandleStreamed(grpc::CallbackServerContext* ctx, const replog::v
             if (out.status.ok()) {
               fill(out.result, &resp);
             } else {
-              SetStreamedError(out.status, out.hint, &resp);
+              rpc::SetStreamedError(out.status, out.hint, &resp);
               if (out.expected_sequence.has_value()) resp.set_expected_sequence(*out.expected_sequence);
             }
             reply(std::move(resp));
@@ -357,7 +345,7 @@ void KvService::HandleStreamedRead(grpc::CallbackServerContext* ctx, const replo
     if (s.ok()) {
       fill(&resp);
     } else {
-      SetStreamedError(s, hint, &resp);
+      rpc::SetStreamedError(s, hint, &resp);
     }
     reply(std::move(resp));
   };

@@ -17,21 +17,12 @@ using Response = replog::v1::ProduceResponse;
 
 namespace {
 
-void FillError(const common::Status& s, const raft::LeaderHint& hint, Response* resp) {
-  resp->set_error_code(static_cast<int>(s.code()));
-  resp->set_error_message(s.message());
-  if (s.code() == common::Code::kUnavailable) {
-    resp->set_leader_id(hint.id);
-    resp->set_leader_address(hint.address);
-  }
-}
-
 void FillOutcome(const ProduceOutcome& outcome, Response* resp) {
   if (outcome.status.ok()) {
     resp->mutable_offsets()->Add(outcome.offsets.begin(), outcome.offsets.end());
     return;
   }
-  FillError(outcome.status, raft::LeaderHint{}, resp);
+  rpc::SetStreamedError(outcome.status, raft::LeaderHint{}, resp);
   if (outcome.expected_sequence.has_value()) resp->set_expected_sequence(*outcome.expected_sequence);
 }
 
@@ -53,7 +44,7 @@ void LogService::HandleStreamed(grpc::CallbackServerContext* ctx, const replog::
     Response resp;
     resp.set_request_id(id);
     if (answer->status.code() == common::Code::kUnavailable) {
-      FillError(answer->status, StoppingHint(), &resp);
+      rpc::SetStreamedError(answer->status, StoppingHint(), &resp);
     } else {
       FillOutcome(*answer, &resp);
     }
@@ -70,7 +61,7 @@ void LogService::HandleStreamed(grpc::CallbackServerContext* ctx, const replog::
                          if (outcome.status.ok()) metrics_.Produced(size, clock_.NowNanos() - start_ns);
                          FillOutcome(outcome, &resp);
                        } else {
-                         FillError(r.error(), node_.leader_hint(), &resp);
+                         rpc::SetStreamedError(r.error(), node_.leader_hint(), &resp);
                        }
                        reply(std::move(resp));
                      });

@@ -36,6 +36,19 @@ grpc::Status ToGrpcWithHint(const common::Status& s, const Hint& hint, grpc::Ser
   return ToGrpcWithHint(s, hint.id, hint.address, ctx);
 }
 
+// The same for a request on a pipelined stream (ProduceResponse,
+// KvWriteResponse, KvReadResponse: error_code, error_message, leader_id,
+// leader_address), whose error goes in its response's fields.
+template <typename Hint, typename Response>
+void SetStreamedError(const common::Status& s, const Hint& hint, Response* resp) {
+  resp->set_error_code(static_cast<int>(s.code()));
+  resp->set_error_message(s.message());
+  if (s.code() == common::Code::kUnavailable) {
+    resp->set_leader_id(hint.id);
+    resp->set_leader_address(hint.address);
+  }
+}
+
 // UNAVAILABLE "this member is shutting down", with a hint of no leader (a
 // member answered: nothing was done), for a service refusing calls as the
 // member stops.
