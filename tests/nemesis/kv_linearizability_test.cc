@@ -6,11 +6,16 @@
 // its outcome; lincheck (tests/sim/linearizability.h) then checks that the
 // history is linearizable against a model of a map.
 //
+// Two kinds of client, one run each: Calls make an RPC per attempt on raw
+// stubs and retry here; Library goes through the client library, puts and
+// gets on its KV write and read streams (PutAsync, GetAsync), and
+// compare-and-sets as calls (CompareAndSet).
+//
 // The clients write exactly-once (a client id and sequence per write), so a
 // write retried after an unknown outcome takes effect once; a write whose
 // outcome stays unknown at its deadline goes into the history as unknown
-// (it may or may not have taken effect) and its client takes a new id.
-// A read that fails is left out (it has no effect).
+// (it may or may not have taken effect) and, for Calls, its client takes a
+// new id. A read that fails is left out (it has no effect).
 //
 // Environment: KV_LIN_SEED (default: random, printed), KV_LIN_DURATION
 // (seconds, default 20). `make kv-lin DURATION=1800` runs long.
@@ -21,6 +26,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -28,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/kv_client.h"
 #include "cluster_harness.h"
 #include "common/clock.h"
 #include "kv_ops.h"
@@ -60,12 +68,25 @@ struct ClientStats {
   std::atomic<uint64_t> retries{0};
 };
 
+enum class ClientKind { kCalls, kLibrary };
+
 // One client: a thread doing random operations and recording them.
 class LinClient {
  public:
-  LinClient(Cluster& cluster, int index, uint64_t seed, ClientStats& stats)
+  LinClient(Cluster& cluster, ClientKind kind, int index, uint64_t seed, ClientStats& stats)
       : cluster_(cluster), index_(index), rng_(seed), stats_(stats) {
     NewSession();
+    if (kind == ClientKind::kLibrary) {
+      replog::KvClientOptions o;
+      for (uint64_t id : cluster.ids()) o.bootstrap_addresses.push_back(cluster.Address(id));
+      o.deadline_ms = kOpDeadlineMs;
+      o.attempt_timeout_ms = kAttemptMs;
+      o.seed = seed;
+      o.client_id_seed = seed;
+      auto c = replog::KvClient::Connect(o);
+      EXPECT_TRUE(c.has_value()) << c.status().ToString();
+      if (c.has_value()) library_ = std::move(*c);
+    }
   }
 
   void Run(const std::atomic<bool>& stop) {
@@ -169,7 +190,22 @@ class LinClient {
     history_.push_back(std::move(op));
   }
 
+  // The result a library call hands its callback, waited for.
+  template <typename T, typename Start>
+  static common::Result<T> Await(Start start) {
+    std::promise<common::Result<T>> promise;
+    std::future<common::Result<T>> future = promise.get_future();
+    start([&promise](common::Result<T> r) { promise.set_value(std::move(r)); });
+    return future.get();
+  }
+
+  // A library error that no fault explains.
+  void CheckLibraryError(const common::Status& s) {
+    if (s.code() == common::Code::kInvalidArgument) ADD_FAILURE() << "client " << index_ << ": " << s.ToString();
+  }
+
   void Get(const std::string& key) {
+    if (library_ != nullptr) return LibraryGet(key);
     const int64_t call = cluster_.clock().NowNanos();
     v1::GetRequest req;
     req.set_key(key);
@@ -185,6 +221,7 @@ class LinClient {
   }
 
   void Put(const std::string& key, const std::string& value) {
+    if (library_ != nullptr) return LibraryPut(key, value);
     const int64_t call = cluster_.clock().NowNanos();
     v1::PutRequest req;
     req.set_key(key);
@@ -204,6 +241,7 @@ class LinClient {
     const int64_t call = cluster_.clock().NowNanos();
     // Expect what this client saw last (often stale, sometimes right).
     const std::optional<std::string> expected = seen_.contains(key) ? seen_[key] : std::nullopt;
+    if (library_ != nullptr) return LibraryCas(key, expected, value, call);
     v1::CompareAndSetRequest req;
     req.set_key(key);
     if (expected.has_value()) {
@@ -228,6 +266,51 @@ class LinClient {
            call, ok, maybe, true);
   }
 
+  void LibraryGet(const std::string& key) {
+    const int64_t call = cluster_.clock().NowNanos();
+    auto r = Await<replog::GetResult>([&](auto done) {
+      library_->GetAsync(key, replog::ReadConsistency::kLinearizable, std::move(done));
+    });
+    std::optional<std::string> read;
+    if (r.has_value()) {
+      if (r->found) read = r->kv.value;
+      seen_[key] = read;
+    } else {
+      CheckLibraryError(r.error());
+    }
+    Record(lincheck::KvGet(key), lincheck::KvRead(read), call, r.has_value(), false, false);
+  }
+
+  void LibraryPut(const std::string& key, const std::string& value) {
+    const int64_t call = cluster_.clock().NowNanos();
+    auto r = Await<replog::PutResult>([&](auto done) { library_->PutAsync(key, value, std::move(done)); });
+    if (r.has_value()) {
+      seen_[key] = value;
+      stats_.retries.fetch_add(r->write.attempts - 1);
+    } else {
+      CheckLibraryError(r.error());
+    }
+    Record(lincheck::KvPut(key, value), lincheck::KvDone(), call, r.has_value(), false, true);
+  }
+
+  void LibraryCas(const std::string& key, const std::optional<std::string>& expected, const std::string& value,
+                  int64_t call) {
+    auto r = library_->CompareAndSet(
+        key, expected.has_value() ? replog::KvCompare::Value(*expected) : replog::KvCompare::Absent(),
+        replog::KvSwap::Put(value));
+    bool swapped = false;
+    if (r.has_value()) {
+      swapped = r->succeeded;
+      seen_[key] = swapped ? std::optional<std::string>(value)
+                           : (r->current.has_value() ? std::optional<std::string>(r->current->value) : std::nullopt);
+      stats_.retries.fetch_add(r->write.attempts - 1);
+    } else {
+      CheckLibraryError(r.error());
+    }
+    Record(lincheck::KvCas(key, expected, value), swapped ? lincheck::KvSwapped() : lincheck::KvNotSwapped(), call,
+           r.has_value(), false, true);
+  }
+
   Cluster& cluster_;
   const int index_;
   std::mt19937_64 rng_;
@@ -237,9 +320,19 @@ class LinClient {
   std::string leader_;  // the KV leader's address as last seen
   std::map<std::string, std::optional<std::string>> seen_;
   std::vector<KvOperation> history_;
+  std::unique_ptr<replog::KvClient> library_;  // kLibrary only
 };
 
-TEST(KvLinearizabilityTest, PutGetAndCasStayLinearizableWhileMembersFail) {
+class KvLinearizabilityTest : public ::testing::TestWithParam<ClientKind> {};
+
+std::string KindName(const ::testing::TestParamInfo<ClientKind>& p) {
+  return p.param == ClientKind::kCalls ? "Calls" : "Library";
+}
+
+INSTANTIATE_TEST_SUITE_P(Clients, KvLinearizabilityTest, ::testing::Values(ClientKind::kCalls, ClientKind::kLibrary),
+                         KindName);
+
+TEST_P(KvLinearizabilityTest, PutGetAndCasStayLinearizableWhileMembersFail) {
   const uint64_t seed = EnvU64("KV_LIN_SEED", std::random_device()());
   const int64_t duration_s = static_cast<int64_t>(EnvU64("KV_LIN_DURATION", 20));
   std::printf("KV_LIN_SEED=%llu KV_LIN_DURATION=%lld\n", static_cast<unsigned long long>(seed),
@@ -262,7 +355,7 @@ TEST(KvLinearizabilityTest, PutGetAndCasStayLinearizableWhileMembersFail) {
   std::vector<std::unique_ptr<LinClient>> clients;
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
-    clients.push_back(std::make_unique<LinClient>(cluster, i, rng(), stats));
+    clients.push_back(std::make_unique<LinClient>(cluster, GetParam(), i, rng(), stats));
     threads.emplace_back([&, i] { clients[i]->Run(stop); });
   }
 
